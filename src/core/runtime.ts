@@ -1,0 +1,48 @@
+/** Process-wide settings: seeds, threads, devices, versions. */
+import os from 'node:os';
+import { native } from './native.js';
+import { AnogenError } from './errors.js';
+
+/** Seeds libtorch's generators (CPU and CUDA). JS-side shuffles take their own seed. */
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0) throw new AnogenError(`manualSeed: seed must be a non-negative integer, got ${seed}`);
+  native.manualSeed(seed);
+}
+/** Sets the number of intra-op threads libtorch uses (default: libtorch's, usually the core count). */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new AnogenError(`setNumThreads: n must be a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+/** True when a CUDA device is usable by this libtorch build. */
+export function cudaIsAvailable(): boolean {
+  return native.cudaIsAvailable();
+}
+export function cudaDeviceCount(): number {
+  return native.cudaDeviceCount();
+}
+/** The libtorch version the addon was built against. */
+export function torchVersion(): string {
+  return native.torchVersion();
+}
+/** Number of native tensors alive (for leak tests and diagnostics). */
+export function liveTensors(): number {
+  return native.liveTensors();
+}
+
+/**
+ * Default thread count: libtorch's OpenMP default can be 1 on containers; anogen uses every
+ * available core unless OMP_NUM_THREADS or ANOGEN_NUM_THREADS says otherwise.
+ */
+function defaultThreads(): void {
+  const env = process.env.ANOGEN_NUM_THREADS;
+  if (env !== undefined && /^\d+$/.test(env) && Number(env) > 0) {
+    native.setNumThreads(Number(env));
+  } else if (process.env.OMP_NUM_THREADS === undefined) {
+    const n = os.availableParallelism();
+    if (native.getNumThreads() < n) native.setNumThreads(n);
+  }
+}
+defaultThreads();

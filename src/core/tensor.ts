@@ -1,0 +1,731 @@
+/**
+ * The Tensor class: a handle on a libtorch tensor, with PyTorch's operators in camelCase.
+ * Every operation returns a new Tensor (tracked by the innermost tidy scope) except the
+ * in-place forms ending in `_`, which return `this`.
+ */
+import { native, type Handle } from './native.js';
+import { callOp } from './ops.js';
+import { track, type Disposable } from './scope.js';
+import { AnogenError } from './errors.js';
+import { checkDType, dtypeFromCode, SCALAR_TYPE, TYPED_ARRAY, type DType, type TypedArray } from './dtype.js';
+
+/** A device string: 'cpu', 'cuda' or 'cuda:N'. */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+/** A tensor or a plain number (broadcast as a scalar). */
+export type TensorLike = Tensor | number;
+/** One dimension or several. */
+export type Dims = number | number[];
+
+/** A nested array of numbers/booleans. */
+export type NestedArray = number | boolean | NestedArray[];
+
+function h(t: Tensor): Handle {
+  return t.handle;
+}
+
+/** Wraps a native handle (or an array of them) returned by the bridge. */
+export function wrap(x: Handle): Tensor {
+  return new Tensor(x);
+}
+
+function wrapAll(xs: Handle[]): Tensor[] {
+  return xs.map((x) => new Tensor(x));
+}
+
+export class Tensor implements Disposable {
+  /** @internal the native handle */
+  readonly handle: Handle;
+  /** @internal set by keep() */
+  kept = false;
+  private disposed = false;
+
+  /** @internal use the creation functions (tensor, zeros, ...) instead. */
+  constructor(handle: Handle) {
+    this.handle = handle;
+    track(this);
+  }
+
+  // ---- metadata -------------------------------------------------------------------------
+  /** Dimensions, as in PyTorch's `tensor.shape`. */
+  get shape(): number[] {
+    return native.shape(this.handle);
+  }
+  /** Element type. */
+  get dtype(): DType {
+    return dtypeFromCode(native.scalarType(this.handle));
+  }
+  /** Device the data lives on ('cpu', 'cuda:0', ...). */
+  get device(): string {
+    return native.meta(this.handle)[2];
+  }
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+  /** Number of elements. */
+  get numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+  /** Size of one dimension (negative counts from the end). */
+  size(dim: number): number {
+    const s = this.shape;
+    const d = dim < 0 ? dim + s.length : dim;
+    if (d < 0 || d >= s.length) throw new AnogenError(`size(${dim}): tensor has ${s.length} dimensions`);
+    return s[d]!;
+  }
+  /** Whether autograd records operations on this tensor. */
+  get requiresGrad(): boolean {
+    return native.meta(this.handle)[3];
+  }
+  set requiresGrad(v: boolean) {
+    native.setRequiresGrad(this.handle, v);
+  }
+  /** Sets requiresGrad in place and returns this (default true). */
+  requiresGrad_(v = true): this {
+    native.setRequiresGrad(this.handle, v);
+    return this;
+  }
+  /** True for tensors created by the user rather than by a recorded operation. */
+  get isLeaf(): boolean {
+    return native.isLeaf(this.handle);
+  }
+
+  // ---- lifetime -------------------------------------------------------------------------
+  /** Frees the native memory now. Using the tensor afterwards throws. Idempotent. */
+  dispose(): void {
+    if (!this.disposed) {
+      this.disposed = true;
+      native.dispose(this.handle);
+    }
+  }
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  // ---- reading back ---------------------------------------------------------------------
+  /** The elements as a Float32Array (converting from the tensor's dtype if needed). */
+  toFloat32Array(): Float32Array {
+    if (this.dtype === 'float32') return new Float32Array(native.toBuffer(this.handle));
+    const t = wrap(callOp('aten::to.dtype', this.handle, SCALAR_TYPE.float32));
+    try {
+      return new Float32Array(native.toBuffer(t.handle));
+    } finally {
+      t.dispose();
+    }
+  }
+  /** The elements as a Float64Array. */
+  toFloat64Array(): Float64Array {
+    const t = this.dtype === 'float64' ? this : wrap(callOp('aten::to.dtype', this.handle, SCALAR_TYPE.float64));
+    try {
+      return new Float64Array(native.toBuffer(t.handle));
+    } finally {
+      if (t !== this) t.dispose();
+    }
+  }
+  /** The elements in a typed array of the tensor's own dtype (int64 as BigInt64Array, bool as Uint8Array). */
+  toTypedArray(): TypedArray {
+    const Ctor = TYPED_ARRAY[this.dtype];
+    return new Ctor(native.toBuffer(this.handle));
+  }
+  /** The raw bytes (contiguous, CPU) in the tensor's dtype. */
+  toBuffer(): ArrayBuffer {
+    return native.toBuffer(this.handle);
+  }
+  /** The elements as a nested JS array (numbers, or booleans for bool tensors). */
+  toArray(): NestedArray {
+    const flat = this.toTypedArray();
+    const isBool = this.dtype === 'bool';
+    const vals: (number | boolean)[] = Array.from(flat as ArrayLike<number | bigint>, (v) =>
+      isBool ? v !== 0 : Number(v),
+    );
+    const shape = this.shape;
+    if (shape.length === 0) return vals[0]!;
+    let i = 0;
+    const build = (d: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      for (let k = 0; k < shape[d]!; k++) out.push(d === shape.length - 1 ? vals[i++]! : build(d + 1));
+      return out;
+    };
+    return build(0);
+  }
+  /** The value of a one-element tensor. */
+  item(): number {
+    return Number(native.item(this.handle));
+  }
+  toString(): string {
+    const s = this.shape;
+    let body = '';
+    if (this.numel <= 16) body = `, ${JSON.stringify(this.toArray())}`;
+    return `Tensor(shape=[${s.join(', ')}], dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''}${body})`;
+  }
+
+  // ---- conversion -----------------------------------------------------------------------
+  /** A copy with another dtype (this itself when it already has that dtype, as PyTorch). */
+  toDType(dtype: DType): Tensor {
+    return wrap(callOp('aten::to.dtype', this.handle, SCALAR_TYPE[checkDType(dtype)]));
+  }
+  /** Moves to a device ('cpu', 'cuda', 'cuda:1') and/or converts dtype. */
+  to(target: Device | DType | { device?: Device; dtype?: DType }): Tensor {
+    let device: string | undefined;
+    let dtype: DType | undefined;
+    if (typeof target === 'string') {
+      if (target in SCALAR_TYPE) dtype = target as DType;
+      else device = target;
+    } else {
+      device = target.device;
+      dtype = target.dtype;
+    }
+    const code = SCALAR_TYPE[dtype === undefined ? this.dtype : checkDType(dtype)];
+    if (device === undefined) return wrap(callOp('aten::to.dtype', this.handle, code));
+    return wrap(callOp('aten::to.device', this.handle, device, code));
+  }
+  float(): Tensor {
+    return this.toDType('float32');
+  }
+  double(): Tensor {
+    return this.toDType('float64');
+  }
+  long(): Tensor {
+    return this.toDType('int64');
+  }
+  int(): Tensor {
+    return this.toDType('int32');
+  }
+  bool(): Tensor {
+    return this.toDType('bool');
+  }
+  /** A copy with its own storage (recorded by autograd). */
+  clone(): Tensor {
+    return wrap(callOp('aten::clone', this.handle));
+  }
+  /** The same data, cut from the autograd graph. */
+  detach(): Tensor {
+    return wrap(callOp('aten::detach', this.handle));
+  }
+  /** Cuts this tensor from the graph in place. */
+  detach_(): this {
+    callOp('aten::detach_', this.handle);
+    return this;
+  }
+  contiguous(): Tensor {
+    return wrap(callOp('aten::contiguous', this.handle));
+  }
+
+  // ---- autograd -------------------------------------------------------------------------
+  /**
+   * Back-propagates from this tensor. `grad` defaults to ones for a scalar; options:
+   * `retainGraph` (default: createGraph), `createGraph` (default false, for higher-order grads).
+   */
+  backward(grad?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    native.backward(this.handle, grad ? grad.handle : null, opts.retainGraph ?? null, opts.createGraph ?? false);
+  }
+  /** The accumulated gradient, or null. A new Tensor object each call (sharing memory). */
+  get grad(): Tensor | null {
+    const g = native.getGrad(this.handle);
+    return g === null ? null : wrap(g);
+  }
+  set grad(g: Tensor | null) {
+    native.setGrad(this.handle, g === null ? null : g.handle);
+  }
+
+  // ---- elementwise (broadcasting) ---------------------------------------------------------
+  /** this + alpha * other (alpha default 1). */
+  add(other: TensorLike, alpha = 1): Tensor {
+    return typeof other === 'number'
+      ? wrap(callOp('aten::add.Scalar', this.handle, other, alpha))
+      : wrap(callOp('aten::add.Tensor', this.handle, other.handle, alpha));
+  }
+  /** this - alpha * other (alpha default 1). */
+  sub(other: TensorLike, alpha = 1): Tensor {
+    return typeof other === 'number'
+      ? wrap(callOp('aten::sub.Scalar', this.handle, other, alpha))
+      : wrap(callOp('aten::sub.Tensor', this.handle, other.handle, alpha));
+  }
+  mul(other: TensorLike): Tensor {
+    return typeof other === 'number'
+      ? wrap(callOp('aten::mul.Scalar', this.handle, other))
+      : wrap(callOp('aten::mul.Tensor', this.handle, other.handle));
+  }
+  /** True division (always floating, as PyTorch's `/`). */
+  div(other: TensorLike): Tensor {
+    return typeof other === 'number'
+      ? wrap(callOp('aten::div.Scalar', this.handle, other))
+      : wrap(callOp('aten::div.Tensor', this.handle, other.handle));
+  }
+  /** Remainder with the sign of the divisor (Python's %). */
+  remainder(other: TensorLike): Tensor {
+    return typeof other === 'number'
+      ? wrap(callOp('aten::remainder.Scalar', this.handle, other))
+      : wrap(callOp('aten::remainder.Tensor', this.handle, other.handle));
+  }
+  pow(exponent: TensorLike): Tensor {
+    return typeof exponent === 'number'
+      ? wrap(callOp('aten::pow.Tensor_Scalar', this.handle, exponent))
+      : wrap(callOp('aten::pow.Tensor_Tensor', this.handle, exponent.handle));
+  }
+  neg(): Tensor {
+    return wrap(callOp('aten::neg', this.handle));
+  }
+  abs(): Tensor {
+    return wrap(callOp('aten::abs', this.handle));
+  }
+  exp(): Tensor {
+    return wrap(callOp('aten::exp', this.handle));
+  }
+  log(): Tensor {
+    return wrap(callOp('aten::log', this.handle));
+  }
+  log1p(): Tensor {
+    return wrap(callOp('aten::log1p', this.handle));
+  }
+  expm1(): Tensor {
+    return wrap(callOp('aten::expm1', this.handle));
+  }
+  sqrt(): Tensor {
+    return wrap(callOp('aten::sqrt', this.handle));
+  }
+  rsqrt(): Tensor {
+    return wrap(callOp('aten::rsqrt', this.handle));
+  }
+  square(): Tensor {
+    return wrap(callOp('aten::square', this.handle));
+  }
+  reciprocal(): Tensor {
+    return wrap(callOp('aten::reciprocal', this.handle));
+  }
+  sin(): Tensor {
+    return wrap(callOp('aten::sin', this.handle));
+  }
+  cos(): Tensor {
+    return wrap(callOp('aten::cos', this.handle));
+  }
+  sigmoid(): Tensor {
+    return wrap(callOp('aten::sigmoid', this.handle));
+  }
+  tanh(): Tensor {
+    return wrap(callOp('aten::tanh', this.handle));
+  }
+  relu(): Tensor {
+    return wrap(callOp('aten::relu', this.handle));
+  }
+  /** max(0,x) + negativeSlope * min(0,x); negativeSlope default 0.01 (PyTorch's). */
+  leakyRelu(negativeSlope = 0.01): Tensor {
+    return wrap(callOp('aten::leaky_relu', this.handle, negativeSlope));
+  }
+  /** ELU with alpha default 1. */
+  elu(alpha = 1): Tensor {
+    return wrap(callOp('aten::elu', this.handle, alpha));
+  }
+  /** log(1 + exp(beta x)) / beta; beta default 1, threshold default 20. */
+  softplus(beta = 1, threshold = 20): Tensor {
+    return wrap(callOp('aten::softplus', this.handle, beta, threshold));
+  }
+  logSigmoid(): Tensor {
+    return wrap(callOp('aten::log_sigmoid', this.handle));
+  }
+  /** Clamps into [min, max]; either bound may be null (no bound). */
+  clamp(min: number | null, max: number | null = null): Tensor {
+    return wrap(callOp('aten::clamp', this.handle, min, max));
+  }
+  sign(): Tensor {
+    return wrap(callOp('aten::sign', this.handle));
+  }
+  floor(): Tensor {
+    return wrap(callOp('aten::floor', this.handle));
+  }
+  ceil(): Tensor {
+    return wrap(callOp('aten::ceil', this.handle));
+  }
+  /** Rounds half to even, as PyTorch. */
+  round(): Tensor {
+    return wrap(callOp('aten::round', this.handle));
+  }
+  /** Elementwise maximum of two tensors. */
+  maximum(other: Tensor): Tensor {
+    return wrap(callOp('aten::maximum', this.handle, other.handle));
+  }
+  /** Elementwise minimum of two tensors. */
+  minimum(other: Tensor): Tensor {
+    return wrap(callOp('aten::minimum', this.handle, other.handle));
+  }
+  /** this + weight * (end - this). */
+  lerp(end: Tensor, weight: TensorLike): Tensor {
+    return typeof weight === 'number'
+      ? wrap(callOp('aten::lerp.Scalar', this.handle, end.handle, weight))
+      : wrap(callOp('aten::lerp.Tensor', this.handle, end.handle, weight.handle));
+  }
+
+  // ---- comparisons and logic --------------------------------------------------------------
+  eq(other: TensorLike): Tensor {
+    return cmp('eq', this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return cmp('ne', this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return cmp('lt', this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return cmp('le', this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return cmp('gt', this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return cmp('ge', this, other);
+  }
+  logicalAnd(other: Tensor): Tensor {
+    return wrap(callOp('aten::logical_and', this.handle, other.handle));
+  }
+  logicalOr(other: Tensor): Tensor {
+    return wrap(callOp('aten::logical_or', this.handle, other.handle));
+  }
+  logicalXor(other: Tensor): Tensor {
+    return wrap(callOp('aten::logical_xor', this.handle, other.handle));
+  }
+  logicalNot(): Tensor {
+    return wrap(callOp('aten::logical_not', this.handle));
+  }
+  isnan(): Tensor {
+    return wrap(callOp('aten::isnan', this.handle));
+  }
+  isfinite(): Tensor {
+    return wrap(callOp('aten::isfinite', this.handle));
+  }
+  /** True when every element is close: |a - b| <= atol + rtol |b| (rtol 1e-5, atol 1e-8). */
+  allclose(other: Tensor, rtol = 1e-5, atol = 1e-8): boolean {
+    return callOp('aten::allclose', this.handle, other.handle, rtol, atol, false) as boolean;
+  }
+
+  // ---- in-place (optimizer math, weight clipping) ----------------------------------------
+  add_(other: TensorLike, alpha = 1): this {
+    if (typeof other === 'number') callOp('aten::add_.Scalar', this.handle, other, alpha);
+    else callOp('aten::add_.Tensor', this.handle, other.handle, alpha);
+    return this;
+  }
+  sub_(other: TensorLike, alpha = 1): this {
+    if (typeof other === 'number') callOp('aten::sub_.Scalar', this.handle, other, alpha);
+    else callOp('aten::sub_.Tensor', this.handle, other.handle, alpha);
+    return this;
+  }
+  mul_(other: TensorLike): this {
+    if (typeof other === 'number') callOp('aten::mul_.Scalar', this.handle, other);
+    else callOp('aten::mul_.Tensor', this.handle, other.handle);
+    return this;
+  }
+  div_(other: TensorLike): this {
+    if (typeof other === 'number') callOp('aten::div_.Scalar', this.handle, other);
+    else callOp('aten::div_.Tensor', this.handle, other.handle);
+    return this;
+  }
+  /** this += value * t1 * t2 */
+  addcmul_(t1: Tensor, t2: Tensor, value = 1): this {
+    callOp('aten::addcmul_', this.handle, t1.handle, t2.handle, value);
+    return this;
+  }
+  /** this += value * t1 / t2 */
+  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this {
+    callOp('aten::addcdiv_', this.handle, t1.handle, t2.handle, value);
+    return this;
+  }
+  /** this += weight * (end - this) */
+  lerp_(end: Tensor, weight: number): this {
+    callOp('aten::lerp_.Scalar', this.handle, end.handle, weight);
+    return this;
+  }
+  clamp_(min: number | null, max: number | null = null): this {
+    callOp('aten::clamp_', this.handle, min, max);
+    return this;
+  }
+  sqrt_(): this {
+    callOp('aten::sqrt_', this.handle);
+    return this;
+  }
+  neg_(): this {
+    callOp('aten::neg_', this.handle);
+    return this;
+  }
+  maximum_(other: Tensor): this {
+    callOp('aten::maximum.out', this.handle, other.handle, this.handle);
+    return this;
+  }
+  copy_(src: Tensor): this {
+    callOp('aten::copy_', this.handle, src.handle);
+    return this;
+  }
+  zero_(): this {
+    callOp('aten::zero_', this.handle);
+    return this;
+  }
+  fill_(value: number): this {
+    callOp('aten::fill_.Scalar', this.handle, value);
+    return this;
+  }
+  /** Fills with N(mean, std) samples (defaults 0, 1). */
+  normal_(mean = 0, std = 1): this {
+    callOp('aten::normal_', this.handle, mean, std);
+    return this;
+  }
+  /** Fills with U(from, to) samples (defaults 0, 1). */
+  uniform_(from = 0, to = 1): this {
+    callOp('aten::uniform_', this.handle, from, to);
+    return this;
+  }
+  maskedFill_(mask: Tensor, value: number): this {
+    callOp('aten::masked_fill_.Scalar', this.handle, mask.handle, value);
+    return this;
+  }
+
+  // ---- reductions ------------------------------------------------------------------------
+  /** Sum over all elements, or over `dim` (keepdim default false). */
+  sum(dim?: Dims, keepdim = false): Tensor {
+    return dim === undefined
+      ? wrap(callOp('aten::sum', this.handle))
+      : wrap(callOp('aten::sum.dim_IntList', this.handle, dims(dim), keepdim));
+  }
+  /** Mean over all elements, or over `dim` (keepdim default false). */
+  mean(dim?: Dims, keepdim = false): Tensor {
+    return dim === undefined
+      ? wrap(callOp('aten::mean', this.handle))
+      : wrap(callOp('aten::mean.dim', this.handle, dims(dim), keepdim));
+  }
+  prod(dim?: number, keepdim = false): Tensor {
+    return dim === undefined
+      ? wrap(callOp('aten::prod', this.handle))
+      : wrap(callOp('aten::prod.dim_int', this.handle, dim, keepdim));
+  }
+  /** Maximum of all elements. With `dim`: use {@link maxDim}. */
+  max(): Tensor {
+    return wrap(callOp('aten::max', this.handle));
+  }
+  min(): Tensor {
+    return wrap(callOp('aten::min', this.handle));
+  }
+  /** Maximum over one dimension: { values, indices } (keepdim default false). */
+  maxDim(dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+    const [v, i] = callOp('aten::max.dim', this.handle, dim, keepdim) as Handle[];
+    return { values: wrap(v!), indices: wrap(i!) };
+  }
+  /** Minimum over one dimension: { values, indices } (keepdim default false). */
+  minDim(dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+    const [v, i] = callOp('aten::min.dim', this.handle, dim, keepdim) as Handle[];
+    return { values: wrap(v!), indices: wrap(i!) };
+  }
+  /** Maximum values over dims (no indices). */
+  amax(dim: Dims, keepdim = false): Tensor {
+    return wrap(callOp('aten::amax', this.handle, dims(dim), keepdim));
+  }
+  amin(dim: Dims, keepdim = false): Tensor {
+    return wrap(callOp('aten::amin', this.handle, dims(dim), keepdim));
+  }
+  /** Index of the maximum (over everything when dim is undefined). */
+  argmax(dim?: number, keepdim = false): Tensor {
+    return wrap(callOp('aten::argmax', this.handle, dim ?? null, keepdim));
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return wrap(callOp('aten::argmin', this.handle, dim ?? null, keepdim));
+  }
+  /** Variance; `unbiased` default true (Bessel's correction, as PyTorch). */
+  var(dim?: Dims, opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+    const unbiased = opts.unbiased ?? true;
+    return dim === undefined
+      ? wrap(callOp('aten::var', this.handle, unbiased))
+      : wrap(callOp('aten::var.dim', this.handle, dims(dim), unbiased, opts.keepdim ?? false));
+  }
+  /** Standard deviation; `unbiased` default true. */
+  std(dim?: Dims, opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+    const unbiased = opts.unbiased ?? true;
+    return dim === undefined
+      ? wrap(callOp('aten::std', this.handle, unbiased))
+      : wrap(callOp('aten::std.dim', this.handle, dims(dim), unbiased, opts.keepdim ?? false));
+  }
+  /** p-norm (p default 2) over all elements or over `dim`. */
+  norm(p = 2, dim?: Dims, keepdim = false): Tensor {
+    return dim === undefined
+      ? wrap(callOp('aten::norm.Scalar', this.handle, p))
+      : wrap(callOp('aten::norm.ScalarOpt_dim', this.handle, p, dims(dim), keepdim));
+  }
+  logsumexp(dim: Dims, keepdim = false): Tensor {
+    return wrap(callOp('aten::logsumexp', this.handle, dims(dim), keepdim));
+  }
+  cumsum(dim: number): Tensor {
+    return wrap(callOp('aten::cumsum', this.handle, dim));
+  }
+  /** The k largest (largest default true) along dim (default last): { values, indices }. */
+  topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
+    const [v, i] = callOp('aten::topk', this.handle, k, dim, largest, sorted) as Handle[];
+    return { values: wrap(v!), indices: wrap(i!) };
+  }
+  /** Sorts along dim (default last), ascending unless descending. */
+  sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+    const [v, i] = callOp('aten::sort', this.handle, dim, descending) as Handle[];
+    return { values: wrap(v!), indices: wrap(i!) };
+  }
+  /** True if every element is non-zero. */
+  all(): Tensor {
+    return wrap(callOp('aten::all', this.handle));
+  }
+  /** True if any element is non-zero. */
+  any(): Tensor {
+    return wrap(callOp('aten::any', this.handle));
+  }
+
+  // ---- shape ----------------------------------------------------------------------------
+  /** Same data, new shape (one dimension may be -1). */
+  reshape(...shape: number[] | [number[]]): Tensor {
+    return wrap(callOp('aten::reshape', this.handle, flatShape(shape)));
+  }
+  /** A view with a new shape (needs compatible strides; see reshape). */
+  view(...shape: number[] | [number[]]): Tensor {
+    return wrap(callOp('aten::view', this.handle, flatShape(shape)));
+  }
+  permute(...order: number[] | [number[]]): Tensor {
+    return wrap(callOp('aten::permute', this.handle, flatShape(order)));
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return wrap(callOp('aten::transpose.int', this.handle, dim0, dim1));
+  }
+  /** Transpose of a 2-D tensor. */
+  t(): Tensor {
+    return wrap(callOp('aten::t', this.handle));
+  }
+  /** Flattens dims startDim..endDim (defaults 0, -1). */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return wrap(callOp('aten::flatten.using_ints', this.handle, startDim, endDim));
+  }
+  unsqueeze(dim: number): Tensor {
+    return wrap(callOp('aten::unsqueeze', this.handle, dim));
+  }
+  /** Removes dims of size 1 (all of them, or just `dim`). */
+  squeeze(dim?: number): Tensor {
+    return dim === undefined
+      ? wrap(callOp('aten::squeeze', this.handle))
+      : wrap(callOp('aten::squeeze.dim', this.handle, dim));
+  }
+  /** Broadcasts to a larger shape without copying (-1 keeps a dim). */
+  expand(...shape: number[] | [number[]]): Tensor {
+    return wrap(callOp('aten::expand', this.handle, flatShape(shape)));
+  }
+  expandAs(other: Tensor): Tensor {
+    return wrap(callOp('aten::expand_as', this.handle, other.handle));
+  }
+  /** Tiles the tensor `repeats[i]` times along each dim. */
+  repeat(...repeats: number[] | [number[]]): Tensor {
+    return wrap(callOp('aten::repeat', this.handle, flatShape(repeats)));
+  }
+  /** Splits into pieces of `size` (or of the given sizes) along dim (default 0). */
+  split(size: number | number[], dim = 0): Tensor[] {
+    return typeof size === 'number'
+      ? wrapAll(callOp('aten::split.Tensor', this.handle, size, dim))
+      : wrapAll(callOp('aten::split_with_sizes', this.handle, size, dim));
+  }
+  /** Splits into `chunks` nearly equal pieces along dim (default 0). */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return wrapAll(callOp('aten::chunk', this.handle, chunks, dim));
+  }
+  /** `length` elements from `start` along dim (a view). */
+  narrow(dim: number, start: number, length: number): Tensor {
+    return wrap(callOp('aten::narrow', this.handle, dim, start, length));
+  }
+  /** Python's t[start:end:step] along dim (end null = to the end; step default 1). */
+  slice(dim: number, start: number | null = null, end: number | null = null, step = 1): Tensor {
+    return wrap(callOp('aten::slice.Tensor', this.handle, dim, start, end, step));
+  }
+  /** The sub-tensor at `index` along dim (removes that dim). */
+  select(dim: number, index: number): Tensor {
+    return wrap(callOp('aten::select.int', this.handle, dim, index));
+  }
+  /** Elements at `index` (int64) along dim. */
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return wrap(callOp('aten::index_select', this.handle, dim, index.handle));
+  }
+  /** out[i][j] = this[index[i][j]][j] for dim 0, etc. */
+  gather(dim: number, index: Tensor): Tensor {
+    return wrap(callOp('aten::gather', this.handle, dim, index.handle));
+  }
+  /** A copy with `src` (tensor or scalar) written at `index` along dim. */
+  scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
+    return typeof src === 'number'
+      ? wrap(callOp('aten::scatter.value', this.handle, dim, index.handle, src))
+      : wrap(callOp('aten::scatter.src', this.handle, dim, index.handle, src.handle));
+  }
+  /** A copy with `value` where mask is true. */
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return wrap(callOp('aten::masked_fill.Scalar', this.handle, mask.handle, value));
+  }
+  /** Elements where mask is true, as a 1-D tensor. */
+  maskedSelect(mask: Tensor): Tensor {
+    return wrap(callOp('aten::masked_select', this.handle, mask.handle));
+  }
+  /** Advanced indexing: one (int64 or bool) index tensor per leading dim; null skips a dim. */
+  index(indices: (Tensor | null)[]): Tensor {
+    return wrap(callOp('aten::index.Tensor', this.handle, indices.map((t) => (t === null ? null : t.handle))));
+  }
+  /** Reverses the order along the given dims. */
+  flip(dim: Dims): Tensor {
+    return wrap(callOp('aten::flip', this.handle, dims(dim)));
+  }
+  /** Rolls elements by `shifts` along dims (flattened when dims omitted). */
+  roll(shifts: Dims, dim?: Dims): Tensor {
+    return wrap(callOp('aten::roll', this.handle, dims(shifts), dim === undefined ? [] : dims(dim)));
+  }
+
+  // ---- linear algebra --------------------------------------------------------------------
+  /** Matrix product with broadcasting (as torch.matmul). */
+  matmul(other: Tensor): Tensor {
+    return wrap(callOp('aten::matmul', this.handle, other.handle));
+  }
+  /** 2-D matrix product. */
+  mm(other: Tensor): Tensor {
+    return wrap(callOp('aten::mm', this.handle, other.handle));
+  }
+  /** Batched matrix product of [B,n,m] x [B,m,p]. */
+  bmm(other: Tensor): Tensor {
+    return wrap(callOp('aten::bmm', this.handle, other.handle));
+  }
+  /** Outer product of two vectors. */
+  outer(other: Tensor): Tensor {
+    return wrap(callOp('aten::outer', this.handle, other.handle));
+  }
+}
+
+function cmp(name: string, a: Tensor, b: TensorLike): Tensor {
+  return typeof b === 'number'
+    ? wrap(callOp(`aten::${name}.Scalar`, a.handle, b))
+    : wrap(callOp(`aten::${name}.Tensor`, a.handle, b.handle));
+}
+
+function dims(d: Dims): number[] {
+  return typeof d === 'number' ? [d] : d;
+}
+
+function flatShape(args: number[] | [number[]]): number[] {
+  return Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);
+}
+
+// ---- free functions over several tensors --------------------------------------------------
+
+/** Concatenates along dim (default 0). */
+export function cat(tensors: Tensor[], dim = 0): Tensor {
+  return wrap(callOp('aten::cat', tensors.map(h), dim));
+}
+/** Stacks along a new dim (default 0). */
+export function stack(tensors: Tensor[], dim = 0): Tensor {
+  return wrap(callOp('aten::stack', tensors.map(h), dim));
+}
+/** Elementwise choice: a where cond is true, else b. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') {
+    return wrap(callOp('aten::where.Scalar', cond.handle, a, b));
+  }
+  if (typeof a === 'number') return wrap(callOp('aten::where.ScalarSelf', cond.handle, a, (b as Tensor).handle));
+  if (typeof b === 'number') return wrap(callOp('aten::where.ScalarOther', cond.handle, a.handle, b));
+  return wrap(callOp('aten::where.self', cond.handle, a.handle, b.handle));
+}
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  return a.maximum(b);
+}
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return a.minimum(b);
+}
+
