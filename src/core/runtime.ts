@@ -13,6 +13,7 @@ export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new AnogenError(`setNumThreads: n must be a positive integer, got ${n}`);
   native.setNumThreads(n);
 }
+/** The number of intra-op threads libtorch uses now. */
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
@@ -20,6 +21,7 @@ export function getNumThreads(): number {
 export function cudaIsAvailable(): boolean {
   return native.cudaIsAvailable();
 }
+/** Number of visible CUDA devices (0 without CUDA). */
 export function cudaDeviceCount(): number {
   return native.cudaDeviceCount();
 }

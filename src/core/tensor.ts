@@ -6,7 +6,7 @@
 import { native, type Handle } from './native.js';
 import { callOp } from './ops.js';
 import { track, type Disposable } from './scope.js';
-import { AnogenError } from './errors.js';
+import { AnogenError, validList } from './errors.js';
 import { checkDType, dtypeFromCode, SCALAR_TYPE, TYPED_ARRAY, type DType, type TypedArray } from './dtype.js';
 
 /** A device string: 'cpu', 'cuda' or 'cuda:N'. */
@@ -32,17 +32,55 @@ function wrapAll(xs: Handle[]): Tensor[] {
   return xs.map((x) => new Tensor(x));
 }
 
+let cudaAvailable: boolean | undefined;
+
+/**
+ * Checks a device string ('cpu', 'cuda', 'cuda:N') and that CUDA is usable when asked for.
+ * Throws an AnogenError naming the device and what is valid.
+ */
+export function checkDevice(device: unknown, what = 'device'): Device {
+  if (typeof device !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(device)) {
+    throw new AnogenError(`${what}: ${JSON.stringify(device)} is not a valid device; expected 'cpu', 'cuda' or 'cuda:N'`);
+  }
+  if (device.startsWith('cuda')) {
+    cudaAvailable ??= native.cudaIsAvailable();
+    if (!cudaAvailable) {
+      throw new AnogenError(
+        `${what}: '${device}' was asked for but CUDA is not available (this libtorch has no CUDA support or no GPU is visible); ` +
+          `use 'cpu', or check cudaIsAvailable() first`,
+      );
+    }
+    const n = device.indexOf(':');
+    if (n > 0) {
+      const idx = Number(device.slice(n + 1));
+      const count = native.cudaDeviceCount();
+      if (idx >= count) throw new AnogenError(`${what}: '${device}' does not exist; this machine has ${count} CUDA device(s)`);
+    }
+  }
+  return device as Device;
+}
+
 export class Tensor implements Disposable {
-  /** @internal the native handle */
-  readonly handle: Handle;
   /** @internal set by keep() */
   kept = false;
   private disposed = false;
+  private readonly h: Handle;
 
   /** @internal use the creation functions (tensor, zeros, ...) instead. */
   constructor(handle: Handle) {
-    this.handle = handle;
+    this.h = handle;
     track(this);
+  }
+
+  /** @internal the native handle; throws an AnogenError once the tensor is disposed. */
+  get handle(): Handle {
+    if (this.disposed) {
+      throw new AnogenError(
+        'this tensor was disposed (by dispose() or on leaving a tidy() scope) and cannot be used; ' +
+          'return it from the tidy function or keep() it to use it later',
+      );
+    }
+    return this.h;
   }
 
   // ---- metadata -------------------------------------------------------------------------
@@ -95,7 +133,7 @@ export class Tensor implements Disposable {
   dispose(): void {
     if (!this.disposed) {
       this.disposed = true;
-      native.dispose(this.handle);
+      native.dispose(this.h);
     }
   }
   get isDisposed(): boolean {
@@ -153,6 +191,7 @@ export class Tensor implements Disposable {
     return Number(native.item(this.handle));
   }
   toString(): string {
+    if (this.disposed) return 'Tensor(disposed)';
     const s = this.shape;
     let body = '';
     if (this.numel <= 16) body = `, ${JSON.stringify(this.toArray())}`;
@@ -164,20 +203,40 @@ export class Tensor implements Disposable {
   toDType(dtype: DType): Tensor {
     return wrap(callOp('aten::to.dtype', this.handle, SCALAR_TYPE[checkDType(dtype)]));
   }
-  /** Moves to a device ('cpu', 'cuda', 'cuda:1') and/or converts dtype. */
+  /**
+   * Moves to a device ('cpu', 'cuda', 'cuda:1') and/or converts dtype. Returns a new Tensor
+   * object (sharing memory when nothing changes, as PyTorch). Asking for 'cuda' on a machine
+   * without CUDA throws an AnogenError.
+   */
   to(target: Device | DType | { device?: Device; dtype?: DType }): Tensor {
     let device: string | undefined;
     let dtype: DType | undefined;
     if (typeof target === 'string') {
       if (target in SCALAR_TYPE) dtype = target as DType;
-      else device = target;
-    } else {
+      else if (/^(cpu|cuda(:\d+)?)$/.test(target)) device = target;
+      else {
+        throw new AnogenError(
+          `to(): ${JSON.stringify(target)} is neither a device ('cpu', 'cuda', 'cuda:N') nor a dtype (${validList(Object.keys(SCALAR_TYPE))})`,
+        );
+      }
+    } else if (target !== null && typeof target === 'object') {
       device = target.device;
       dtype = target.dtype;
+    } else {
+      throw new AnogenError(`to(): expected a device, a dtype or { device, dtype }, got ${String(target)}`);
     }
     const code = SCALAR_TYPE[dtype === undefined ? this.dtype : checkDType(dtype)];
     if (device === undefined) return wrap(callOp('aten::to.dtype', this.handle, code));
+    checkDevice(device, 'to()');
     return wrap(callOp('aten::to.device', this.handle, device, code));
+  }
+  /** A copy on the CPU (this data when already there). */
+  cpu(): Tensor {
+    return this.to('cpu');
+  }
+  /** A copy on a CUDA device (default 'cuda'); throws an AnogenError when CUDA is unavailable. */
+  cuda(device: Device = 'cuda'): Tensor {
+    return this.to(device);
   }
   float(): Tensor {
     return this.toDType('float32');
@@ -355,6 +414,15 @@ export class Tensor implements Disposable {
       : wrap(callOp('aten::lerp.Tensor', this.handle, end.handle, weight.handle));
   }
 
+  /** Elementwise choice, as PyTorch's `x.where(cond, y)`: this where cond is true, else other. */
+  where(condition: Tensor, other: TensorLike): Tensor {
+    return where(condition, this, other);
+  }
+  /** Replaces NaN by `nan` (default 0) and infinities by the dtype's largest finite values (or the given ones). */
+  nanToNum(nan = 0, posinf: number | null = null, neginf: number | null = null): Tensor {
+    return wrap(callOp('aten::nan_to_num', this.handle, nan, posinf, neginf));
+  }
+
   // ---- comparisons and logic --------------------------------------------------------------
   eq(other: TensorLike): Tensor {
     return cmp('eq', this, other);
@@ -471,6 +539,58 @@ export class Tensor implements Disposable {
     callOp('aten::uniform_', this.handle, from, to);
     return this;
   }
+  pow_(exponent: TensorLike): this {
+    if (typeof exponent === 'number') callOp('aten::pow_.Scalar', this.handle, exponent);
+    else callOp('aten::pow_.Tensor', this.handle, exponent.handle);
+    return this;
+  }
+  abs_(): this {
+    callOp('aten::abs_', this.handle);
+    return this;
+  }
+  exp_(): this {
+    callOp('aten::exp_', this.handle);
+    return this;
+  }
+  log_(): this {
+    callOp('aten::log_', this.handle);
+    return this;
+  }
+  relu_(): this {
+    callOp('aten::relu_', this.handle);
+    return this;
+  }
+  sigmoid_(): this {
+    callOp('aten::sigmoid_', this.handle);
+    return this;
+  }
+  tanh_(): this {
+    callOp('aten::tanh_', this.handle);
+    return this;
+  }
+  sign_(): this {
+    callOp('aten::sign_', this.handle);
+    return this;
+  }
+  floor_(): this {
+    callOp('aten::floor_', this.handle);
+    return this;
+  }
+  round_(): this {
+    callOp('aten::round_', this.handle);
+    return this;
+  }
+  /** Writes `src` (tensor or scalar) at `index` along dim, in place. */
+  scatter_(dim: number, index: Tensor, src: TensorLike): this {
+    if (typeof src === 'number') callOp('aten::scatter_.value', this.handle, dim, index.handle, src);
+    else callOp('aten::scatter_.src', this.handle, dim, index.handle, src.handle);
+    return this;
+  }
+  /** this[indices] = values (or += with accumulate, default false), in place; null skips a dim. */
+  indexPut_(indices: (Tensor | null)[], values: Tensor, accumulate = false): this {
+    callOp('aten::index_put_', this.handle, indices.map((t) => (t === null ? null : t.handle)), values.handle, accumulate);
+    return this;
+  }
   maskedFill_(mask: Tensor, value: number): this {
     callOp('aten::masked_fill_.Scalar', this.handle, mask.handle, value);
     return this;
@@ -560,6 +680,22 @@ export class Tensor implements Disposable {
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
     const [v, i] = callOp('aten::sort', this.handle, dim, descending) as Handle[];
     return { values: wrap(v!), indices: wrap(i!) };
+  }
+  /** Cumulative product along dim. */
+  cumprod(dim: number): Tensor {
+    return wrap(callOp('aten::cumprod', this.handle, dim));
+  }
+  /** Indices that sort along dim (default last), ascending unless descending (default false). */
+  argsort(dim = -1, descending = false): Tensor {
+    return wrap(callOp('aten::argsort', this.handle, dim, descending));
+  }
+  /** Median of all elements (the lower of the two middle values for an even count, as PyTorch). */
+  median(): Tensor {
+    return wrap(callOp('aten::median', this.handle));
+  }
+  /** Sum of the main diagonal of a 2-D tensor. */
+  trace(): Tensor {
+    return wrap(callOp('aten::trace', this.handle));
   }
   /** True if every element is non-zero. */
   all(): Tensor {
@@ -670,6 +806,71 @@ export class Tensor implements Disposable {
     return wrap(callOp('aten::roll', this.handle, dims(shifts), dim === undefined ? [] : dims(dim)));
   }
 
+  /** Splits along dim (default 0) into its slices, removing that dim. */
+  unbind(dim = 0): Tensor[] {
+    return wrapAll(callOp('aten::unbind.int', this.handle, dim));
+  }
+  /** Expands dim into `sizes` (one may be -1). */
+  unflatten(dim: number, sizes: number[]): Tensor {
+    return wrap(callOp('aten::unflatten.int', this.handle, dim, sizes));
+  }
+  /** Moves dim `source` to position `destination`. */
+  movedim(source: number, destination: number): Tensor {
+    return wrap(callOp('aten::movedim.int', this.handle, source, destination));
+  }
+  /** A view with other's shape. */
+  viewAs(other: Tensor): Tensor {
+    return wrap(callOp('aten::view_as', this.handle, other.handle));
+  }
+  /** Reshaped to other's shape. */
+  reshapeAs(other: Tensor): Tensor {
+    return wrap(callOp('aten::reshape_as', this.handle, other.handle));
+  }
+  /** Lower triangle of the last two dims (elements above `diagonal`, default 0, zeroed). */
+  tril(diagonal = 0): Tensor {
+    return wrap(callOp('aten::tril', this.handle, diagonal));
+  }
+  /** Upper triangle of the last two dims (elements below `diagonal`, default 0, zeroed). */
+  triu(diagonal = 0): Tensor {
+    return wrap(callOp('aten::triu', this.handle, diagonal));
+  }
+  /** The diagonal `offset` (default 0) of dims dim1, dim2 (defaults 0, 1), as a view. */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return wrap(callOp('aten::diagonal', this.handle, offset, dim1, dim2));
+  }
+  /** 1-D input: a square matrix with it on diagonal `diagonal` (default 0); 2-D input: that diagonal. */
+  diag(diagonal = 0): Tensor {
+    return wrap(callOp('aten::diag', this.handle, diagonal));
+  }
+  /** A copy with `src` added at `index` along dim (sums repeated indices). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return wrap(callOp('aten::scatter_add', this.handle, dim, index.handle, src.handle));
+  }
+  /** A copy with alpha (default 1) * source's slices added at `index` along dim. */
+  indexAdd(dim: number, index: Tensor, source: Tensor, alpha = 1): Tensor {
+    return wrap(callOp('aten::index_add', this.handle, dim, index.handle, source.handle, alpha));
+  }
+  /** A copy with this[indices] = values (or += with accumulate, default false); null skips a dim. */
+  indexPut(indices: (Tensor | null)[], values: Tensor, accumulate = false): Tensor {
+    return wrap(callOp('aten::index_put', this.handle, indices.map((t) => (t === null ? null : t.handle)), values.handle, accumulate));
+  }
+  /**
+   * Pads the last dims, as torch.nn.functional.pad: padding = [left, right, top, bottom, ...];
+   * mode 'constant' (default, with `value`, default 0), 'reflect', 'replicate' or 'circular'.
+   */
+  pad(padding: number[], mode: 'constant' | 'reflect' | 'replicate' | 'circular' = 'constant', value = 0): Tensor {
+    if (!Array.isArray(padding) || padding.length % 2 !== 0 || padding.length / 2 > this.ndim || !padding.every(Number.isInteger)) {
+      throw new AnogenError(
+        `pad(): padding must be an even-length array of integers [left, right, top, bottom, ...] covering at most ${this.ndim} dims, got ${JSON.stringify(padding)}`,
+      );
+    }
+    if (mode === 'constant') return wrap(callOp('aten::constant_pad_nd', this.handle, padding, value));
+    if (mode !== 'reflect' && mode !== 'replicate' && mode !== 'circular') {
+      throw new AnogenError(`pad(): mode ${JSON.stringify(mode)} is not valid; expected 'constant', 'reflect', 'replicate' or 'circular'`);
+    }
+    return wrap(callOp('aten::pad', this.handle, padding, mode, null));
+  }
+
   // ---- linear algebra --------------------------------------------------------------------
   /** Matrix product with broadcasting (as torch.matmul). */
   matmul(other: Tensor): Tensor {
@@ -682,6 +883,10 @@ export class Tensor implements Disposable {
   /** Batched matrix product of [B,n,m] x [B,m,p]. */
   bmm(other: Tensor): Tensor {
     return wrap(callOp('aten::bmm', this.handle, other.handle));
+  }
+  /** Dot product of two 1-D tensors. */
+  dot(other: Tensor): Tensor {
+    return wrap(callOp('aten::dot', this.handle, other.handle));
   }
   /** Outer product of two vectors. */
   outer(other: Tensor): Tensor {

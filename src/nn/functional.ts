@@ -113,8 +113,76 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 /** Pads the last dims: pad = [left, right, top, bottom, ...] as torch.nn.functional.pad; mode default 'constant', value 0. */
 export function pad(input: Tensor, padding: number[], mode: PadMode = 'constant', value = 0): Tensor {
   checkOneOf('pad mode', mode, ['constant', 'reflect', 'replicate', 'circular'] as const);
-  if (mode === 'constant') return wrap(callOp('aten::constant_pad_nd', input.handle, padding, value));
-  return wrap(callOp('aten::pad', input.handle, padding, mode, null));
+  return input.pad(padding, mode, value);
+}
+
+/** Rearranges [N, C*r*r, H, W] into [N, C, H*r, W*r] (sub-pixel upsampling). */
+export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {
+  return wrap(callOp('aten::pixel_shuffle', input.handle, upscaleFactor));
+}
+
+// ---- activations (functional forms of the Tensor methods) -----------------------------------
+
+/** max(0, x). */
+export function relu(input: Tensor): Tensor {
+  return input.relu();
+}
+/** max(0,x) + negativeSlope * min(0,x); negativeSlope default 0.01. */
+export function leakyRelu(input: Tensor, negativeSlope = 0.01): Tensor {
+  return input.leakyRelu(negativeSlope);
+}
+/** ELU, alpha default 1. */
+export function elu(input: Tensor, alpha = 1): Tensor {
+  return input.elu(alpha);
+}
+/** 1 / (1 + exp(-x)). */
+export function sigmoid(input: Tensor): Tensor {
+  return input.sigmoid();
+}
+/** Hyperbolic tangent. */
+export function tanh(input: Tensor): Tensor {
+  return input.tanh();
+}
+/** log(1 + exp(beta x)) / beta; beta default 1, threshold default 20. */
+export function softplus(input: Tensor, beta = 1, threshold = 20): Tensor {
+  return input.softplus(beta, threshold);
+}
+/** log(sigmoid(x)). */
+export function logSigmoid(input: Tensor): Tensor {
+  return input.logSigmoid();
+}
+/** GELU; approximate default 'none' ('tanh' for the tanh approximation). */
+export function gelu(input: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  checkOneOf('gelu approximate', approximate, ['none', 'tanh'] as const);
+  return wrap(callOp('aten::gelu', input.handle, approximate));
+}
+/** x * sigmoid(x). */
+export function silu(input: Tensor): Tensor {
+  return wrap(callOp('aten::silu', input.handle));
+}
+/** Clamps to [minVal, maxVal] (defaults -1, 1). */
+export function hardtanh(input: Tensor, minVal = -1, maxVal = 1): Tensor {
+  return wrap(callOp('aten::hardtanh', input.handle, minVal, maxVal));
+}
+
+// ---- distances ------------------------------------------------------------------------------
+
+/** Cosine similarity along dim (default 1); eps default 1e-8. */
+export function cosineSimilarity(x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8): Tensor {
+  return wrap(callOp('aten::cosine_similarity', x1.handle, x2.handle, dim, eps));
+}
+/** Pairwise p-norm distances (p default 2) between the rows of x1 [.., P, M] and x2 [.., R, M]. */
+export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
+  return wrap(callOp('aten::cdist', x1.handle, x2.handle, p, null));
+}
+/** x / max(||x||_p, eps) along dim (p default 2, dim default 1, eps default 1e-12). */
+export function normalize(input: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
+  const n = input.norm(p, dim, true);
+  const d = n.clamp(eps);
+  const out = input.div(d);
+  n.dispose();
+  d.dispose();
+  return out;
 }
 
 /** Options of batchNorm. */
@@ -310,3 +378,17 @@ export function eigh(a: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
   return { eigenvalues: wrap(v!), eigenvectors: wrap(w!) };
 }
 
+/** Determinant of a square matrix (or a batch of them). */
+export function det(a: Tensor): Tensor {
+  return wrap(callOp('aten::linalg_det', a.handle));
+}
+/** Sign and log of the absolute determinant (stable for Gaussian log-likelihoods). */
+export function slogdet(a: Tensor): { sign: Tensor; logabsdet: Tensor } {
+  const [s, l] = callOp('aten::linalg_slogdet', a.handle) as Handle[];
+  return { sign: wrap(s!), logabsdet: wrap(l!) };
+}
+/** Singular value decomposition A = U diag(S) Vh (fullMatrices default true, as torch.linalg.svd; pass false for the reduced form). */
+export function svd(a: Tensor, fullMatrices = true): { U: Tensor; S: Tensor; Vh: Tensor } {
+  const [u, sv, vh] = callOp('aten::linalg_svd', a.handle, fullMatrices) as Handle[];
+  return { U: wrap(u!), S: wrap(sv!), Vh: wrap(vh!) };
+}
