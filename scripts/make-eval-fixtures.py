@@ -66,9 +66,14 @@ y = np.r_[np.zeros(300), np.ones(30)]
 perm = rng.permutation(330)
 add("imbalanced", s[perm], y[perm])
 
+# numpy percentiles (linear interpolation) for the percentile threshold
+pvals = np.round(rng.normal(0, 1, 37), 2)
+qs = [0, 1, 5, 25, 50, 90, 95, 99, 100]
+percentiles = {"values": pvals.tolist(), "q": qs, "expected": [float(np.percentile(pvals, q)) for q in qs]}
+
 out = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "eval", "metrics.json")
 os.makedirs(os.path.dirname(out), exist_ok=True)
 with open(out, "w") as f:
-    json.dump({"sklearn": sklearn.__version__, "seed": 20261128, "cases": cases}, f, indent=1)
+    json.dump({"sklearn": sklearn.__version__, "seed": 20261128, "cases": cases, "percentile": percentiles}, f, indent=1)
     f.write("\n")
 print("wrote", os.path.normpath(out), len(cases), "cases")
