@@ -13,6 +13,7 @@ import path from 'node:path';
 import { AnogenError, type Tensor } from '../core/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import type { Calibration, Detector } from './api.js';
+import { parseCalibration } from '../eval/threshold.js';
 import { createDetector, detectorNames } from './registry.js';
 import { readSafetensors, serializeSafetensors } from './safetensors.js';
 import { ANOGEN_VERSION } from './version.js';
@@ -89,14 +90,12 @@ export function readBundleConfig(dir: string): BundleConfig {
   if (c.weights === null || typeof c.weights !== 'object' || typeof c.weights.file !== 'string' || typeof c.weights.sha256 !== 'string') {
     throw new AnogenError(`bundle ${file}: "weights" must be { file, sha256 }`);
   }
-  const cal = c.calibration;
-  if (cal !== null && cal !== undefined) {
-    const ok =
-      typeof cal === 'object' &&
-      typeof cal.normalisation?.a === 'number' &&
-      typeof cal.normalisation?.b === 'number' &&
-      typeof cal.threshold?.value === 'number';
-    if (!ok) throw new AnogenError(`bundle ${file}: "calibration" must hold normalisation {kind, a, b} and threshold {strategy, value}`);
+  if (c.calibration !== null && c.calibration !== undefined) {
+    try {
+      c.calibration = parseCalibration(c.calibration, 'calibration');
+    } catch (e) {
+      throw new AnogenError(`bundle ${file}: ${(e as Error).message}`);
+    }
   }
   return c;
 }
