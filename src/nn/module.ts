@@ -1,0 +1,381 @@
+/**
+ * Module: the base of every network, modelled on PyTorch's torch.nn.Module.
+ *
+ * Parameters, buffers and child modules are registered explicitly
+ * ({@link Module.registerParameter}, {@link Module.registerBuffer}, {@link Module.registerModule});
+ * their registration order gives the order of {@link Module.parameters} and the dotted names of
+ * {@link Module.namedParameters} and {@link Module.stateDict} (`main.0.weight`), exactly as
+ * PyTorch names them, so PyTorch state dicts load 1:1.
+ *
+ * Parameters and buffers are kept out of every tidy() scope (they live until
+ * {@link Module.dispose}), and parameters require gradients.
+ */
+import { Tensor, type Device } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { noGrad } from '../core/autograd.js';
+import { callOp } from '../core/ops.js';
+import { AnogenError, TorchError } from '../core/errors.js';
+import { isFloating } from '../core/dtype.js';
+
+/** A state dict: dotted names -> tensors, in PyTorch's order. */
+export type StateDict = Map<string, Tensor>;
+
+/** Result of {@link Module.loadStateDict}. */
+export interface LoadResult {
+  /** Names the module has but the state dict lacks (only reported when strict is false). */
+  missingKeys: string[];
+  /** Names the state dict has but the module lacks (only reported when strict is false). */
+  unexpectedKeys: string[];
+}
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadOptions {
+  /** Require exactly the module's names (default true, as PyTorch). Shapes are always checked. */
+  strict?: boolean;
+  /** Where the state dict came from (a file name), for error messages (default 'state dict'). */
+  source?: string;
+}
+
+function checkName(kind: string, name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('.')) {
+    throw new AnogenError(`${kind} name ${JSON.stringify(name)} is not valid: it must be a non-empty string without '.'`);
+  }
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * The base class of networks and layers. `In` is the argument list of forward, `Out` its result.
+ * Subclasses register their parameters/buffers/children in the constructor, implement
+ * {@link forward}, and put their initialisation in {@link resetParameters}.
+ */
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
+  /** Training mode (true) or evaluation mode (false); set with train()/eval(). Default true. */
+  training = true;
+  /** @internal */ protected readonly _parameters = new Map<string, Tensor | null>();
+  /** @internal */ protected readonly _buffers = new Map<string, Tensor | null>();
+  /** @internal */ protected readonly _nonPersistent = new Set<string>();
+  /** @internal */ protected readonly _modules = new Map<string, Module<any, any>>();
+
+  /** The computation. Call modules through {@link call}. */
+  abstract forward(...args: In): Out;
+
+  /** Runs forward (PyTorch's `module(x)`). */
+  call(...args: In): Out {
+    return this.forward(...args);
+  }
+
+  /** (Re-)initialises this module's own parameters and buffers. The default does nothing. */
+  resetParameters(): void {}
+
+  /** A short name for printing (the class name). */
+  get typeName(): string {
+    return this.constructor.name;
+  }
+
+  // ---- registration --------------------------------------------------------------------------
+
+  private checkFree(kind: string, name: string, except: Map<string, unknown>): void {
+    checkName(kind, name);
+    for (const m of [this._parameters, this._buffers, this._modules] as Map<string, unknown>[]) {
+      if (m !== except && m.has(name)) {
+        throw new AnogenError(`${this.typeName}: cannot register ${kind} '${name}': the name is already used`);
+      }
+    }
+  }
+
+  /**
+   * Registers a parameter (or null for an absent optional one, such as a disabled bias).
+   * Floating-point parameters get requiresGrad = true; all are exempted from tidy(). Returns it.
+   */
+  registerParameter<T extends Tensor | null>(name: string, param: T): T {
+    this.checkFree('parameter', name, this._parameters);
+    if (param !== null) {
+      keep(param);
+      if (isFloating(param.dtype) && !param.requiresGrad) param.requiresGrad = true;
+    }
+    this._parameters.set(name, param);
+    return param;
+  }
+
+  /**
+   * Registers a buffer: state that is not trained but saved (unless persistent is false,
+   * default true), such as batch norm's running statistics. Returns it.
+   */
+  registerBuffer<T extends Tensor | null>(name: string, buffer: T, opts: { persistent?: boolean } = {}): T {
+    this.checkFree('buffer', name, this._buffers);
+    if (buffer !== null) keep(buffer);
+    this._buffers.set(name, buffer);
+    if (opts.persistent === false) this._nonPersistent.add(name);
+    else this._nonPersistent.delete(name);
+    return buffer;
+  }
+
+  /** Registers a child module (PyTorch's add_module / register_module). Returns it. */
+  registerModule<M extends Module<any, any>>(name: string, module: M): M {
+    this.checkFree('module', name, this._modules);
+    if (!(module instanceof Module)) throw new AnogenError(`${this.typeName}.registerModule('${name}'): not a Module`);
+    this._modules.set(name, module);
+    return module;
+  }
+
+  /** PyTorch's add_module: same as {@link registerModule}. */
+  addModule<M extends Module<any, any>>(name: string, module: M): M {
+    return this.registerModule(name, module);
+  }
+
+  /** This module's own parameter `name` (throws when absent or null). */
+  param(name: string): Tensor {
+    const p = this._parameters.get(name);
+    if (p === undefined || p === null) throw new AnogenError(`${this.typeName} has no parameter '${name}'`);
+    return p;
+  }
+  /** This module's own parameter `name`, or null when registered as null. */
+  paramOrNull(name: string): Tensor | null {
+    const p = this._parameters.get(name);
+    if (p === undefined) throw new AnogenError(`${this.typeName} has no parameter '${name}'`);
+    return p;
+  }
+  /** This module's own buffer `name` (throws when absent or null). */
+  buffer(name: string): Tensor {
+    const b = this._buffers.get(name);
+    if (b === undefined || b === null) throw new AnogenError(`${this.typeName} has no buffer '${name}'`);
+    return b;
+  }
+  /** This module's own buffer `name`, or null when registered as null. */
+  bufferOrNull(name: string): Tensor | null {
+    const b = this._buffers.get(name);
+    if (b === undefined) throw new AnogenError(`${this.typeName} has no buffer '${name}'`);
+    return b;
+  }
+  /** The direct child `name` (throws when absent). */
+  child(name: string): Module<any, any> {
+    const m = this._modules.get(name);
+    if (m === undefined) {
+      throw new AnogenError(`${this.typeName} has no child module '${name}'; children: ${[...this._modules.keys()].join(', ') || 'none'}`);
+    }
+    return m;
+  }
+
+  // ---- traversal -----------------------------------------------------------------------------
+
+  /** Direct children with their names, in registration order. */
+  *namedChildren(): Generator<[string, Module<any, any>]> {
+    yield* this._modules.entries();
+  }
+  /** Direct children, in registration order. */
+  *children(): Generator<Module<any, any>> {
+    yield* this._modules.values();
+  }
+  /** This module and every descendant (pre-order), with dotted names ('' for this one); each once. */
+  *namedModules(prefix = '', seen: Set<Module<any, any>> = new Set()): Generator<[string, Module<any, any>]> {
+    if (seen.has(this)) return;
+    seen.add(this);
+    yield [prefix, this];
+    for (const [name, m] of this._modules) {
+      yield* m.namedModules(prefix === '' ? name : `${prefix}.${name}`, seen);
+    }
+  }
+  /** This module and every descendant (pre-order). */
+  *modules(): Generator<Module<any, any>> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+  /** Every parameter with its dotted name (`main.0.weight`), each tensor once, in PyTorch's order. */
+  *namedParameters(): Generator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m._parameters) {
+        if (p === null || seen.has(p)) continue;
+        seen.add(p);
+        yield [prefix === '' ? name : `${prefix}.${name}`, p];
+      }
+    }
+  }
+  /** Every parameter (each once), in PyTorch's order. */
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
+  /** Every buffer with its dotted name (non-persistent ones too), each once. */
+  *namedBuffers(): Generator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m._buffers) {
+        if (b === null || seen.has(b)) continue;
+        seen.add(b);
+        yield [prefix === '' ? name : `${prefix}.${name}`, b];
+      }
+    }
+  }
+  /** Every buffer (each once). */
+  buffers(): Tensor[] {
+    return [...this.namedBuffers()].map(([, b]) => b);
+  }
+  /** Total number of parameter elements. */
+  numParameters(): number {
+    return this.parameters().reduce((s, p) => s + p.numel, 0);
+  }
+
+  /** Calls fn on every descendant and then on this module (post-order, as PyTorch's apply). Returns this. */
+  apply(fn: (m: Module<any, any>) => void): this {
+    for (const m of this._modules.values()) m.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  // ---- modes and devices -------------------------------------------------------------------------
+
+  /** Sets training mode (default true) on this module and every descendant. Returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this._modules.values()) m.train(mode);
+    return this;
+  }
+  /** Evaluation mode: train(false). Returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Moves every parameter and buffer to `device` ('cpu', 'cuda', 'cuda:N'). The tensors are moved
+   * in place, so the same Tensor objects (held by optimisers) stay valid. Returns this.
+   */
+  to(device: Device): this {
+    noGrad(() => {
+      for (const m of this.modules()) {
+        for (const map of [m._parameters, m._buffers]) {
+          for (const [name, t] of map) {
+            if (t === null || sameDevice(t.device, device)) continue;
+            const moved = t.to(device);
+            try {
+              // Swap the storage in place (PyTorch's param.data = ...), keeping the Tensor object.
+              callOp('aten::set_.source_Tensor', t.handle, moved.handle);
+              moved.dispose();
+            } catch (e) {
+              if (!(e instanceof TorchError)) throw e;
+              // Fallback: replace the tensor object.
+              keep(moved);
+              if (isFloating(moved.dtype) && t.requiresGrad) moved.requiresGrad = true;
+              map.set(name, moved);
+              t.dispose();
+            }
+          }
+        }
+      }
+    });
+    return this;
+  }
+
+  /** Clears the gradients of every parameter: sets them to null (setToNone default true) or zeroes them. */
+  zeroGrad(setToNone = true): void {
+    for (const p of this.parameters()) {
+      if (setToNone) {
+        p.grad = null;
+      } else {
+        const g = p.grad;
+        if (g !== null) {
+          noGrad(() => g.zero_());
+          g.dispose();
+        }
+      }
+    }
+  }
+
+  // ---- state dicts -----------------------------------------------------------------------------
+
+  /** @internal the persistent entries (params then buffers, recursively) as the module's own tensors. */
+  private *stateEntries(prefix = ''): Generator<[string, Tensor]> {
+    const pre = prefix === '' ? '' : `${prefix}.`;
+    for (const [name, p] of this._parameters) if (p !== null) yield [pre + name, p];
+    for (const [name, b] of this._buffers) if (b !== null && !this._nonPersistent.has(name)) yield [pre + name, b];
+    for (const [name, m] of this._modules) yield* m.stateEntries(pre + name);
+  }
+
+  /**
+   * The state dict: every parameter and persistent buffer under its dotted name, in PyTorch's
+   * order (a module's parameters, then its buffers, then its children; a module shared by two
+   * parents appears under both names, as in PyTorch). The values are detached
+   * tensors sharing memory with the module's (new Tensor objects the caller may dispose).
+   */
+  stateDict(): StateDict {
+    const out: StateDict = new Map();
+    for (const [name, t] of this.stateEntries()) out.set(name, t.detach());
+    return out;
+  }
+
+  /** The names stateDict() would return, without creating any tensor. */
+  stateDictKeys(): string[] {
+    return [...this.stateEntries()].map(([n]) => n);
+  }
+
+  /**
+   * Copies `stateDict` (a Map or a record of name -> tensor) into this module's parameters and
+   * buffers in place. Everything is checked before anything is copied: with strict (default
+   * true) the names must match exactly, and the shapes must always match; otherwise an
+   * AnogenError lists the missing and unexpected names and the mismatched shapes.
+   */
+  loadStateDict(stateDict: Map<string, Tensor> | Record<string, Tensor>, opts: LoadOptions = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    const source = opts.source ?? 'state dict';
+    const given = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const own = new Map(this.stateEntries());
+    const missing = [...own.keys()].filter((k) => !given.has(k));
+    const unexpected = [...given.keys()].filter((k) => !own.has(k));
+    const mismatched: string[] = [];
+    for (const [k, t] of own) {
+      const g = given.get(k);
+      if (g === undefined) continue;
+      if (!(g instanceof Tensor)) {
+        mismatched.push(`${k}: not a Tensor`);
+      } else if (!sameShape(g.shape, t.shape)) {
+        mismatched.push(`${k}: shape [${g.shape.join(', ')}] in ${source}, [${t.shape.join(', ')}] in the module`);
+      }
+    }
+    const problems: string[] = [];
+    if (strict && missing.length > 0) problems.push(`missing keys: ${missing.join(', ')}`);
+    if (strict && unexpected.length > 0) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (mismatched.length > 0) problems.push(`size mismatch: ${mismatched.join('; ')}`);
+    if (problems.length > 0) {
+      throw new AnogenError(`Error loading ${source} into ${this.typeName}: ${problems.join('. ')}`);
+    }
+    noGrad(() => {
+      for (const [k, t] of own) {
+        const g = given.get(k);
+        if (g !== undefined) t.copy_(g);
+      }
+    });
+    return { missingKeys: missing, unexpectedKeys: unexpected };
+  }
+
+  /** Frees every parameter and buffer of this module and its descendants. The module is unusable afterwards. */
+  dispose(): void {
+    for (const m of this.modules()) {
+      for (const t of m._parameters.values()) t?.dispose();
+      for (const t of m._buffers.values()) t?.dispose();
+    }
+  }
+
+  /** A PyTorch-like printout of the module tree. */
+  toString(): string {
+    const extra = this.extraRepr();
+    if (this._modules.size === 0) return `${this.typeName}(${extra})`;
+    const lines = [`${this.typeName}(${extra}`];
+    for (const [name, m] of this._modules) {
+      const sub = m.toString().split('\n').join('\n  ');
+      lines.push(`  (${name}): ${sub}`);
+    }
+    lines.push(')');
+    return lines.join('\n');
+  }
+  /** The arguments shown by toString() (override in layers). */
+  extraRepr(): string {
+    return '';
+  }
+}
+
+function sameDevice(actual: string, wanted: string): boolean {
+  if (actual === wanted) return true;
+  if (wanted === 'cuda' && actual === 'cuda:0') return true;
+  return false;
+}
