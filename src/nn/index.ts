@@ -10,3 +10,4 @@ export * from './layers/misc.js';
 export * from './layers/container.js';
 export * from './layers/rnn.js';
 export { dcganInit } from './init.js';
+export * from './safetensors.js';
