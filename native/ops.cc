@@ -85,7 +85,11 @@ static c10::IValue ToIValue(Napi::Env env, const Napi::Value& v, const c10::Type
       uint32_t n = a.Length();
       if (ek == K::FloatType) {
         std::vector<double> out(n);
-        for (uint32_t i = 0; i < n; i++) out[i] = a.Get(i).As<Napi::Number>().DoubleValue();
+        for (uint32_t i = 0; i < n; i++) {
+          Napi::Value e = a.Get(i);
+          if (!e.IsNumber()) ArgError(env, op, arg, "expects an array of numbers");
+          out[i] = e.As<Napi::Number>().DoubleValue();
+        }
         return out;
       }
       if (ek == K::BoolType) {
@@ -201,6 +205,9 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
         stack.emplace_back(*a.default_value());
       } else if (a.type()->kind() == c10::TypeKind::OptionalType) {
         stack.emplace_back();
+      } else if (i < given) {
+        // an explicit undefined: usually a non-tensor passed where a Tensor was expected
+        ArgError(env, op, a, "got undefined (was a value of the wrong type passed?)");
       } else {
         throw Napi::TypeError::New(env, op.name + ": missing argument '" + a.name() + "'");
       }

@@ -51,7 +51,7 @@ TensorBox* Box(const Napi::Value& v, const char* what) {
 const at::Tensor& Unwrap(const Napi::Value& v, const char* what) {
   TensorBox* b = Box(v, what);
   if (!b->t.defined()) {
-    throw Napi::Error::New(v.Env(), std::string(what) + ": the tensor was disposed");
+    ThrowTorch(v.Env(), std::string(what) + ": the tensor was disposed and cannot be used");
   }
   return b->t;
 }
