@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * The `anogen` command. Verbs: train, eval, score, data info, demo; --help, --version.
+ * User mistakes print `anogen: error: <message>` and exit with code 2, never a stack trace
+ * (set ANOGEN_DEBUG=1 to see one); libtorch errors exit with code 1; Ctrl-C during training
+ * saves a checkpoint and exits with code 130.
+ */
+import { AnogenError, TorchError } from '../core/index.js';
+import '../detectors/index.js';
+import { detectorNames, getDetector } from '../detectors/registry.js';
+import { ANOGEN_VERSION } from '../detectors/version.js';
+import { optionsHelp } from './args.js';
+import { trainCommand, trainSpecsFor, InterruptedError } from './commands/train.js';
+import { evalCommand, EVAL_SPECS } from './commands/eval.js';
+import { scoreCommand, SCORE_SPECS } from './commands/score.js';
+import { demoCommand, DEMO_SPECS } from './commands/demo.js';
+import { dataCommand, DATA_HELP } from './commands/data-verb.js';
+
+const VERBS = ['train', 'eval', 'score', 'data', 'demo', 'help'] as const;
+
+function mainHelp(): string {
+  return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
+
+Usage:
+  anogen demo                                  train a small GANomaly on MNIST, evaluate it, write the report
+  anogen train <detector> --data <mnist|fashion-mnist|dir> --protocol <one-vs-rest|leave-one-out|folder>
+               [--normal C | --abnormal C] [--epochs N] [--image-size S] [--seed K] [--out DIR] [--config FILE]
+  anogen eval <bundle> [data options] [--json FILE] [--report FILE]
+  anogen score <bundle> <image|dir...> [--json | --csv]
+  anogen data info <name|dir>
+  anogen help <verb>                           options of one verb
+  anogen --version
+
+Detectors: ${detectorNames().map((n) => `${n} (${getDetector(n).description})`).join('; ')}
+Exit codes: 0 ok, 1 internal/libtorch error, 2 usage or input error, 130 interrupted (checkpoint saved).
+`;
+}
+
+function verbHelp(verb: string): string {
+  switch (verb) {
+    case 'train':
+      return `anogen train <detector> [options]\n\n${optionsHelp(trainSpecsFor())}\n`;
+    case 'eval':
+      return `anogen eval <bundle> [options]\n\n${optionsHelp(EVAL_SPECS)}\n`;
+    case 'score':
+      return `anogen score <bundle> <image|dir...> [options]\n\n${optionsHelp(SCORE_SPECS)}\n`;
+    case 'demo':
+      return `anogen demo [options]\n\n${optionsHelp(DEMO_SPECS)}\n`;
+    case 'data':
+      return DATA_HELP;
+    default:
+      throw new AnogenError(`anogen help: unknown verb ${JSON.stringify(verb)}; expected one of ${VERBS.join(', ')}`);
+  }
+}
+
+/** Runs the CLI on argv (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  try {
+    if (verb === undefined || verb === '--help' || verb === '-h') {
+      process.stdout.write(mainHelp());
+      return verb === undefined ? 2 : 0;
+    }
+    if (verb === '--version' || verb === '-V') {
+      process.stdout.write(`${ANOGEN_VERSION}\n`);
+      return 0;
+    }
+    if ((VERBS as readonly string[]).includes(verb) && (rest.includes('--help') || rest.includes('-h'))) {
+      process.stdout.write(verb === 'help' ? mainHelp() : verbHelp(verb));
+      return 0;
+    }
+    switch (verb) {
+      case 'train':
+        return await trainCommand(rest);
+      case 'eval':
+        return await evalCommand(rest);
+      case 'score':
+        return await scoreCommand(rest);
+      case 'data':
+        return await dataCommand(rest);
+      case 'demo':
+        return await demoCommand(rest);
+      case 'help':
+        process.stdout.write(rest.length ? verbHelp(rest[0]) : mainHelp());
+        return 0;
+      default:
+        throw new AnogenError(`unknown command ${JSON.stringify(verb)}; expected one of ${VERBS.join(', ')} (anogen --help)`);
+    }
+  } catch (e) {
+    if (process.env.ANOGEN_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    if (e instanceof InterruptedError) {
+      process.stderr.write(`anogen: ${e.message}\n`);
+      return 130;
+    }
+    if (e instanceof AnogenError) {
+      process.stderr.write(`anogen: error: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof TorchError) {
+      process.stderr.write(`anogen: libtorch error: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`anogen: internal error: ${(e as Error)?.message ?? String(e)} (set ANOGEN_DEBUG=1 for a stack trace)\n`);
+    return 1;
+  }
+}
+
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+const self = fileURLToPath(import.meta.url);
+const invoked = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
+if (invoked === self || process.env.ANOGEN_CLI_MAIN === '1') {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`anogen: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
