@@ -15,7 +15,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import type { Calibration, Detector } from './api.js';
 import { parseCalibration } from '../eval/threshold.js';
 import { createDetector, detectorNames } from './registry.js';
-import { readSafetensors, serializeSafetensors } from './safetensors.js';
+import { deserializeSafetensors, serializeSafetensors } from '../nn/safetensors.js';
 import { ANOGEN_VERSION } from './version.js';
 
 /** Format tag of config.json. */
@@ -110,7 +110,7 @@ export function loadBundle(dir: string): { detector: Detector; config: BundleCon
   if (sha !== config.weights.sha256) {
     throw new AnogenError(`bundle ${wfile}: the weights file is corrupt or was replaced (SHA-256 ${sha.slice(0, 12)}... differs from config.json's ${config.weights.sha256.slice(0, 12)}...)`);
   }
-  const sd = readSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), wfile);
+  const sd = deserializeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), wfile).tensors;
   const detector = createDetector(config.detector, config.hparams);
   try {
     detector.loadStateDict(sd);
