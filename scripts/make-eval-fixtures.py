@@ -77,3 +77,37 @@ with open(out, "w") as f:
     json.dump({"sklearn": sklearn.__version__, "seed": 20261128, "cases": cases, "percentile": percentiles}, f, indent=1)
     f.write("\n")
 print("wrote", os.path.normpath(out), len(cases), "cases")
+
+# floors: PCA reconstruction error and kNN distances, by sklearn
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+
+
+def pca_err(train, test, n_components):
+    p = PCA(n_components=n_components, svd_solver="full").fit(train)
+    rec = p.inverse_transform(p.transform(test))
+    return int(p.n_components_), ((test - rec) ** 2).sum(1).tolist()
+
+
+floors = {}
+basis = rng.normal(0, 1, (4, 12))
+train = rng.normal(0, 1, (40, 4)) @ basis + 0.1 * rng.normal(0, 1, (40, 12))
+test = np.r_[rng.normal(0, 1, (10, 4)) @ basis + 0.1 * rng.normal(0, 1, (10, 12)), rng.normal(0, 2, (5, 12))]
+floors["train"] = train.tolist()
+floors["test"] = test.tolist()
+floors["pca_k3"] = pca_err(train, test, 3)
+floors["pca_var90"] = pca_err(train, test, 0.9)
+# wide data (D > N): the Gram-matrix path
+wide_train = rng.normal(0, 1, (8, 30)) + np.linspace(0, 1, 30)
+wide_test = rng.normal(0, 1, (6, 30))
+floors["wide_train"] = wide_train.tolist()
+floors["wide_test"] = wide_test.tolist()
+floors["wide_pca_k4"] = pca_err(wide_train, wide_test, 4)
+dist, _ = NearestNeighbors(n_neighbors=5).fit(train).kneighbors(test)
+floors["knn5_mean"] = dist.mean(1).tolist()
+floors["knn5_kth"] = dist[:, 4].tolist()
+out = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "eval", "floors.json")
+with open(out, "w") as f:
+    json.dump(floors, f, indent=1)
+    f.write("\n")
+print("wrote", os.path.normpath(out))
