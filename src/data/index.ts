@@ -1,0 +1,41 @@
+/** anogen data layer: IDX and image-folder datasets, one-class protocols, transforms, loaders. */
+import fs from 'node:fs';
+import { AnogenError } from '../core/errors.js';
+import type { Dataset } from './dataset.js';
+import { FolderDataset, isMvtecFolder, openFolder, type FolderOptions } from './folder.js';
+import { isIdxFolder, NAMED_IDX_DATASETS, openIdxDataset, type IdxDatasetOptions } from './idxDataset.js';
+
+export * from './idx.js';
+export * from './dataset.js';
+export * from './image.js';
+export * from './idxDataset.js';
+export * from './folder.js';
+export * from './protocols.js';
+export * from './transforms.js';
+export * from './loader.js';
+export { mulberry32, mixSeed, permutation, shuffleInPlace } from './random.js';
+
+/** Named datasets accepted by {@link openDataset}. */
+export const DATASET_NAMES = [...NAMED_IDX_DATASETS];
+
+/** Options of {@link openDataset}: those of IDX and folder datasets. */
+export type OpenDatasetOptions = FolderOptions & IdxDatasetOptions;
+
+/**
+ * Opens a dataset by name (`mnist`, `fashion-mnist`) or directory: a folder with the four IDX
+ * files, or an image folder in the MVTec layout (<dir>/train/good, <dir>/test/<class>).
+ * Anything else gives an AnogenError listing what is valid.
+ */
+export function openDataset(target: string, opts: OpenDatasetOptions = {}): Dataset {
+  if ((DATASET_NAMES as string[]).includes(target)) return openIdxDataset(target, opts);
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
+    if (isIdxFolder(target)) return openIdxDataset(target, opts);
+    if (isMvtecFolder(target)) return openFolder(target, opts);
+    throw new AnogenError(
+      `${target}: not a dataset folder; expected the four IDX files (train-images-idx3-ubyte[.gz], ...) or the MVTec layout <dir>/train/good, <dir>/test/<class>`,
+    );
+  }
+  throw new AnogenError(`unknown dataset '${target}'; expected ${DATASET_NAMES.map((n) => `'${n}'`).join(', ')} or a dataset directory`);
+}
+
+export { FolderDataset };
