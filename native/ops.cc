@@ -37,7 +37,8 @@ static c10::IValue ToIValue(Napi::Env env, const Napi::Value& v, const c10::Type
     case K::SymIntType:
       if (v.IsNumber()) {
         double d = v.As<Napi::Number>().DoubleValue();
-        if (d != static_cast<double>(static_cast<int64_t>(d))) ArgError(env, op, arg, "expects an integer");
+        if (!(d >= -9.2e18 && d <= 9.2e18) || d != static_cast<double>(static_cast<int64_t>(d)))
+          ArgError(env, op, arg, "expects an integer");
         return static_cast<int64_t>(d);
       }
       if (v.IsBoolean()) return static_cast<int64_t>(v.As<Napi::Boolean>().Value());
@@ -74,8 +75,11 @@ static c10::IValue ToIValue(Napi::Env env, const Napi::Value& v, const c10::Type
       auto ek = elem->kind();
       if (ek == K::IntType || ek == K::SymIntType) {
         if (v.IsNumber()) {  // int[N] accepts a single int, as in Python
+          double d = v.As<Napi::Number>().DoubleValue();
+          if (!(d >= -9.2e18 && d <= 9.2e18) || d != static_cast<double>(static_cast<int64_t>(d)))
+            ArgError(env, op, arg, "expects integers");
           auto n = arg.N() ? *arg.N() : 1;
-          return std::vector<int64_t>(n, v.As<Napi::Number>().Int64Value());
+          return std::vector<int64_t>(n, static_cast<int64_t>(d));
         }
         if (!v.IsArray()) ArgError(env, op, arg, "expects an array of integers");
         return IntList(v, op.name.c_str());

@@ -64,7 +64,12 @@ std::vector<int64_t> IntList(const Napi::Value& v, const char* what) {
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value e = arr.Get(i);
     if (!e.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of integers");
-    out.push_back(e.As<Napi::Number>().Int64Value());
+    double d = e.As<Napi::Number>().DoubleValue();
+    if (!(d >= -9.2e18 && d <= 9.2e18) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of integers, got " +
+                                              e.ToString().Utf8Value() + " at position " + std::to_string(i));
+    }
+    out.push_back(static_cast<int64_t>(d));
   }
   return out;
 }

@@ -102,6 +102,7 @@ function code(opts: CreateOptions): number {
 }
 
 function checkShape(fn: string, shape: number[]): number[] {
+  if (!Array.isArray(shape)) throw new AnogenError(`${fn}(): shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new AnogenError(`${fn}(): shape [${shape.join(', ')}] must hold non-negative integers`);
   }
