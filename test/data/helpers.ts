@@ -115,7 +115,7 @@ export async function makeMvtec(root: string): Promise<void> {
   for (let i = 0; i < 16; i++) mask[i] = 255; // top two rows
   await sharp(Buffer.from(mask), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(root, 'ground_truth/scratch/000_mask.png'));
   await sharp(Buffer.from(pattern(8, 8, 1, 30)), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 95 }).toFile(path.join(root, 'test/dent/000.jpg'));
-  await sharp(Buffer.from(pattern(8, 8, 1, 31)), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').tiff().toFile(path.join(root, 'test/dent/001.tif'));
+  await sharp(Buffer.from(pattern(8, 8, 1, 31)), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'lzw' }).toFile(path.join(root, 'test/dent/001.tif'));
 }
 
 /** ELPV's folder, relative to the repository root; null when absent. */
