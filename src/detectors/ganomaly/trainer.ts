@@ -115,6 +115,15 @@ export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opt
           const { fake, latentI, latentO } = nets.generate(x, true);
           const dReal = nets.discriminate(x, true);
           const dFake = nets.discriminate(fake, true);
+          const diverged = (what: string, v: string): never => {
+            throw new AnogenError(
+              `GANomaly training diverged: ${what} is ${v} at epoch ${epoch}, step ${step}` +
+                (opts.checkpointDir ? `; the last good checkpoint is kept in ${opts.checkpointDir}` : '') +
+                '; try a lower learning rate (--lr) or check the input images for NaN/Inf',
+            );
+          };
+          // BCE rejects NaN probabilities with a libtorch error: check them first.
+          if (!dReal.pred.isfinite().logicalAnd(dFake.pred.isfinite()).all().item()) diverged("the discriminator's output", 'NaN or infinite');
           const g = generatorLoss(x, fake, latentI, latentO, dReal.features.detach(), dFake.features, cfg.weights);
           const d = discriminatorLoss(dReal.pred, dFake.pred);
           const vals = {
@@ -127,13 +136,7 @@ export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opt
             dFake: d.fake.item(),
           };
           for (const [k, v] of Object.entries(vals)) {
-            if (!Number.isFinite(v)) {
-              throw new AnogenError(
-                `GANomaly training diverged: loss '${k}' is ${v} at epoch ${epoch}, step ${step}` +
-                  (opts.checkpointDir ? `; the last good checkpoint is kept in ${opts.checkpointDir}` : '') +
-                  '; try a lower learning rate (--lr) or check the input images for NaN/Inf',
-              );
-            }
+            if (!Number.isFinite(v)) diverged(`loss '${k}'`, String(v));
           }
           // Generator update: gradients of L_G w.r.t. G only; D's graph through fake is kept for L_D.
           const gradsG = grad(g.total, nets.paramsG(), { retainGraph: true, allowUnused: true });

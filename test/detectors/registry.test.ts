@@ -1,0 +1,44 @@
+// Every registered detector through fit / score / calibrate / predict / save / load.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { manualSeed, randn, AnogenError } from '../../src/core/index.js';
+import { createDetector, detectorNames, getDetector, loadBundle, saveBundle } from '../../src/detectors/index.js';
+
+test('the registry lists ganomaly and rejects unknown names listing the valid ones', () => {
+  assert.ok(detectorNames().includes('ganomaly'));
+  assert.throws(() => getDetector('ganomalyy'), (e: Error) => e instanceof AnogenError && /expected 'ganomaly'/.test(e.message));
+});
+
+for (const name of detectorNames()) {
+  test(`${name}: fit, score, predict, save, load`, async () => {
+    const entry = getDetector(name);
+    const tiny = entry.tiny as { isize?: number; nc?: number };
+    const size = tiny.isize ?? 16;
+    manualSeed(0);
+    const train = randn([32, tiny.nc ?? 1, size, size]).mul(0.3).tanh();
+    const val = randn([16, tiny.nc ?? 1, size, size]).mul(0.3).tanh();
+    const test_ = randn([8, tiny.nc ?? 1, size, size]).tanh();
+    const d = createDetector(name, entry.tiny);
+    assert.equal(d.name, name);
+    const rep = await d.fit({ images: train }, { val: { images: val }, epochs: 1, batchSize: 16, seed: 1 });
+    assert.ok(rep.steps >= 1);
+    const s = d.score(test_);
+    assert.equal(s.scores.length, 8);
+    assert.ok(s.scores.every(Number.isFinite));
+    const p = d.predict(test_);
+    assert.equal(p.length, 8);
+    assert.ok(p.every((v) => v === 0 || v === 1));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `anogen-${name}-`));
+    saveBundle(dir, d);
+    const back = loadBundle(dir).detector;
+    const s2 = back.score(test_).scores;
+    for (let i = 0; i < 8; i++) assert.ok(Math.abs(s.scores[i] - s2[i]) <= 1e-6 * Math.max(1, Math.abs(s.scores[i])));
+    assert.deepEqual(Array.from(back.predict(test_)), Array.from(p));
+    d.dispose();
+    back.dispose();
+    fs.rmSync(dir, { recursive: true });
+  });
+}
