@@ -1,6 +1,6 @@
 /** Adam and AdamW, with torch.optim's update formulas (single-tensor path, PyTorch 1.13). */
 import type { Tensor } from '../core/tensor.js';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 /** Hyperparameters of {@link Adam}. */
 export interface AdamOptions {
@@ -26,7 +26,7 @@ const ADAM_DEFAULTS: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, w
 export class Adam extends Optimizer<AdamOptions> {
   protected readonly decoupled: boolean;
   constructor(params: Tensor[] | ParamGroupInput<AdamOptions>[], opts: Partial<AdamOptions> = {}, name = 'Adam', decoupled = false) {
-    super(name, params, { ...ADAM_DEFAULTS, ...(decoupled ? { weightDecay: 1e-2 } : {}), ...opts });
+    super(name, params, withDefaults({ ...ADAM_DEFAULTS, ...(decoupled ? { weightDecay: 1e-2 } : {}) }, opts));
     this.decoupled = decoupled;
   }
   protected validate(g: ParamGroup<AdamOptions>): void {

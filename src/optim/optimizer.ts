@@ -9,6 +9,13 @@ import { tidy, keep } from '../core/scope.js';
 import { tensor, zerosLike } from '../core/creation.js';
 import { AnogenError } from '../core/errors.js';
 
+/** `defaults` overridden by the entries of `opts` that are not undefined. */
+export function withDefaults<H extends object>(defaults: H, opts: Partial<H> | undefined): H {
+  const out = { ...defaults };
+  for (const [k, v] of Object.entries(opts ?? {})) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
 /** Hyperparameters shared by every optimiser. */
 export interface BaseHyper {
   /** Learning rate. */
@@ -55,7 +62,7 @@ export abstract class Optimizer<H extends BaseHyper> {
         if (seen.has(p)) throw new AnogenError(`${name}: a parameter appears in more than one group`);
         seen.add(p);
       }
-      const group = { ...defaults, ...g, params: [...g.params] } as ParamGroup<H>;
+      const group = { ...withDefaults(defaults, g as Partial<H>), params: [...g.params] } as ParamGroup<H>;
       this.validate(group);
       this.paramGroups.push(group);
     }

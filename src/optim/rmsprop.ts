@@ -1,6 +1,6 @@
 /** RMSprop, as torch.optim.RMSprop (optionally centered, with momentum). */
 import type { Tensor } from '../core/tensor.js';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 /** Hyperparameters of {@link RMSprop}. */
 export interface RMSpropOptions {
@@ -23,7 +23,7 @@ const RMSPROP_DEFAULTS: RMSpropOptions = { lr: 1e-2, alpha: 0.99, eps: 1e-8, wei
 /** RMSprop: v = alpha v + (1 - alpha) g^2; p -= lr g / (sqrt(v) + eps) (WGAN's optimiser). */
 export class RMSprop extends Optimizer<RMSpropOptions> {
   constructor(params: Tensor[] | ParamGroupInput<RMSpropOptions>[], opts: Partial<RMSpropOptions> = {}) {
-    super('RMSprop', params, { ...RMSPROP_DEFAULTS, ...opts });
+    super('RMSprop', params, withDefaults(RMSPROP_DEFAULTS, opts));
   }
   protected validate(g: ParamGroup<RMSpropOptions>): void {
     this.checkRange('lr', g.lr, 0);

@@ -2,7 +2,7 @@
 import type { Tensor } from '../core/tensor.js';
 import { keep } from '../core/scope.js';
 import { AnogenError } from '../core/errors.js';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 /** Hyperparameters of {@link SGD}. */
 export interface SGDOptions {
@@ -27,7 +27,7 @@ const SGD_DEFAULTS: SGDOptions = { lr: 1e-3, momentum: 0, dampening: 0, weightDe
  */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Tensor[] | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> = {}) {
-    super('SGD', params, { ...SGD_DEFAULTS, ...opts });
+    super('SGD', params, withDefaults(SGD_DEFAULTS, opts));
   }
   protected validate(g: ParamGroup<SGDOptions>): void {
     this.checkRange('lr', g.lr, 0);
