@@ -98,6 +98,25 @@ def fixtures_layers():
                   (2, 4, 5, 5), {'layer': 'ConvTranspose2d', 'args': [4, 3, 3], 'stride': 2, 'padding': 1, 'output_padding': 1})
     layer_fixture('linear', 13, lambda: nn.Linear(5, 3), (4, 5), {'layer': 'Linear', 'args': [5, 3]})
     layer_fixture('leaky_relu', 14, lambda: nn.LeakyReLU(0.2), (3, 7), {'layer': 'LeakyReLU', 'negative_slope': 0.2})
+    layer_fixture('elu', 41, lambda: nn.ELU(0.7), (3, 7), {'layer': 'ELU', 'alpha': 0.7})
+    layer_fixture('softplus', 42, lambda: nn.Softplus(2.0, 3.0), (3, 7), {'layer': 'Softplus', 'beta': 2.0, 'threshold': 3.0})
+    layer_fixture('instance_norm2d', 43, lambda: nn.InstanceNorm2d(3, affine=True), (2, 3, 5, 4), {'layer': 'InstanceNorm2d'})
+    layer_fixture('layer_norm', 44, lambda: nn.LayerNorm([4, 5]), (3, 4, 5), {'layer': 'LayerNorm'})
+    layer_fixture('batchnorm1d', 45, lambda: nn.BatchNorm1d(4), (3, 4, 6), {'layer': 'BatchNorm1d'})
+    layer_fixture('upsample_bilinear', 46, lambda: nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False),
+                  (1, 2, 3, 4), {'layer': 'Upsample'})
+    layer_fixture('conv2d_groups_dilation', 47, lambda: nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2, padding_mode='reflect'),
+                  (2, 4, 7, 7), {'layer': 'Conv2d', 'groups': 2, 'dilation': 2, 'padding_mode': 'reflect'})
+
+    # Embedding with a padding row: default init N(0, 1) with the row zeroed; gradient of the weight.
+    torch.manual_seed(48)
+    emb = nn.Embedding(7, 3, padding_idx=2)
+    sd = sd_of(emb)
+    idx = torch.tensor([[0, 2, 5], [2, 6, 0]])
+    y = emb(idx)
+    gy = torch.randn_like(y)
+    (y * gy).sum().backward()
+    save('embedding', {**sd, 'x': idx, 'gy': gy, 'y': y, **grads_of(emb)}, {'seed': 48, 'layer': 'Embedding', 'padding_idx': 2})
 
     # BatchNorm2d with non-trivial affine parameters and running statistics, train and eval.
     torch.manual_seed(15)

@@ -109,5 +109,33 @@ test('LSTM (2 layers, bidirectional, batch first) matches PyTorch, names include
 test('the comparison rejects a deviation of 1e-4', () => {
   const e = T.tensor([1, -2, 3]);
   assert.throws(() => assertClose(e.mul(1 + 1e-4), e, 'perturbed'), /perturbed: element 0/);
+  const saved = { ...worst };
   assert.doesNotThrow(() => assertClose(e.mul(1 + 1e-6), e, 'close'));
+  Object.assign(worst, saved);
+});
+
+test('ELU, Softplus, InstanceNorm2d (affine), LayerNorm, BatchNorm1d, bilinear Upsample match PyTorch', () => {
+  checkLayer('elu', () => new nn.ELU(0.7), true);
+  checkLayer('softplus', () => new nn.Softplus(2, 3), true);
+  checkLayer('instance_norm2d', () => new nn.InstanceNorm2d(3, { affine: true }));
+  checkLayer('layer_norm', () => new nn.LayerNorm([4, 5]));
+  checkLayer('batchnorm1d', () => new nn.BatchNorm1d(4));
+  checkLayer('upsample_bilinear', () => new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' }), true);
+});
+
+test('Conv2d with groups, dilation and reflect padding matches PyTorch', () => {
+  checkLayer('conv2d_groups_dilation', () => new nn.Conv2d(4, 6, 3, { padding: 2, dilation: 2, groups: 2, paddingMode: 'reflect' }));
+});
+
+test('Embedding with a padding row matches PyTorch (seeded init, output, weight gradient)', () => {
+  const f = fixture('embedding');
+  T.manualSeed(f.meta.seed);
+  const emb = new nn.Embedding(7, 3, { paddingIdx: 2 });
+  assertEqualValues(emb.weight, f.get('sd.weight'), 'embedding init');
+  const y = emb.call(f.get('x'));
+  assertClose(y, f.get('y'), 'embedding output');
+  y.mul(f.get('gy')).sum().backward();
+  assertClose(emb.weight.grad, f.get('grad.weight'), 'embedding gradient');
+  emb.dispose();
+  T.dispose(f.t);
 });
