@@ -109,7 +109,7 @@ function packImages(images: RawImage[]): Tensor | null {
     images.forEach((im, k) => buf.set(im.data, k * n));
     const u = tensor(buf, { shape: [N, H, W, C] });
     const p = u.permute(0, 3, 1, 2);
-    const x = p.mul(1 / 255); // uint8 * float scalar -> float32 in one pass
+    const x = p.float().div_(255); // (u8.mul(1/255) is slower: dynamic casting)
     u.dispose();
     p.dispose();
     return x;
@@ -164,7 +164,7 @@ function gatherIdx(split: Split, positions: ArrayLike<number>): Tensor {
     }
     const u = tensor(buf, { shape });
     const pm = u.permute(0, 3, 1, 2);
-    const x = pm.mul(1 / 255); // uint8 * float scalar -> float32 in one pass
+    const x = pm.float().div_(255);
     u.dispose();
     pm.dispose();
     return x;
