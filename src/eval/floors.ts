@@ -217,7 +217,7 @@ export function knnScores(train: ImageMatrix, test: ImageMatrix, opts: KnnOption
     }
     if (k > x.shape[0]!) throw new AnogenError(`kNN k: ${k} is larger than the number of training images (${x.shape[0]})`);
     const out = new Float64Array(y.shape[0]!);
-    const xt = x.t().contiguous();
+    const xt = tidy(() => x.t().contiguous());
     const xn = tidy(() => x.square().sum(1).unsqueeze(0)); // [1, N]
     try {
       for (let s = 0; s < out.length; s += chunk) {

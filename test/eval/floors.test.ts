@@ -30,6 +30,7 @@ test('PCA reconstruction error matches sklearn (fixed k, variance fraction, wide
 });
 
 test('kNN distances match sklearn NearestNeighbors; tensor and {data,rows,cols} inputs', () => {
+  const before = liveTensors();
   const train = f.train as number[][];
   const test = f.test as number[][];
   const mean = knnScores(rows('train'), rows('test'));
@@ -39,6 +40,7 @@ test('kNN distances match sklearn NearestNeighbors; tensor and {data,rows,cols} 
   const flat = { data: Float32Array.from(test.flat()), rows: test.length, cols: 12 };
   closeArr(knnScores(tt, flat), f.knn5_mean as number[], 'knn tensor', 1e-4);
   tt.dispose();
+  assert.equal(liveTensors(), before, 'no tensor leaked');
 });
 
 test('the anomalous test rows score higher than the normal ones', () => {
