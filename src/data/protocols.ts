@@ -196,11 +196,10 @@ function seededSplit<T>(entries: T[], frac: number, seed: number): { kept: T[]; 
  * The same dataset, options and seed always give the same splits.
  */
 export function makeSplits(dataset: Dataset, opts: ProtocolOptions = {}): Splits {
-  const protocol = checkOneOf(
-    'protocol',
-    opts.protocol ?? (dataset.kind === 'folder' ? 'folder' : undefined),
-    PROTOCOLS,
-  ) as ProtocolName;
+  if (opts.protocol === undefined && dataset.kind !== 'folder') {
+    throw new AnogenError(`dataset '${dataset.name}' is class-labelled: give a protocol, 'one-vs-rest' (with normalClass) or 'leave-one-out' (with anomalyClass)`);
+  }
+  const protocol = checkOneOf('protocol', opts.protocol ?? 'folder', PROTOCOLS) as ProtocolName;
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed)) throw new AnogenError(`seed: ${seed} is not valid; expected an integer`);
   const valFraction = checkFraction('valFraction', opts.valFraction ?? 0.1);

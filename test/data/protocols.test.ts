@@ -81,9 +81,9 @@ test('protocols on a small IDX folder: exact items and errors', () => {
   assert.throws(() => makeSplits(ds, { protocol: 'one-vs-rest', normalClass: 'cat' }), isAnogen(/normalClass: 'cat' is not a class of/));
   assert.throws(() => makeSplits(ds, { protocol: 'one-vs-rest', normalClass: 5 }), isAnogen(/normalClass: 5 is not a class index .*expected 0\.\.2/));
   assert.throws(() => makeSplits(ds, { protocol: 'folder' }), isAnogen(/protocol 'folder' needs an image-folder dataset/));
-  assert.throws(() => makeSplits(ds), isAnogen(/protocol: undefined is not valid; expected 'one-vs-rest', 'leave-one-out' or 'folder'/));
+  assert.throws(() => makeSplits(ds), isAnogen(/is class-labelled: give a protocol, 'one-vs-rest' \(with normalClass\) or 'leave-one-out'/));
   assert.throws(() => makeSplits(ds, { protocol: 'one-vs-rest', normalClass: 1, valFraction: 1.5 }), isAnogen(/valFraction: 1\.5 is not valid/));
-  assert.throws(() => makeSplits(ds, { protocol: 'bogus' as never }), isAnogen(/protocol: "bogus" is not valid/));
+  assert.throws(() => makeSplits(ds, { protocol: 'bogus' as never }), isAnogen(/protocol: "bogus" is not valid; expected 'one-vs-rest', 'leave-one-out' or 'folder'/));
 });
 
 test('folder protocol (MVTec and two-folder form) and a user-given validation set', async () => {
