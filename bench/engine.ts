@@ -1,0 +1,149 @@
+/**
+ * Engine benchmark (issue 2): trains the GANomaly networks of the official code (isize 32, nc 1,
+ * nz 100, ngf = ndf = 64, batch 64, Adam 2e-4 beta1 0.5, the official generator then
+ * discriminator updates) for N steps in anogen and, in the same run, in PyTorch
+ * (bench/engine_torch.py with Debian's python3-torch, same thread count), in alternating
+ * rounds. Prints ms/step (median) of each, the ratio anogen/PyTorch and peak resident memory.
+ *
+ *   npm run bench:engine -- [--steps 10] [--rounds 3] [--threads 2] [--python /usr/bin/python3]
+ */
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import {
+  manualSeed, setNumThreads, getNumThreads, rand, ones, zeros, tidy, torchVersion, noGrad, type Tensor,
+} from '../src/core/index.js';
+import * as F from '../src/nn/functional.js';
+import { Module } from '../src/nn/module.js';
+import { Sequential } from '../src/nn/layers/container.js';
+import { Sigmoid } from '../src/nn/layers/activation.js';
+import { dcganInit } from '../src/nn/init.js';
+import { DcganEncoder, DcganDecoder } from '../src/models/dcgan/index.js';
+import { Adam } from '../src/optim/index.js';
+
+const { values: o } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '64' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
+});
+const steps = Number(o.steps);
+const warmup = Number(o.warmup);
+const rounds = Number(o.rounds);
+const threads = Number(o.threads);
+const batch = Number(o.batch);
+const [isize, nc, nz, ngf] = [32, 1, 100, 64];
+
+class NetG extends Module<[Tensor], [Tensor, Tensor, Tensor]> {
+  encoder1 = this.registerModule('encoder1', new DcganEncoder(isize, nz, nc, ngf));
+  decoder = this.registerModule('decoder', new DcganDecoder(isize, nz, nc, ngf));
+  encoder2 = this.registerModule('encoder2', new DcganEncoder(isize, nz, nc, ngf));
+  forward(x: Tensor): [Tensor, Tensor, Tensor] {
+    const zi = this.encoder1.call(x);
+    const xh = this.decoder.call(zi);
+    return [xh, zi, this.encoder2.call(xh)];
+  }
+}
+
+class NetD extends Module<[Tensor], [Tensor, Tensor]> {
+  features: Sequential;
+  classifier: Sequential;
+  constructor() {
+    super();
+    const enc = new DcganEncoder(isize, 1, nc, ngf);
+    const layers = Array.from({ length: enc.main.length }, (_, i) => enc.main.at(i));
+    this.features = this.registerModule('features', new Sequential(...layers.slice(0, -1)));
+    this.classifier = this.registerModule('classifier', new Sequential(layers[layers.length - 1]!, new Sigmoid()));
+  }
+  forward(x: Tensor): [Tensor, Tensor] {
+    const f = this.features.call(x);
+    return [this.classifier.call(f).view(-1), f];
+  }
+}
+
+const l2 = (a: Tensor, b: Tensor): Tensor => a.sub(b).pow(2).mean();
+
+function anogenRun(): { ms: number[]; rss: number } {
+  manualSeed(0);
+  const netg = dcganInit(new NetG());
+  const netd = dcganInit(new NetD());
+  const optG = new Adam(netg.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const optD = new Adam(netd.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const x = rand([batch, nc, isize, isize]).mul_(2).sub_(1);
+  const real = ones([batch]);
+  const fakeL = zeros([batch]);
+  const ms: number[] = [];
+  let peak = 0;
+  for (let step = 0; step < warmup + steps; step++) {
+    const t0 = performance.now();
+    tidy(() => {
+      const [fake, zi, zo] = netg.call(x);
+      const [predReal] = netd.call(x);
+      const [predFake] = netd.call(fake.detach());
+      optG.zeroGrad();
+      const errAdv = l2(netd.call(x)[1], netd.call(fake)[1]);
+      const errCon = F.l1Loss(fake, x);
+      const errEnc = l2(zo, zi);
+      const errG = errAdv.add(errCon.mul(50)).add(errEnc);
+      errG.backward(null, { retainGraph: true });
+      optG.step();
+      optD.zeroGrad();
+      const errD = F.bce(predReal, real).add(F.bce(predFake, fakeL)).mul(0.5);
+      errD.backward();
+      optD.step();
+      if (errD.item() < 1e-5) noGrad(() => dcganInit(netd));
+    });
+    if (step >= warmup) ms.push(performance.now() - t0);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  netg.dispose();
+  netd.dispose();
+  return { ms, rss: peak / 2 ** 20 };
+}
+
+function torchRun(): { ms: number[]; rss: number; version: string } {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'engine_torch.py');
+  const r = spawnSync(o.python!, [script, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--batch', String(batch)], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`PyTorch reference failed (${o.python}): ${r.stderr || r.error}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return { ms: j.ms_per_step, rss: j.peak_rss_mb, version: j.torch };
+}
+
+const median = (a: number[]): number => {
+  const s = [...a].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+setNumThreads(threads);
+const torchMs: number[] = [];
+const anoMs: number[] = [];
+let torchRss = 0;
+let anoRss = 0;
+let torchVer = '';
+for (let r = 0; r < rounds; r++) {
+  const t = torchRun();
+  torchMs.push(...t.ms);
+  torchRss = Math.max(torchRss, t.rss);
+  torchVer = t.version;
+  const a = anogenRun();
+  anoMs.push(...a.ms);
+  anoRss = Math.max(anoRss, a.rss);
+  console.log(`round ${r + 1}/${rounds}: PyTorch ${median(t.ms).toFixed(1)} ms/step, anogen ${median(a.ms).toFixed(1)} ms/step`);
+}
+const tm = median(torchMs);
+const am = median(anoMs);
+console.log(`\nGANomaly training step (isize ${isize}, nc ${nc}, nz ${nz}, ngf=ndf ${ngf}, batch ${batch}), ${threads} threads (anogen reports ${getNumThreads()}), ${rounds} rounds x ${steps} steps after ${warmup} warm-up`);
+console.log(`libtorch ${torchVersion()} (anogen) / torch ${torchVer} (PyTorch)`);
+console.log('| engine  | median ms/step | peak RSS MB |');
+console.log('|---------|---------------:|------------:|');
+console.log(`| PyTorch | ${tm.toFixed(1)} | ${torchRss.toFixed(0)} |`);
+console.log(`| anogen  | ${am.toFixed(1)} | ${anoRss.toFixed(0)} |`);
+console.log(`ratio anogen/PyTorch: ${(am / tm).toFixed(3)}`);
