@@ -93,6 +93,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerParameter<T extends Tensor | null>(name: string, param: T): T {
     this.checkFree('parameter', name, this._parameters);
     if (param !== null) {
+      if (param.requiresGrad && !param.isLeaf) {
+        throw new AnogenError(`${this.typeName}: parameter '${name}' must be a leaf tensor (the result of an operation is not; use detach())`);
+      }
       keep(param);
       if (isFloating(param.dtype) && !param.requiresGrad) param.requiresGrad = true;
     }
@@ -238,8 +241,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
-   * Moves every parameter and buffer to `device` ('cpu', 'cuda', 'cuda:N'). The tensors are moved
-   * in place, so the same Tensor objects (held by optimisers) stay valid. Returns this.
+   * Moves every parameter and buffer to `device` ('cpu', 'cuda', 'cuda:N'). Each tensor's storage
+   * is swapped in place when libtorch allows it, keeping the same Tensor objects; otherwise the
+   * module's tensor is replaced by a moved copy (and the old one freed). As in PyTorch, move the
+   * module before creating its optimiser. Returns this.
    */
   to(device: Device): this {
     noGrad(() => {

@@ -100,6 +100,7 @@ test('registration errors name the problem', () => {
   const lin = new nn.Linear(2, 2);
   assert.throws(() => lin.registerParameter('a.b', T.zeros([1])), /without '\.'/);
   assert.throws(() => lin.registerBuffer('weight', T.zeros([1])), /already used/);
+  assert.throws(() => lin.registerParameter('w2', lin.weight.mul(2)), /parameter 'w2' must be a leaf tensor/);
   assert.throws(() => new nn.Linear(0, 2), /Linear: inFeatures must be a positive integer, got 0/);
   assert.throws(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), /divisible by groups/);
   assert.throws(() => new nn.Conv2d(3, 4, 3).call(T.zeros([1, 2, 5, 5])), /expected 3 input channels/);
