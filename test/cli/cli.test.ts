@@ -1,0 +1,154 @@
+// The `anogen` command: user mistakes give clear messages and exit code 2 (no stack trace),
+// `score` prints JSON/CSV for image files, and a tiny train -> eval run works end to end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { manualSeed, randn } from '../../src/core/index.js';
+import { Ganomaly, saveBundle } from '../../src/detectors/index.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-cli-'));
+
+function anogen(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'anogen.js'), ...args], {
+    cwd: tmp,
+    encoding: 'utf8',
+    env: { ...process.env, ANOGEN_NUM_THREADS: '1', ANOGEN_DEBUG: '' },
+  });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+/** Runs the CLI in this process (faster than spawning), capturing its output. */
+async function inProcess(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../../src/cli/main.js');
+  let out = '';
+  let err = '';
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
+  const cwd = process.cwd();
+  process.chdir(tmp);
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    process.chdir(cwd);
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+const noStack = (s: string) => assert.doesNotMatch(s, /^\s+at .*\(.*:\d+:\d+\)$/m, `no stack trace expected in:\n${s}`);
+
+test('--version and --help', () => {
+  const v = anogen('--version');
+  assert.equal(v.code, 0);
+  assert.match(v.out, /^\d+\.\d+\.\d+\n$/);
+  const h = anogen('--help');
+  assert.equal(h.code, 0);
+  assert.match(h.out, /anogen train <detector>/);
+  assert.match(h.out, /ganomaly/);
+  const th = anogen('train', '--help');
+  assert.match(th.out, /--image-size/);
+});
+
+test('unknown options, values, commands and detectors: exit 2, valid values listed, no stack trace', async () => {
+  const cases: [string[], RegExp][] = [
+    [['train', 'ganomaly', '--data', 'mnist', '--protocl', 'x'], /unknown option --protocl; valid options: .*--protocol/],
+    [['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-all'], /"one-vs-all" is not valid; expected 'one-vs-rest', 'leave-one-out' or 'folder'/],
+    [['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '11', '--epochs', '1'], /11/],
+    [['train', 'ganomaly', '--data', 'mnist', '--epochs', 'two'], /--epochs: "two" is not valid; expected an integer/],
+    [['train', 'gan0maly', '--data', 'mnist'], /unknown detector "gan0maly"; expected 'ganomaly'/],
+    [['train', 'ganomaly', '--data', path.join(tmp, 'nowhere')], /no such dataset or folder; expected mnist, fashion-mnist/],
+    [['frobnicate'], /unknown command "frobnicate"; expected one of train, eval, score/],
+    [['score', path.join(tmp, 'no-bundle'), 'x.png'], /no such file or folder|no such folder/],
+  ];
+  const spawned = anogen(...cases[0][0]);
+  assert.equal(spawned.code, 2);
+  assert.match(spawned.err, cases[0][1]);
+  noStack(spawned.err);
+  for (const [args, re] of cases) {
+    const r = await inProcess(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^anogen: error: /);
+    assert.match(r.err, re);
+    noStack(r.err);
+  }
+});
+
+test('--config files: values are used, unknown keys are rejected with the valid ones', async () => {
+  const bad = path.join(tmp, 'bad.yaml');
+  fs.writeFileSync(bad, 'data: mnist\nprotocol: one-vs-rest\nnormal: 1\nepoch: 3\n');
+  const r = await inProcess('train', 'ganomaly', '--config', bad);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown key "epoch"; valid keys: .*epochs/);
+  const badv = path.join(tmp, 'badv.json');
+  fs.writeFileSync(badv, JSON.stringify({ data: 'mnist', protocol: 'leave-some-out' }));
+  const r2 = await inProcess('train', 'ganomaly', '--config', badv);
+  assert.equal(r2.code, 2);
+  assert.match(r2.err, /protocol: "leave-some-out" is not valid; expected 'one-vs-rest'/);
+});
+
+test('score prints JSON and CSV for image files; a corrupt bundle is a clear error', async () => {
+  manualSeed(0);
+  const d = new Ganomaly({ isize: 16, nz: 8, ngf: 8, ndf: 8 });
+  await d.fit({ images: randn([32, 1, 16, 16]).tanh() }, { val: { images: randn([16, 1, 16, 16]).tanh() }, epochs: 1, batchSize: 16 });
+  const bundle = path.join(tmp, 'bundle');
+  saveBundle(bundle, d, { transform: { size: 16, channels: 1, range: [-1, 1], resize: 'bilinear-or-area' } });
+  const img = path.join(tmp, 'digit.png');
+  const px = Buffer.alloc(28 * 28);
+  for (let i = 0; i < px.length; i++) px[i] = (i * 37) % 256;
+  await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(img);
+  const rgb = path.join(tmp, 'rgb.png');
+  await sharp(Buffer.alloc(20 * 20 * 3, 200), { raw: { width: 20, height: 20, channels: 3 } }).png().toFile(rgb);
+  const j = anogen('score', bundle, img, rgb, '--json');
+  assert.equal(j.code, 0, j.err);
+  const rows = JSON.parse(j.out) as { file: string; score: number; normalized: number; anomalous: number }[];
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0].file, img);
+  assert.ok(Number.isFinite(rows[0].score) && rows[0].score >= 0);
+  assert.ok(rows[0].anomalous === 0 || rows[0].anomalous === 1);
+  const c = await inProcess('score', bundle, img, '--csv');
+  assert.equal(c.code, 0, c.err);
+  const lines = c.out.trim().split('\n');
+  assert.equal(lines[0], 'file,score,normalized,anomalous');
+  assert.equal(lines.length, 2);
+  assert.equal(Number(lines[1].split(',')[1]), rows[0].score);
+  // garbage image, corrupt bundle
+  fs.writeFileSync(path.join(tmp, 'bad.png'), 'not a png');
+  const bi = await inProcess('score', bundle, path.join(tmp, 'bad.png'));
+  assert.equal(bi.code, 2);
+  assert.match(bi.err, /bad\.png: cannot decode image/);
+  const w = path.join(bundle, 'model.safetensors');
+  fs.writeFileSync(w, fs.readFileSync(w).subarray(0, 64));
+  const cb = await inProcess('score', bundle, img);
+  assert.equal(cb.code, 2);
+  assert.match(cb.err, /model\.safetensors: the weights file is corrupt/);
+  noStack(cb.err);
+  d.dispose();
+});
+
+test('a tiny train -> eval run on MNIST writes a bundle and results.json', async () => {
+  const out = path.join(tmp, 'run');
+  const t = anogen('train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '1', '--train-limit', '64', '--val-limit', '32',
+    '--epochs', '1', '--batch-size', '32', '--image-size', '16', '--nz', '8', '--ngf', '8', '--ndf', '8', '--out', out);
+  assert.equal(t.code, 0, t.err);
+  assert.ok(fs.existsSync(path.join(out, 'model.safetensors')));
+  assert.ok(!fs.existsSync(path.join(out, 'checkpoint')), 'checkpoint removed after a successful run');
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+  assert.equal(cfg.protocol.protocol, 'one-vs-rest');
+  assert.equal(cfg.protocol.normalClass, '1');
+  assert.deepEqual(cfg.transform, { size: 16, channels: 1, range: [-1, 1], resize: 'bilinear-or-area' });
+  assert.equal(cfg.calibration.threshold.kind, 'percentile');
+  const e = await inProcess('eval', out, '--test-limit', '200', '--no-report');
+  assert.equal(e.code, 0, e.err);
+  assert.match(e.out, /AUROC 0\.\d{4}/);
+  const res = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+  assert.equal(res.testImages, 200);
+  assert.ok(res.metrics.auroc >= 0 && res.metrics.auroc <= 1);
+  assert.ok(res.floors.pca.auroc > 0.5, 'the PCA floor separates digit 1 from the rest');
+});
+
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
