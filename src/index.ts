@@ -1,0 +1,18 @@
+/**
+ * anogen: anomaly detection with generative models, in TypeScript on libtorch.
+ *
+ * The public API: the tensor engine (core), nn layers and functional ops, optimisers, the
+ * data layer (datasets, protocols, transforms), evaluation (metrics, thresholds, floors,
+ * reports) and the detectors (GANomaly...) with their bundles and registry.
+ */
+export * from './core/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export * as evaluation from './eval/metrics.js';
+export * as thresholds from './eval/threshold.js';
+export * as floors from './eval/floors.js';
+export * as report from './eval/report.js';
+export * from './detectors/index.js';
+export { ANOGEN_VERSION } from './detectors/version.js';
+export { main as cliMain } from './cli/main.js';
