@@ -23,7 +23,7 @@ extern Napi::FunctionReference* g_torch_error;  // JS class TorchError, set from
 Napi::Value Wrap(Napi::Env env, at::Tensor t);        // new External holding t (null if undefined)
 TensorBox* Box(const Napi::Value& v, const char* what);  // throws TypeError if v is not a tensor handle
 const at::Tensor& Unwrap(const Napi::Value& v, const char* what);
-void ReleaseBox(Napi::Env env, TensorBox* box);
+void ReleaseBox(Napi::BasicEnv env, TensorBox* box);
 
 // Throws a JS TorchError (or Error before registration) carrying `msg`.
 [[noreturn]] void ThrowTorch(Napi::Env env, const std::string& msg);

@@ -21,7 +21,7 @@ static void Account(Napi::Env env, TensorBox* box) {
   box->accounted = bytes;
 }
 
-void ReleaseBox(Napi::Env env, TensorBox* box) {
+void ReleaseBox(Napi::BasicEnv env, TensorBox* box) {
   if (box->t.defined()) g_live_boxes--;
   if (box->accounted > 0) {
     Napi::MemoryManagement::AdjustExternalMemory(env, -box->accounted);
@@ -35,7 +35,7 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   auto* box = new TensorBox{std::move(t), 0};
   Account(env, box);
   g_live_boxes++;
-  return Napi::External<TensorBox>::New(env, box, [](Napi::Env e, TensorBox* b) {
+  return Napi::External<TensorBox>::New(env, box, [](Napi::BasicEnv e, TensorBox* b) {
     ReleaseBox(e, b);
     delete b;
   });

@@ -118,6 +118,6 @@ test('after all these errors the process still computes and no tensors leak from
       /* expected */
     }
   }
-  assert.equal(T.liveTensors(), before);
+  assert.ok(T.liveTensors() <= before, `${T.liveTensors() - before} tensors leaked`); // <=: the GC may free earlier garbage
   assert.deepEqual(T.ones([2]).add(1).toArray(), [2, 2]);
 });
