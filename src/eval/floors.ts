@@ -164,6 +164,29 @@ export class PcaFloor {
     }
   }
 
+  /** Reconstructions of test images [M, D] (float64 tensor; caller disposes): mean + projection onto the components. */
+  reconstruct(test: ImageMatrix): Tensor {
+    if (this.mean === null || this.basis === null) throw new AnogenError('PcaFloor.reconstruct: call fit(train) first');
+    const y = toMatrix(test, 'PCA test', 'float64');
+    try {
+      if (y.shape[1] !== this.mean.shape[1]) throw new AnogenError(`PCA test: images have ${y.shape[1]} values but the training images had ${this.mean.shape[1]}`);
+      return tidy(() => y.sub(this.mean!).matmul(this.basis!).matmul(this.basis!.t()).add(this.mean!));
+    } finally {
+      y.dispose();
+    }
+  }
+
+  /** Projections of test images on the components [M, k] (float64 tensor; caller disposes). */
+  project(test: ImageMatrix): Tensor {
+    if (this.mean === null || this.basis === null) throw new AnogenError('PcaFloor.project: call fit(train) first');
+    const y = toMatrix(test, 'PCA test', 'float64');
+    try {
+      return tidy(() => y.sub(this.mean!).matmul(this.basis!));
+    } finally {
+      y.dispose();
+    }
+  }
+
   /** Frees the fitted tensors. */
   dispose(): void {
     this.mean?.dispose();

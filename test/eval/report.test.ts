@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { renderReport, writeReport, writeResultsJson, summarizeEvaluation, type ReportSample } from '../../src/eval/report.js';
+import { imageToPng, heatmapToPng } from '../../src/eval/png.js';
+import { niceTicks, fmt } from '../../src/eval/svg.js';
+import { auroc } from '../../src/eval/metrics.js';
+
+const scores = [0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.8, 0.9, 0.95, 0.3];
+const labels = [0, 0, 0, 1, 0, 0, 1, 1, 1, 0];
+const floor = [0.2, 0.1, 0.5, 0.4, 0.3, 0.6, 0.7, 0.3, 0.9, 0.2];
+
+function sample(i: number, label: number): ReportSample {
+  const img = Float32Array.from({ length: 3 * 8 * 8 }, (_, j) => ((j * (i + 1)) % 17) / 8 - 1); // in [-1, 1]
+  const rec = img.map((v) => v * 0.9);
+  const map = Float32Array.from({ length: 64 }, (_, j) => (j % 8) / 7);
+  return { image: { data: img, shape: [3, 8, 8] }, reconstruction: { data: rec, shape: [3, 8, 8] }, map: { data: map, shape: [1, 8, 8] }, score: scores[i]!, label, caption: `img-${i}` };
+}
+
+test('PNG encoding decodes back with sharp, with the right size and pixels', async () => {
+  const gray = { data: Float32Array.from([-1, 0, 1, 1, -1, 0]), shape: [2, 3] };
+  const png = await imageToPng(gray, '[-1,1]');
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height], [3, 2]);
+  const px = Array.from({ length: 6 }, (_, i) => data[i * info.channels]!);
+  assert.deepEqual(px, [0, 128, 255, 255, 0, 128]);
+  const heat = await heatmapToPng({ data: Float32Array.from([0, 1, 2, 3]), shape: [1, 2, 2] });
+  const h = await sharp(heat).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(h.info.channels, 3);
+  // lowest value is near black, highest is light yellow
+  assert.ok(h.data[0]! < 10 && h.data[2]! < 10);
+  assert.ok(h.data[9]! > 240 && h.data[10]! > 240);
+});
+
+test('report contains every section, the metrics, SVG charts and inline PNGs', async () => {
+  const html = await renderReport({
+    title: 'Test report <digit 3>',
+    info: { detector: 'ganomaly', seed: 7 },
+    modelName: 'ganomaly',
+    scores, labels, threshold: 0.6,
+    floors: { pca: floor },
+    losses: { L_adv: [1, 0.5, 0.25, 0.2], L_con: [10, 8, 6, 5] },
+    samples: [0, 3, 6, 7, 8].map((i) => sample(i, labels[i]!)),
+    maxSamples: 4,
+    embedding: { coords: Array.from({ length: 20 }, (_, i) => i * 0.3), labels },
+    extraMetrics: { 'pixel AUROC': 0.875 },
+  });
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.match(html, /<title>Test report &lt;digit 3&gt;<\/title>/); // escaped
+  for (const id of ['metrics', 'scores', 'losses', 'samples', 'embedding']) assert.match(html, new RegExp(`<section id="${id}">`));
+  const a = auroc(scores, labels);
+  assert.ok(html.includes(fmt(a, 4)), `AUROC ${fmt(a, 4)} in the table`);
+  assert.ok(html.includes(`AUROC ${fmt(a, 3)}`), 'AUROC in the ROC legend');
+  assert.ok(html.includes(`pca (AUROC ${fmt(auroc(floor, labels), 3)})`));
+  assert.ok(html.includes('Φ = 0.6'));
+  assert.ok(html.includes('pixel AUROC') && html.includes('0.875'));
+  assert.ok(html.includes('L_adv') && html.includes('L_con'));
+  assert.equal((html.match(/<svg /g) ?? []).length, 6); // histogram, ROC, PR, losses, colorbar, t-SNE scatter
+  const imgs = [...html.matchAll(/<img [^>]*src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)];
+  assert.equal(imgs.length, 4 * 3); // 4 samples x (x, x^, map)
+  const meta = await sharp(Buffer.from(imgs[0]![1]!, 'base64')).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height, meta.channels], ['png', 8, 8, 3]);
+  // the highest score comes first
+  assert.ok(html.indexOf('img-8') < html.indexOf('img-7') && !html.includes('img-0'));
+  // no external assets
+  assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
+});
+
+test('minimal report (scores and labels only) has no empty sections', async () => {
+  const html = await renderReport({ scores, labels });
+  assert.match(html, /<section id="metrics">/);
+  assert.doesNotMatch(html, /<section id="(losses|samples|embedding)">/);
+  assert.doesNotMatch(html, /F1@Φ/);
+});
+
+test('writeReport and writeResultsJson write files; non-finite numbers become null', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-report-'));
+  try {
+    const file = path.join(dir, 'sub', 'report.html');
+    await writeReport(file, { scores, labels, embedding: { features: Array.from({ length: 10 }, (_, i) => [i % 2, i, 1]), labels, tsne: { iterations: 50 } } });
+    assert.match(fs.readFileSync(file, 'utf8'), /t-SNE of 10 points/);
+    const summary = summarizeEvaluation({ scores, labels, threshold: 0.6, floors: { pca: floor } });
+    const rj = path.join(dir, 'results.json');
+    writeResultsJson(rj, { summary, curve: Float32Array.from([1, 2]), inf: Infinity, nan: NaN });
+    const back = JSON.parse(fs.readFileSync(rj, 'utf8'));
+    assert.equal(back.summary.metrics.auroc, auroc(scores, labels));
+    assert.equal(back.summary.floors.pca.auroc, auroc(floor, labels));
+    assert.deepEqual(back.curve, [1, 2]);
+    assert.equal(back.inf, null);
+    assert.equal(back.nan, null);
+    assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')).length, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('niceTicks and fmt', () => {
+  assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(3, 47, 4), [10, 20, 30, 40]);
+  assert.equal(fmt(0.000012345), '1.23e-5');
+  assert.equal(fmt(0.95238), '0.952');
+  assert.equal(fmt(Infinity), '∞');
+});
