@@ -10,7 +10,7 @@ import { runTrain } from './train.js';
 import { runEval } from './eval.js';
 
 /** The demo's budget (defaults chosen to finish in a few minutes on 2 cores). */
-export const DEMO_DEFAULTS = { normal: '0', trainLimit: 2000, epochs: 3, imageSize: 32, ngf: 32, ndf: 32, testLimit: 2000, seed: 0 };
+export const DEMO_DEFAULTS = { normal: '0', trainLimit: 1000, epochs: 2, imageSize: 32, ngf: 32, ndf: 32, testLimit: 2000, seed: 0 };
 
 export const DEMO_SPECS: OptionSpec[] = [
   { name: 'normal', type: 'string', doc: `the normal MNIST digit (default ${DEMO_DEFAULTS.normal})` },
