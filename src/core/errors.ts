@@ -8,9 +8,23 @@
  */
 export class TorchError extends Error {
   constructor(message: string) {
-    super(message);
+    super(cleanTorchMessage(message));
     this.name = 'TorchError';
   }
+}
+
+/**
+ * Removes C++ noise from a libtorch message: backtrace lines, and the `[enforce fail at
+ * file.cpp:75] cond. ` prefix of CAFFE_ENFORCE failures such as allocation errors.
+ */
+export function cleanTorchMessage(message: string): string {
+  const lines = String(message)
+    .split('\n')
+    .filter((l) => !/^\s*(Exception raised from |frame #\d+:)/.test(l));
+  return lines
+    .join('\n')
+    .replace(/^\[enforce fail at [^\]]*\]\s*(?:[^.]*?(?:==|!=|<|>)[^.]*\.\s+)?/, '')
+    .trimEnd();
 }
 
 export class AnogenError extends Error {

@@ -9,7 +9,7 @@ function throwsClean(fn: () => unknown, cls: new (...a: never[]) => Error, re: R
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof cls, `expected ${cls.name}, got ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
     assert.match((e as Error).message, re);
-    assert.doesNotMatch((e as Error).message, /Exception raised from|frame #\d|\.cpp:\d+|c10::/);
+    assert.doesNotMatch((e as Error).message, /Exception raised from|frame #\d|\.cpp:\d+|c10::|enforce fail/);
     return true;
   });
 }
@@ -120,4 +120,11 @@ test('after all these errors the process still computes and no tensors leak from
   }
   assert.ok(T.liveTensors() <= before, `${T.liveTensors() - before} tensors leaked`); // <=: the GC may free earlier garbage
   assert.deepEqual(T.ones([2]).add(1).toArray(), [2, 2]);
+});
+
+test('allocation failures are clean TorchErrors', () => {
+  throwsClean(() => T.empty([1e7, 1e7]), T.TorchError, /^DefaultCPUAllocator: can't allocate memory/);
+  assert.equal(T.cleanTorchMessage('[enforce fail at a.cpp:1] x == 0. Real message'), 'Real message');
+  assert.equal(T.cleanTorchMessage('[enforce fail at a.cpp:1] First. Second'), 'First. Second');
+  assert.equal(T.cleanTorchMessage('bad thing\nException raised from f at a.cpp:3\nframe #0: g'), 'bad thing');
 });
