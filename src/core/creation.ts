@@ -173,21 +173,27 @@ export function empty(shape: number[], opts: CreateOptions = {}): Tensor {
 function likeOpts(t: Tensor, opts: CreateOptions): CreateOptions {
   return { dtype: opts.dtype ?? t.dtype, device: opts.device ?? (t.device as Device), requiresGrad: opts.requiresGrad };
 }
+/** Zeros with the shape of t; dtype and device default to t's. */
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return zeros(t.shape, likeOpts(t, opts));
 }
+/** Ones with the shape of t; dtype and device default to t's. */
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return ones(t.shape, likeOpts(t, opts));
 }
+/** `value` with the shape of t; dtype and device default to t's. */
 export function fullLike(t: Tensor, value: number, opts: CreateOptions = {}): Tensor {
   return full(t.shape, value, likeOpts(t, opts));
 }
+/** N(0, 1) samples with the shape of t; dtype and device default to t's. */
 export function randnLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return randn(t.shape, likeOpts(t, opts));
 }
+/** U[0, 1) samples with the shape of t; dtype and device default to t's. */
 export function randLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return rand(t.shape, likeOpts(t, opts));
 }
+/** An uninitialised tensor with the shape of t; dtype and device default to t's. */
 export function emptyLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return empty(t.shape, likeOpts(t, opts));
 }

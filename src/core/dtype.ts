@@ -56,14 +56,17 @@ export const TYPED_ARRAY: Record<DType, new (buf: ArrayBuffer, offset?: number, 
   bool: Uint8Array,
 };
 
+/** Every dtype name anogen knows. */
 export const DTYPES = Object.keys(SCALAR_TYPE) as DType[];
 
+/** The dtype of a libtorch ScalarType code (AnogenError for unsupported ones). */
 export function dtypeFromCode(code: number): DType {
   const d = BY_CODE[code];
   if (d === undefined) throw new AnogenError(`unsupported libtorch scalar type code ${code}`);
   return d;
 }
 
+/** Returns d when it is a dtype name, else throws an AnogenError listing the valid ones. */
 export function checkDType(d: unknown): DType {
   if (typeof d !== 'string' || !(d in SCALAR_TYPE)) {
     throw new AnogenError(`unknown dtype ${JSON.stringify(d)}; expected ${validList(DTYPES)}`);
@@ -71,6 +74,7 @@ export function checkDType(d: unknown): DType {
   return d as DType;
 }
 
+/** True for float16, float32 and float64. */
 export function isFloating(d: DType): boolean {
   return d === 'float16' || d === 'float32' || d === 'float64';
 }

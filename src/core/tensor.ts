@@ -115,6 +115,7 @@ export class Tensor implements Disposable {
   get requiresGrad(): boolean {
     return native.meta(this.handle)[3];
   }
+  /** Switches autograd recording for this (leaf) tensor on or off. */
   set requiresGrad(v: boolean) {
     native.setRequiresGrad(this.handle, v);
   }
@@ -136,6 +137,7 @@ export class Tensor implements Disposable {
       native.dispose(this.h);
     }
   }
+  /** True once dispose() ran (directly or by a tidy scope). */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -190,6 +192,7 @@ export class Tensor implements Disposable {
   item(): number {
     return Number(native.item(this.handle));
   }
+  /** A short description (shape, dtype, device; values when at most 16 elements). */
   toString(): string {
     if (this.disposed) return 'Tensor(disposed)';
     const s = this.shape;
@@ -238,18 +241,23 @@ export class Tensor implements Disposable {
   cuda(device: Device = 'cuda'): Tensor {
     return this.to(device);
   }
+  /** A float32 copy (this data when already float32). */
   float(): Tensor {
     return this.toDType('float32');
   }
+  /** A float64 copy. */
   double(): Tensor {
     return this.toDType('float64');
   }
+  /** An int64 copy (floats truncated toward zero). */
   long(): Tensor {
     return this.toDType('int64');
   }
+  /** An int32 copy (floats truncated toward zero). */
   int(): Tensor {
     return this.toDType('int32');
   }
+  /** A bool copy (non-zero is true). */
   bool(): Tensor {
     return this.toDType('bool');
   }
@@ -266,6 +274,7 @@ export class Tensor implements Disposable {
     callOp('aten::detach_', this.handle);
     return this;
   }
+  /** The data in row-major order (this data when already contiguous). */
   contiguous(): Tensor {
     return wrap(callOp('aten::contiguous', this.handle));
   }
@@ -283,6 +292,7 @@ export class Tensor implements Disposable {
     const g = native.getGrad(this.handle);
     return g === null ? null : wrap(g);
   }
+  /** Replaces (or, with null, clears) the accumulated gradient. */
   set grad(g: Tensor | null) {
     native.setGrad(this.handle, g === null ? null : g.handle);
   }
@@ -300,6 +310,7 @@ export class Tensor implements Disposable {
       ? wrap(callOp('aten::sub.Scalar', this.handle, other, alpha))
       : wrap(callOp('aten::sub.Tensor', this.handle, other.handle, alpha));
   }
+  /** this * other (broadcasting). */
   mul(other: TensorLike): Tensor {
     return typeof other === 'number'
       ? wrap(callOp('aten::mul.Scalar', this.handle, other))
@@ -317,20 +328,25 @@ export class Tensor implements Disposable {
       ? wrap(callOp('aten::remainder.Scalar', this.handle, other))
       : wrap(callOp('aten::remainder.Tensor', this.handle, other.handle));
   }
+  /** this ** exponent (broadcasting). */
   pow(exponent: TensorLike): Tensor {
     return typeof exponent === 'number'
       ? wrap(callOp('aten::pow.Tensor_Scalar', this.handle, exponent))
       : wrap(callOp('aten::pow.Tensor_Tensor', this.handle, exponent.handle));
   }
+  /** -this. */
   neg(): Tensor {
     return wrap(callOp('aten::neg', this.handle));
   }
+  /** |this|. */
   abs(): Tensor {
     return wrap(callOp('aten::abs', this.handle));
   }
+  /** e ** this. */
   exp(): Tensor {
     return wrap(callOp('aten::exp', this.handle));
   }
+  /** Natural logarithm. */
   log(): Tensor {
     return wrap(callOp('aten::log', this.handle));
   }
@@ -340,30 +356,39 @@ export class Tensor implements Disposable {
   expm1(): Tensor {
     return wrap(callOp('aten::expm1', this.handle));
   }
+  /** Square root. */
   sqrt(): Tensor {
     return wrap(callOp('aten::sqrt', this.handle));
   }
+  /** 1 / sqrt(this). */
   rsqrt(): Tensor {
     return wrap(callOp('aten::rsqrt', this.handle));
   }
+  /** this * this. */
   square(): Tensor {
     return wrap(callOp('aten::square', this.handle));
   }
+  /** 1 / this. */
   reciprocal(): Tensor {
     return wrap(callOp('aten::reciprocal', this.handle));
   }
+  /** Sine. */
   sin(): Tensor {
     return wrap(callOp('aten::sin', this.handle));
   }
+  /** Cosine. */
   cos(): Tensor {
     return wrap(callOp('aten::cos', this.handle));
   }
+  /** 1 / (1 + exp(-this)). */
   sigmoid(): Tensor {
     return wrap(callOp('aten::sigmoid', this.handle));
   }
+  /** Hyperbolic tangent. */
   tanh(): Tensor {
     return wrap(callOp('aten::tanh', this.handle));
   }
+  /** max(0, this). */
   relu(): Tensor {
     return wrap(callOp('aten::relu', this.handle));
   }
@@ -379,6 +404,7 @@ export class Tensor implements Disposable {
   softplus(beta = 1, threshold = 20): Tensor {
     return wrap(callOp('aten::softplus', this.handle, beta, threshold));
   }
+  /** log(sigmoid(this)), computed stably. */
   logSigmoid(): Tensor {
     return wrap(callOp('aten::log_sigmoid', this.handle));
   }
@@ -386,12 +412,15 @@ export class Tensor implements Disposable {
   clamp(min: number | null, max: number | null = null): Tensor {
     return wrap(callOp('aten::clamp', this.handle, min, max));
   }
+  /** -1, 0 or 1 by sign. */
   sign(): Tensor {
     return wrap(callOp('aten::sign', this.handle));
   }
+  /** Rounds down. */
   floor(): Tensor {
     return wrap(callOp('aten::floor', this.handle));
   }
+  /** Rounds up. */
   ceil(): Tensor {
     return wrap(callOp('aten::ceil', this.handle));
   }
@@ -424,39 +453,51 @@ export class Tensor implements Disposable {
   }
 
   // ---- comparisons and logic --------------------------------------------------------------
+  /** this == other, as a bool tensor. */
   eq(other: TensorLike): Tensor {
     return cmp('eq', this, other);
   }
+  /** this != other, as a bool tensor. */
   ne(other: TensorLike): Tensor {
     return cmp('ne', this, other);
   }
+  /** this < other, as a bool tensor. */
   lt(other: TensorLike): Tensor {
     return cmp('lt', this, other);
   }
+  /** this <= other, as a bool tensor. */
   le(other: TensorLike): Tensor {
     return cmp('le', this, other);
   }
+  /** this > other, as a bool tensor. */
   gt(other: TensorLike): Tensor {
     return cmp('gt', this, other);
   }
+  /** this >= other, as a bool tensor. */
   ge(other: TensorLike): Tensor {
     return cmp('ge', this, other);
   }
+  /** Elementwise AND (non-zero is true), as a bool tensor. */
   logicalAnd(other: Tensor): Tensor {
     return wrap(callOp('aten::logical_and', this.handle, other.handle));
   }
+  /** Elementwise OR, as a bool tensor. */
   logicalOr(other: Tensor): Tensor {
     return wrap(callOp('aten::logical_or', this.handle, other.handle));
   }
+  /** Elementwise XOR, as a bool tensor. */
   logicalXor(other: Tensor): Tensor {
     return wrap(callOp('aten::logical_xor', this.handle, other.handle));
   }
+  /** Elementwise NOT, as a bool tensor. */
   logicalNot(): Tensor {
     return wrap(callOp('aten::logical_not', this.handle));
   }
+  /** True where NaN. */
   isnan(): Tensor {
     return wrap(callOp('aten::isnan', this.handle));
   }
+  /** True where neither NaN nor infinite. */
   isfinite(): Tensor {
     return wrap(callOp('aten::isfinite', this.handle));
   }
@@ -466,21 +507,25 @@ export class Tensor implements Disposable {
   }
 
   // ---- in-place (optimizer math, weight clipping) ----------------------------------------
+  /** this += alpha * other (alpha default 1); returns this. */
   add_(other: TensorLike, alpha = 1): this {
     if (typeof other === 'number') callOp('aten::add_.Scalar', this.handle, other, alpha);
     else callOp('aten::add_.Tensor', this.handle, other.handle, alpha);
     return this;
   }
+  /** this -= alpha * other (alpha default 1); returns this. */
   sub_(other: TensorLike, alpha = 1): this {
     if (typeof other === 'number') callOp('aten::sub_.Scalar', this.handle, other, alpha);
     else callOp('aten::sub_.Tensor', this.handle, other.handle, alpha);
     return this;
   }
+  /** this *= other; returns this. */
   mul_(other: TensorLike): this {
     if (typeof other === 'number') callOp('aten::mul_.Scalar', this.handle, other);
     else callOp('aten::mul_.Tensor', this.handle, other.handle);
     return this;
   }
+  /** this /= other; returns this. */
   div_(other: TensorLike): this {
     if (typeof other === 'number') callOp('aten::div_.Scalar', this.handle, other);
     else callOp('aten::div_.Tensor', this.handle, other.handle);
@@ -501,30 +546,37 @@ export class Tensor implements Disposable {
     callOp('aten::lerp_.Scalar', this.handle, end.handle, weight);
     return this;
   }
+  /** Clamps into [min, max] in place (null: no bound; max default null); returns this. */
   clamp_(min: number | null, max: number | null = null): this {
     callOp('aten::clamp_', this.handle, min, max);
     return this;
   }
+  /** Square root in place; returns this. */
   sqrt_(): this {
     callOp('aten::sqrt_', this.handle);
     return this;
   }
+  /** Negates in place; returns this. */
   neg_(): this {
     callOp('aten::neg_', this.handle);
     return this;
   }
+  /** this = maximum(this, other); returns this. */
   maximum_(other: Tensor): this {
     callOp('aten::maximum.out', this.handle, other.handle, this.handle);
     return this;
   }
+  /** Copies src (broadcast, converted to this dtype) into this; returns this. */
   copy_(src: Tensor): this {
     callOp('aten::copy_', this.handle, src.handle);
     return this;
   }
+  /** Fills with zeros; returns this. */
   zero_(): this {
     callOp('aten::zero_', this.handle);
     return this;
   }
+  /** Fills with value; returns this. */
   fill_(value: number): this {
     callOp('aten::fill_.Scalar', this.handle, value);
     return this;
@@ -539,43 +591,53 @@ export class Tensor implements Disposable {
     callOp('aten::uniform_', this.handle, from, to);
     return this;
   }
+  /** this **= exponent; returns this. */
   pow_(exponent: TensorLike): this {
     if (typeof exponent === 'number') callOp('aten::pow_.Scalar', this.handle, exponent);
     else callOp('aten::pow_.Tensor', this.handle, exponent.handle);
     return this;
   }
+  /** |this| in place; returns this. */
   abs_(): this {
     callOp('aten::abs_', this.handle);
     return this;
   }
+  /** exp in place; returns this. */
   exp_(): this {
     callOp('aten::exp_', this.handle);
     return this;
   }
+  /** log in place; returns this. */
   log_(): this {
     callOp('aten::log_', this.handle);
     return this;
   }
+  /** relu in place; returns this. */
   relu_(): this {
     callOp('aten::relu_', this.handle);
     return this;
   }
+  /** sigmoid in place; returns this. */
   sigmoid_(): this {
     callOp('aten::sigmoid_', this.handle);
     return this;
   }
+  /** tanh in place; returns this. */
   tanh_(): this {
     callOp('aten::tanh_', this.handle);
     return this;
   }
+  /** sign in place; returns this. */
   sign_(): this {
     callOp('aten::sign_', this.handle);
     return this;
   }
+  /** floor in place; returns this. */
   floor_(): this {
     callOp('aten::floor_', this.handle);
     return this;
   }
+  /** Rounds half to even in place; returns this. */
   round_(): this {
     callOp('aten::round_', this.handle);
     return this;
@@ -591,6 +653,7 @@ export class Tensor implements Disposable {
     callOp('aten::index_put_', this.handle, indices.map((t) => (t === null ? null : t.handle)), values.handle, accumulate);
     return this;
   }
+  /** Writes value where mask is true; returns this. */
   maskedFill_(mask: Tensor, value: number): this {
     callOp('aten::masked_fill_.Scalar', this.handle, mask.handle, value);
     return this;
@@ -609,6 +672,7 @@ export class Tensor implements Disposable {
       ? wrap(callOp('aten::mean', this.handle))
       : wrap(callOp('aten::mean.dim', this.handle, dims(dim), keepdim));
   }
+  /** Product of all elements, or over `dim` (keepdim default false). */
   prod(dim?: number, keepdim = false): Tensor {
     return dim === undefined
       ? wrap(callOp('aten::prod', this.handle))
@@ -618,6 +682,7 @@ export class Tensor implements Disposable {
   max(): Tensor {
     return wrap(callOp('aten::max', this.handle));
   }
+  /** Minimum of all elements. With `dim`: use {@link minDim}. */
   min(): Tensor {
     return wrap(callOp('aten::min', this.handle));
   }
@@ -635,6 +700,7 @@ export class Tensor implements Disposable {
   amax(dim: Dims, keepdim = false): Tensor {
     return wrap(callOp('aten::amax', this.handle, dims(dim), keepdim));
   }
+  /** Minimum values over dims (no indices; keepdim default false). */
   amin(dim: Dims, keepdim = false): Tensor {
     return wrap(callOp('aten::amin', this.handle, dims(dim), keepdim));
   }
@@ -642,6 +708,7 @@ export class Tensor implements Disposable {
   argmax(dim?: number, keepdim = false): Tensor {
     return wrap(callOp('aten::argmax', this.handle, dim ?? null, keepdim));
   }
+  /** Index of the minimum (over everything when dim is undefined; keepdim default false). */
   argmin(dim?: number, keepdim = false): Tensor {
     return wrap(callOp('aten::argmin', this.handle, dim ?? null, keepdim));
   }
@@ -665,9 +732,11 @@ export class Tensor implements Disposable {
       ? wrap(callOp('aten::norm.Scalar', this.handle, p))
       : wrap(callOp('aten::norm.ScalarOpt_dim', this.handle, p, dims(dim), keepdim));
   }
+  /** log(sum(exp(this))) over dims, computed stably (keepdim default false). */
   logsumexp(dim: Dims, keepdim = false): Tensor {
     return wrap(callOp('aten::logsumexp', this.handle, dims(dim), keepdim));
   }
+  /** Cumulative sum along dim. */
   cumsum(dim: number): Tensor {
     return wrap(callOp('aten::cumsum', this.handle, dim));
   }
@@ -715,9 +784,11 @@ export class Tensor implements Disposable {
   view(...shape: number[] | [number[]]): Tensor {
     return wrap(callOp('aten::view', this.handle, flatShape(shape)));
   }
+  /** Reorders the dims (a view). */
   permute(...order: number[] | [number[]]): Tensor {
     return wrap(callOp('aten::permute', this.handle, flatShape(order)));
   }
+  /** Swaps two dims (a view). */
   transpose(dim0: number, dim1: number): Tensor {
     return wrap(callOp('aten::transpose.int', this.handle, dim0, dim1));
   }
@@ -729,6 +800,7 @@ export class Tensor implements Disposable {
   flatten(startDim = 0, endDim = -1): Tensor {
     return wrap(callOp('aten::flatten.using_ints', this.handle, startDim, endDim));
   }
+  /** Inserts a dim of size 1 at `dim`. */
   unsqueeze(dim: number): Tensor {
     return wrap(callOp('aten::unsqueeze', this.handle, dim));
   }
@@ -742,6 +814,7 @@ export class Tensor implements Disposable {
   expand(...shape: number[] | [number[]]): Tensor {
     return wrap(callOp('aten::expand', this.handle, flatShape(shape)));
   }
+  /** Broadcasts to other's shape without copying. */
   expandAs(other: Tensor): Tensor {
     return wrap(callOp('aten::expand_as', this.handle, other.handle));
   }
@@ -927,9 +1000,11 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return wrap(callOp('aten::where.ScalarOther', cond.handle, a.handle, b));
   return wrap(callOp('aten::where.self', cond.handle, a.handle, b.handle));
 }
+/** Elementwise maximum. */
 export function maximum(a: Tensor, b: Tensor): Tensor {
   return a.maximum(b);
 }
+/** Elementwise minimum. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
   return a.minimum(b);
 }
