@@ -155,6 +155,30 @@ static Napi::Value Shape(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// shapeInto(t, Float64Array scratch) -> ndim; writes the sizes into scratch when they fit
+// (a fast path for Tensor.shape: no JS array is built on the native side).
+static Napi::Value ShapeInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ANOGEN_PROTECT(env, {
+    const at::Tensor& t = Unwrap(info[0], "shape");
+    if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "shapeInto: expected a Float64Array");
+    auto buf = info[1].As<Napi::Float64Array>();
+    int64_t n = t.dim();
+    if (static_cast<size_t>(n) <= buf.ElementLength()) {
+      double* d = buf.Data();
+      for (int64_t i = 0; i < n; i++) d[i] = static_cast<double>(t.size(i));
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  })
+  return env.Undefined();
+}
+
+static Napi::Value Numel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ANOGEN_PROTECT(env, { return Napi::Number::New(env, static_cast<double>(Unwrap(info[0], "numel").numel())); })
+  return env.Undefined();
+}
+
 static Napi::Value ScalarTypeOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ANOGEN_PROTECT(env, { return Napi::Number::New(env, static_cast<int>(Unwrap(info[0], "dtype").scalar_type())); })
@@ -212,6 +236,8 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("toBuffer", Napi::Function::New(env, ToBuffer));
   exports.Set("meta", Napi::Function::New(env, Meta));
   exports.Set("shape", Napi::Function::New(env, Shape));
+  exports.Set("shapeInto", Napi::Function::New(env, ShapeInto));
+  exports.Set("numel", Napi::Function::New(env, Numel));
   exports.Set("scalarType", Napi::Function::New(env, ScalarTypeOf));
   exports.Set("item", Napi::Function::New(env, Item));
   exports.Set("dispose", Napi::Function::New(env, Dispose));

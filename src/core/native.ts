@@ -16,6 +16,9 @@ export interface NativeAddon {
   toBuffer(h: Handle): ArrayBuffer;
   meta(h: Handle): [number[], number, string, boolean];
   shape(h: Handle): number[];
+  /** Writes the sizes into `scratch` when they fit; returns the number of dims. */
+  shapeInto?(h: Handle, scratch: Float64Array): number;
+  numel?(h: Handle): number;
   scalarType(h: Handle): number;
   item(h: Handle): number | boolean;
   dispose(h: Handle): void;

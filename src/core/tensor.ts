@@ -33,6 +33,8 @@ function wrapAll(xs: Handle[]): Tensor[] {
 }
 
 let cudaAvailable: boolean | undefined;
+/** Scratch space the addon writes sizes into (Tensor.shape without building arrays natively). */
+const SHAPE_SCRATCH = new Float64Array(64);
 
 /**
  * Checks a device string ('cpu', 'cuda', 'cuda:N') and that CUDA is usable when asked for.
@@ -84,9 +86,15 @@ export class Tensor implements Disposable {
   }
 
   // ---- metadata -------------------------------------------------------------------------
-  /** Dimensions, as in PyTorch's `tensor.shape`. */
+  /** Dimensions, as in PyTorch's `tensor.shape` (a new array each call). */
   get shape(): number[] {
-    return native.shape(this.handle);
+    const h = this.handle;
+    if (native.shapeInto === undefined) return native.shape(h);
+    const n = native.shapeInto(h, SHAPE_SCRATCH);
+    if (n > SHAPE_SCRATCH.length) return native.shape(h);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = SHAPE_SCRATCH[i]!;
+    return out;
   }
   /** Element type. */
   get dtype(): DType {
@@ -98,11 +106,11 @@ export class Tensor implements Disposable {
   }
   /** Number of dimensions. */
   get ndim(): number {
-    return this.shape.length;
+    return native.shapeInto === undefined ? this.shape.length : native.shapeInto(this.handle, SHAPE_SCRATCH);
   }
   /** Number of elements. */
   get numel(): number {
-    return this.shape.reduce((a, b) => a * b, 1);
+    return native.numel === undefined ? this.shape.reduce((a, b) => a * b, 1) : native.numel(this.handle);
   }
   /** Size of one dimension (negative counts from the end). */
   size(dim: number): number {
