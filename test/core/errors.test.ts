@@ -128,3 +128,24 @@ test('allocation failures are clean TorchErrors', () => {
   assert.equal(T.cleanTorchMessage('[enforce fail at a.cpp:1] First. Second'), 'First. Second');
   assert.equal(T.cleanTorchMessage('bad thing\nException raised from f at a.cpp:3\nframe #0: g'), 'bad thing');
 });
+
+test('errors raised inside multi-threaded kernels are TorchErrors, not aborts', () => {
+  const prev = T.getNumThreads();
+  T.setNumThreads(2);
+  try {
+    const n = 200_000; // large enough for ATen to split the work across threads
+    const idx = T.randint(0, n, [n]);
+    idx.indexPut_([long([n - 10])], long([n + 5]));
+    const big = T.ones([n]);
+    const oob = new RegExp(`index ${n + 5} is out of bounds for dimension 0 with size ${n}`);
+    throwsClean(() => big.gather(0, idx), T.TorchError, oob);
+    throwsClean(() => big.index([idx]), T.TorchError, oob);
+    throwsClean(() => T.zeros([n]).scatterAdd(0, idx, big), T.TorchError, oob);
+    throwsClean(() => T.zeros([n]).indexPut_([idx], big, true), T.TorchError, oob);
+    throwsClean(() => big.indexSelect(0, idx), T.TorchError, /index out of range in self/);
+    throwsClean(() => F.embedding(idx, T.ones([n, 2])), T.TorchError, /index out of range in self/);
+    throwsClean(() => F.oneHot(idx, 10), T.TorchError, /Class values must be smaller than num_classes/);
+  } finally {
+    T.setNumThreads(prev);
+  }
+});
