@@ -2,7 +2,7 @@
  * Classical floors on MNIST one-vs-rest: for each digit d, fit on the first `--train` (default
  * 2000) training images of digit d, score the whole MNIST test set (digit d normal, others
  * anomalous), report AUROC of PCA reconstruction error and kNN distance.
- * Run: ANOGEN_NUM_THREADS=2 npx tsx bench/eval-floors.ts [--train 2000] [--pca 0.75] [--k 5] [--variants] [--pca-list 0.7,20,30]
+ * Run: ANOGEN_NUM_THREADS=2 npx tsx bench/eval-floors.ts [--train 2000] [--pca 0.9] [--k 5] [--variants] [--pca-list 0.7,20,30]
  */
 import path from 'node:path';
 import { readIdx } from '../src/data/idx.js';
@@ -17,7 +17,7 @@ const opt = (name: string, def: number): number => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const nTrain = opt('train', 2000);
-const pcaC = opt("pca", 0.75);
+const pcaC = opt("pca", 0.9);
 const k = opt('k', 5);
 const variants = args.includes("--variants");
 const pcaList = args.includes("--pca-list") ? args[args.indexOf("--pca-list") + 1]!.split(",").map(Number) : null;
