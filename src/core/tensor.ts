@@ -132,6 +132,11 @@ export class Tensor implements Disposable {
     native.setRequiresGrad(this.handle, v);
     return this;
   }
+  /** Makes this non-leaf tensor keep its `.grad` after backward (as PyTorch's retain_grad); returns this. */
+  retainGrad(): this {
+    callOp('aten::retain_grad', this.handle);
+    return this;
+  }
   /** True for tensors created by the user rather than by a recorded operation. */
   get isLeaf(): boolean {
     return native.isLeaf(this.handle);

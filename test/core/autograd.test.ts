@@ -170,3 +170,11 @@ test('detach cuts the graph', () => {
   y.detach_();
   assert.equal(y.requiresGrad, false);
 });
+
+test('retainGrad keeps the gradient of an intermediate tensor', () => {
+  const x = f64([1, 2], true);
+  const h = x.mul(3).retainGrad();
+  h.pow(2).sum().backward(); // d/dh sum(h^2) = 2h = [6, 12]
+  close(h.grad!, [6, 12]);
+  close(x.grad!, [18, 36]);
+});
