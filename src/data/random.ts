@@ -1,5 +1,6 @@
 /**
- * Seeded JS-side randomness for the data layer (shuffles, splits, augmentation draws).
+ * Seeded JS-side randomness shared by every layer (shuffles, splits, augmentation draws,
+ * subsampling).
  * torch's generator is not used here so that splits do not depend on how many tensor
  * operations ran before; the same seed gives the same split on every machine.
  */

@@ -16,6 +16,7 @@
  * Inputs are validated: a length mismatch, an empty input, a label other than 0/1, a
  * non-finite score, or (for the ranking metrics) a single class throws an {@link AnogenError}.
  */
+import { mulberry32 } from '../data/random.js';
 import { AnogenError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 
@@ -320,18 +321,6 @@ export function fprAtTpr(scores: Scores, labels: Labels, tpr = 0.95): number {
   const c = rocFromChecked(s, y, false);
   for (let i = 0; i < c.tpr.length; i++) if (c.tpr[i]! >= tpr) return c.fpr[i]!;
   return 1;
-}
-
-/** A deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Options of {@link pixelAuroc}. */

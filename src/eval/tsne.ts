@@ -10,7 +10,7 @@ import { AnogenError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { tidy } from '../core/scope.js';
 import { toMatrix, type ImageMatrix } from './floors.js';
-import { mulberry32 } from './metrics.js';
+import { mulberry32 } from '../data/random.js';
 
 /** Options of {@link tsne}. */
 export interface TsneOptions {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AnogenError } from '../../src/core/errors.js';
 import { liveTensors } from '../../src/core/runtime.js';
 import { tsne } from '../../src/eval/tsne.js';
-import { mulberry32 } from '../../src/eval/metrics.js';
+import { mulberry32 } from '../../src/data/random.js';
 
 /** `per` points around each of `k` random centres in `d` dimensions (centres far apart). */
 function clusters(k: number, per: number, d: number, seed: number): { x: Float32Array[]; y: number[] } {
