@@ -99,6 +99,7 @@ export class Ganomaly extends Detector<GanomalyHParams> {
 
   protected scoreRaw(x: Tensor, opts: { maps: boolean }): ScoreResult {
     this.checkInput(x);
+    this.nets.eval();
     const n = x.shape[0];
     const [h, w] = [x.shape[2], x.shape[3]];
     const scores = new Float32Array(n);
@@ -109,7 +110,7 @@ export class Ganomaly extends Detector<GanomalyHParams> {
         const m = tidy(() => {
           const xb = x.narrow(0, i, Math.min(bs, n - i));
           const xr = this.resize(xb);
-          const { fake, latentI, latentO } = this.nets.generate(xr, false);
+          const [fake, latentI, latentO] = this.nets.netg.call(xr);
           scores.set(latentScore(latentI, latentO).toFloat32Array(), i);
           if (!opts.maps) return null;
           const r = residualMap(xr, fake);
@@ -124,24 +125,39 @@ export class Ganomaly extends Detector<GanomalyHParams> {
     return { scores, maps: all };
   }
 
-  /** Reconstructions x^ (at isize) for reports. */
+  /** Reconstructions x^ (at isize, eval mode) for reports. */
   reconstruct(x: Tensor): Tensor {
     this.checkInput(x);
-    return noGrad(() => tidy(() => this.nets.generate(this.resize(x), false).fake));
+    this.nets.eval();
+    return noGrad(() => tidy(() => this.nets.netg.call(this.resize(x))[0]));
   }
 
-  /** Discriminator features, flattened (N x F), for t-SNE plots. */
+  /** Discriminator features (eval mode), flattened (N x F), for t-SNE plots. */
   features(x: Tensor): Tensor {
     this.checkInput(x);
-    return noGrad(() => tidy(() => this.nets.discriminate(this.resize(x), false).features.flatten(1)));
+    this.nets.eval();
+    return noGrad(() => tidy(() => this.nets.netd.call(this.resize(x))[1].flatten(1)));
   }
 
+  /** Every parameter and batch-norm buffer (`netg.…`, `netd.…`, PyTorch's names); detached tensors sharing the weights' memory. */
   stateDict(): Map<string, Tensor> {
     return this.nets.stateDict();
   }
 
+  /** Loads weights (strict: names and shapes must match the architecture). */
   loadStateDict(sd: Map<string, Tensor>): void {
-    this.nets.loadStateDict(sd);
+    const own = this.nets.stateDictKeys();
+    const missing = own.filter((k) => !sd.has(k));
+    const unexpected = [...sd.keys()].filter((k) => !own.includes(k));
+    if (missing.length > 0 || unexpected.length > 0) {
+      const few = (a: string[]) => `${a.slice(0, 3).join(', ')}${a.length > 3 ? ', ...' : ''}`;
+      const { isize, nc, nz, ngf, ndf, extraLayers } = this.hparams;
+      throw new AnogenError(
+        `GANomaly weights do not match the architecture (isize ${isize}, nc ${nc}, nz ${nz}, ngf ${ngf}, ndf ${ndf}, extraLayers ${extraLayers}): ` +
+          `${missing.length} missing (${few(missing)}), ${unexpected.length} unexpected (${few(unexpected)})`,
+      );
+    }
+    this.nets.loadStateDict(sd, { source: 'GANomaly weights' });
   }
 
   dispose(): void {

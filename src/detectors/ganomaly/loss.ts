@@ -35,14 +35,22 @@ export function generatorLoss(
   return { total, adv, con, enc };
 }
 
-/** The discriminator's loss: mean of BCE on real (target 1) and on fake (target 0). */
-export function discriminatorLoss(predReal: Tensor, predFake: Tensor): { total: Tensor; real: Tensor; fake: Tensor } {
-  const real = F.bce(predReal, onesLike(predReal));
-  const fake = F.bce(predFake, zerosLike(predFake));
+/**
+ * The discriminator's loss: mean of BCE on real (target 1) and on fake (target 0). The target
+ * tensors may be passed in (default: made to the predictions' shape).
+ */
+export function discriminatorLoss(
+  predReal: Tensor,
+  predFake: Tensor,
+  ones: Tensor = onesLike(predReal),
+  zeros: Tensor = zerosLike(predFake),
+): { total: Tensor; real: Tensor; fake: Tensor } {
+  const real = F.bce(predReal, ones);
+  const fake = F.bce(predFake, zeros);
   return { total: real.add(fake).mul(0.5), real, fake };
 }
 
-/** Per-image anomaly score A(x) = mean over the latent of (z - z^)^2. */
+/** Per-image anomaly score A(x) = mean over the latent of (z - z^)^2 (N x nz x 1 x 1 -> N). */
 export function latentScore(latentI: Tensor, latentO: Tensor): Tensor {
   return latentI.sub(latentO).square().flatten(1).mean(1);
 }

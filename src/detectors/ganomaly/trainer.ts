@@ -1,52 +1,25 @@
 /**
- * GANomaly training loop (one step = a generator update, then a discriminator update, as
- * the authors' code does), with Adam (lr 2e-4, betas 0.5 / 0.999), the discriminator
- * re-initialised when its loss collapses below 1e-5, NaN/Inf detection, checkpoints and
- * cooperative stopping. The loop yields to the event loop after every step so that Ctrl-C
- * and progress output stay responsive.
+ * GANomaly training loop: exactly the authors' step (samet-akcay/ganomaly, lib/model.py
+ * optimize_params; the same as bench/engine.ts), with src/optim's Adam (lr 2e-4, betas
+ * 0.5 / 0.999) and plain backward():
+ *
+ *   x^, z, z^ = G(x);  D(x), D(x^.detach())                        (forward_g, forward_d)
+ *   G: zeroGrad; L_G = wAdv L2(f(x), f(x^)) + wCon L1(x^, x) + wEnc L2(z, z^);
+ *      L_G.backward(retainGraph); stepG                             (update_netg)
+ *   D: zeroGrad; L_D = (BCE(D(x), 1) + BCE(D(x^.detach()), 0)) / 2; backward; stepD   (update_netd)
+ *   D re-initialised (DCGAN init) when L_D < 1e-5.
+ *
+ * Every loss is checked before any weight changes: a NaN/Inf stops training with an
+ * AnogenError naming the epoch and the step (the checkpoint of the last finished epoch is kept).
+ * Each step runs in tidy() and the loop yields to the event loop after every step so that
+ * Ctrl-C and progress output stay responsive.
  */
-import { AnogenError, Tensor, grad, keep, manualSeed, noGrad, tensor, tidy, zerosLike } from '../../core/index.js';
+import { AnogenError, manualSeed, noGrad, ones, stack, tensor, tidy, zeros, keep, type Tensor } from '../../core/index.js';
+import { dcganInit } from '../../nn/init.js';
+import { Adam } from '../../optim/index.js';
 import type { FitOptions, FitReport, ImageSet } from '../api.js';
 import type { GanomalyNetworks } from './network.js';
 import { discriminatorLoss, generatorLoss, type GanomalyLossWeights } from './loss.js';
-
-/** Adam (Kingma & Ba) on a list of parameters, gradients passed explicitly. */
-export class Adam {
-  private readonly m: Tensor[];
-  private readonly v: Tensor[];
-  private t = 0;
-  constructor(
-    readonly params: Tensor[],
-    readonly lr: number,
-    readonly beta1 = 0.9,
-    readonly beta2 = 0.999,
-    readonly eps = 1e-8,
-  ) {
-    this.m = params.map((p) => keep(noGrad(() => zerosLike(p))));
-    this.v = params.map((p) => keep(noGrad(() => zerosLike(p))));
-  }
-  /** One update with gradients `grads` (one per parameter, null = skip). */
-  step(grads: (Tensor | null)[]): void {
-    this.t++;
-    const bc1 = 1 - this.beta1 ** this.t;
-    const bc2 = 1 - this.beta2 ** this.t;
-    noGrad(() =>
-      tidy(() => {
-        for (let i = 0; i < this.params.length; i++) {
-          const g = grads[i];
-          if (g === null) continue;
-          this.m[i].mul_(this.beta1).add_(g, 1 - this.beta1);
-          this.v[i].mul_(this.beta2).addcmul_(g, g, 1 - this.beta2);
-          const denom = this.v[i].sqrt().div(Math.sqrt(bc2)).add(this.eps);
-          this.params[i].addcdiv_(this.m[i], denom, -this.lr / bc1);
-        }
-      }),
-    );
-  }
-  dispose(): void {
-    for (const t of [...this.m, ...this.v]) t.dispose();
-  }
-}
 
 /** A seeded PRNG (mulberry32) for JS-side shuffles. */
 export function mulberry32(seed: number): () => number {
@@ -82,18 +55,31 @@ export interface TrainConfig {
   saveCheckpoint?: (info: { epoch: number; step: number; reason: 'epoch' | 'interrupt' }) => void;
 }
 
-/** Trains `nets` on the normal images of `train`. */
+/** Names of the per-step losses reported in the history and to onProgress. */
+export const LOSS_NAMES = ['g', 'd', 'adv', 'con', 'enc', 'dReal', 'dFake'] as const;
+
+/**
+ * Trains `nets` on the normal images of `train` (already at isize). Seeds torch with
+ * `opts.seed` (default 0), re-initialises both networks, shuffles with mulberry32(seed) and
+ * drops the last incomplete batch (as the reference's loader, drop_last=True).
+ */
 export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opts: FitOptions, cfg: TrainConfig): Promise<FitReport> {
   const n = train.images.shape[0];
   if (n === 0) throw new AnogenError('GANomaly fit: the training set is empty');
   const seed = opts.seed ?? 0;
   manualSeed(seed);
   nets.resetParameters();
+  const { netg, netd } = nets;
+  netg.train();
+  netd.train();
   const rand = mulberry32(seed);
   const bs = Math.min(cfg.batchSize, n);
   const stepsPerEpoch = Math.floor(n / bs);
-  const optG = new Adam(nets.paramsG(), cfg.lr, cfg.beta1, cfg.beta2);
-  const optD = new Adam(nets.paramsD(), cfg.lr, cfg.beta1, cfg.beta2);
+  const adam = { lr: cfg.lr, betas: [cfg.beta1, cfg.beta2] as [number, number] };
+  const optG = new Adam(netg.parameters(), adam);
+  const optD = new Adam(netd.parameters(), adam);
+  const realLabel = keep(ones([bs]));
+  const fakeLabel = keep(zeros([bs]));
   const history: Record<string, number>[] = [];
   const t0 = performance.now();
   let seen = 0;
@@ -109,45 +95,41 @@ export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opt
           interrupted = true;
           break outer;
         }
+        const diverged = (what: string, v: string): never => {
+          throw new AnogenError(
+            `GANomaly training diverged: ${what} is ${v} at epoch ${epoch}, step ${step}` +
+              (opts.checkpointDir ? `; the last good checkpoint is kept in ${opts.checkpointDir}` : '') +
+              '; try a lower learning rate (--lr) or check the input images for NaN/Inf',
+          );
+        };
         const losses = tidy(() => {
           const idx = tensor(perm.slice((step - 1) * bs, step * bs), { dtype: 'int64' });
           const x = train.images.indexSelect(0, idx);
-          const { fake, latentI, latentO } = nets.generate(x, true);
-          const dReal = nets.discriminate(x, true);
-          const dFake = nets.discriminate(fake, true);
-          const diverged = (what: string, v: string): never => {
-            throw new AnogenError(
-              `GANomaly training diverged: ${what} is ${v} at epoch ${epoch}, step ${step}` +
-                (opts.checkpointDir ? `; the last good checkpoint is kept in ${opts.checkpointDir}` : '') +
-                '; try a lower learning rate (--lr) or check the input images for NaN/Inf',
-            );
-          };
+          // forward_g, forward_d
+          const [fake, latentI, latentO] = netg.call(x);
+          const [predReal] = netd.call(x);
+          const [predFake] = netd.call(fake.detach());
           // BCE rejects NaN probabilities with a libtorch error: check them first.
-          if (!dReal.pred.isfinite().logicalAnd(dFake.pred.isfinite()).all().item()) diverged("the discriminator's output", 'NaN or infinite');
-          const g = generatorLoss(x, fake, latentI, latentO, dReal.features.detach(), dFake.features, cfg.weights);
-          const d = discriminatorLoss(dReal.pred, dFake.pred);
-          const vals = {
-            g: g.total.item(),
-            d: d.total.item(),
-            adv: g.adv.item(),
-            con: g.con.item(),
-            enc: g.enc.item(),
-            dReal: d.real.item(),
-            dFake: d.fake.item(),
-          };
-          for (const [k, v] of Object.entries(vals)) {
-            if (!Number.isFinite(v)) diverged(`loss '${k}'`, String(v));
+          if (!noGrad(() => predReal.isfinite().logicalAnd(predFake.isfinite()).all().item())) {
+            diverged("the discriminator's output", 'NaN or infinite');
           }
-          // Generator update: gradients of L_G w.r.t. G only; D's graph through fake is kept for L_D.
-          const gradsG = grad(g.total, nets.paramsG(), { retainGraph: true, allowUnused: true });
-          // Discriminator update: D(fake) must not send gradients into G: grad() w.r.t. D's params only.
-          const gradsD = grad(d.total, nets.paramsD(), { allowUnused: true });
-          optG.step(gradsG);
-          optD.step(gradsD);
-          return vals;
+          // update_netg's loss: D's features of x and of x^ (both through D, as the reference)
+          const g = generatorLoss(x, fake, latentI, latentO, netd.call(x)[1], netd.call(fake)[1], cfg.weights);
+          const d = discriminatorLoss(predReal, predFake, realLabel, fakeLabel);
+          const vals = noGrad(() => stack([g.total, d.total, g.adv, g.con, g.enc, d.real, d.fake]).toFloat32Array());
+          const out: Record<string, number> = {};
+          LOSS_NAMES.forEach((k, i) => (out[k] = vals[i]!));
+          for (const k of LOSS_NAMES) if (!Number.isFinite(out[k])) diverged(`loss '${k}'`, String(out[k]));
+          optG.zeroGrad();
+          g.total.backward(null, { retainGraph: true });
+          optG.step();
+          optD.zeroGrad();
+          d.total.backward();
+          optD.step();
+          return out;
         });
-        // The reference re-initialises D when its loss collapses.
-        if (losses.d < 1e-5) nets.netD.resetParameters();
+        // update_netd: the reference re-initialises D when its loss collapses.
+        if (losses.d! < 1e-5) noGrad(() => dcganInit(netd));
         history.push(losses);
         seen += bs;
         steps++;
@@ -171,8 +153,15 @@ export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opt
     }
     if (interrupted) cfg.saveCheckpoint?.({ epoch: lastEpoch, step: lastStep, reason: 'interrupt' });
   } finally {
+    // Gradients and optimiser state are training-only: free them so a fitted detector holds weights only.
+    optG.zeroGrad();
+    optD.zeroGrad();
+    netg.zeroGrad();
+    netd.zeroGrad();
     optG.dispose();
     optD.dispose();
+    realLabel.dispose();
+    fakeLabel.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   return { history, epochs: lastEpoch, steps, seconds, imagesPerSecond: seen / Math.max(seconds, 1e-9), interrupted };
