@@ -1,149 +1,203 @@
 /**
- * From the data layer (datasets, protocol splits) to detector inputs: decoded images turned
- * into NCHW float32 tensors by a serialisable transform (stored in bundles, replayed by
- * `anogen score` so a single file is preprocessed exactly like the training data).
+ * The CLI's glue to the data layer (src/data): the command-line data options turned into a
+ * dataset and protocol splits, the preprocessing chain a bundle stores, and image files named
+ * on the command line. Decoding, transforms, protocols and batching are all src/data's; this
+ * file only adds what is specific to the command line (option names in messages, walking
+ * folders given to `anogen score`, the `--val-dir` validation folder).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AnogenError, noGrad, stack, tensor, tidy, type Tensor } from '../core/index.js';
-import * as F from '../nn/functional.js';
-import { decodeImage, isImageFile, type RawImage } from '../data/image.js';
-import { openIdxDataset, NAMED_IDX_DATASETS, isIdxFolder } from '../data/idxDataset.js';
-import { openFolder, isMvtecFolder } from '../data/folder.js';
-import type { Dataset } from '../data/dataset.js';
-import { makeSplits, type ProtocolName, type Split, type Splits } from '../data/protocols.js';
-import { permutation } from '../data/random.js';
-import type { ImageSet } from '../detectors/api.js';
+import { AnogenError, cat, dispose, type Tensor } from '../core/index.js';
+import {
+  DATASET_NAMES,
+  FolderDataset,
+  isImageFile,
+  isMvtecFolder,
+  labelledSplit,
+  loadSplit as loadWholeSplit,
+  makeSplits,
+  openDataset,
+  permutation,
+  preprocessFile,
+  IMAGE_EXTENSIONS,
+  type Batch,
+  type Dataset,
+  type ProtocolName,
+  type Split,
+  type Splits,
+  type TransformChain,
+  type TransformConfig,
+} from '../data/index.js';
 
-/** The preprocessing chain of anogen's CLI, as stored in a bundle's config.json. */
-export interface ImageTransform {
-  /** Square output size (default: the detector's isize). */
-  size: number;
-  /** Output channels: 1 (grayscale, luminance) or 3 (RGB). */
-  channels: 1 | 3;
-  /** Pixel range of the output (GAN convention [-1, 1]). */
-  range: [number, number];
-  /** Resize method: bilinear when enlarging, area (average pooling) when shrinking. */
-  resize: 'bilinear-or-area';
+/** Data options shared by train and eval (as given on the command line and stored in bundles). */
+export interface DataOptions {
+  /** 'mnist', 'fashion-mnist', an IDX folder or an image folder (MVTec layout). */
+  data: string;
+  /** One-class protocol (default 'folder' for image folders; required for IDX data). */
+  protocol?: ProtocolName;
+  /** one-vs-rest: the normal class. */
+  normal?: string;
+  /** leave-one-out: the anomalous class. */
+  abnormal?: string;
+  /** Seed of every split (default 0). */
+  seed: number;
+  /** Share of training normals carved out for validation (default 0.1); ignored with valDir. */
+  valFraction: number;
+  /** Image folders: keep test/uncertain as an anomalous class (default false). */
+  includeUncertain?: boolean;
+  /** Skip images that fail to decode, and report how many (default false: stop with an error). */
+  skipBad?: boolean;
+  /**
+   * A labelled validation folder (default none: validation = valFraction of training normals):
+   * either the MVTec layout (every image of it; good = normal) or `<dir>/good/*` plus one
+   * folder per anomaly type `<dir>/<defect>/*`. Makes the 'f1-max' threshold possible.
+   */
+  valDir?: string;
 }
 
-/** Validates a transform read from a bundle. */
-export function parseTransform(v: unknown, where: string): ImageTransform {
-  const t = v as ImageTransform;
-  if (
-    t === null ||
-    typeof t !== 'object' ||
-    !Number.isInteger(t.size) ||
-    t.size < 1 ||
-    (t.channels !== 1 && t.channels !== 3) ||
-    !Array.isArray(t.range) ||
-    t.range.length !== 2
-  ) {
-    throw new AnogenError(`${where}: "transform" must be { size, channels: 1 | 3, range: [lo, hi] }, got ${JSON.stringify(v)}`);
-  }
-  return { size: t.size, channels: t.channels, range: [Number(t.range[0]), Number(t.range[1])], resize: 'bilinear-or-area' };
-}
-
-/** One decoded image -> 1 x C x S x S tensor in the transform's range. */
-export function rawToTensor(img: RawImage, t: ImageTransform): Tensor {
-  return noGrad(() =>
-    tidy(() => {
-      const max = img.data instanceof Uint16Array ? 65535 : 255;
-      const f = Float32Array.from(img.data as ArrayLike<number>, (v) => v / max);
-      let x = tensor(f, { shape: [1, img.height, img.width, img.channels] }).permute(0, 3, 1, 2);
-      if (img.channels === 3 && t.channels === 1) {
-        const w = tensor([0.299, 0.587, 0.114], { shape: [1, 3, 1, 1] });
-        x = x.mul(w).sum(1, true);
-      } else if (img.channels === 1 && t.channels === 3) {
-        x = x.expand(1, 3, img.height, img.width);
-      }
-      x = x.contiguous();
-      if (img.height !== t.size || img.width !== t.size) {
-        x = img.height > t.size && img.width > t.size ? F.adaptiveAvgPool2d(x, t.size) : F.interpolate(x, { size: t.size, mode: 'bilinear' });
-      }
-      const [lo, hi] = t.range;
-      return x.mul(hi - lo).add(lo);
-    }),
+function notFound(what: string, target: string): AnogenError {
+  return new AnogenError(
+    `${what} ${JSON.stringify(target)}: no such dataset or folder; expected ${DATASET_NAMES.join(', ')} or a folder (MVTec layout train/good + test/<class>, or the four IDX files)`,
   );
 }
 
-/** Decodes the items of a split into an ImageSet (with labels and item names). */
-export async function loadSplit(split: Split, t: ImageTransform, limit?: number, seed = 0): Promise<ImageSet & { names: string[]; classIds: Uint16Array }> {
-  let positions = Array.from({ length: split.length }, (_, i) => i);
-  if (limit !== undefined && limit < split.length) {
-    positions = Array.from(permutation(split.length, seed).subarray(0, limit)).sort((a, b) => a - b);
-  }
-  if (positions.length === 0) throw new AnogenError(`the ${split.role} split of '${split.dataset.name}' is empty`);
-  const parts: Tensor[] = [];
-  for (const i of positions) {
-    const item = await split.dataset.loadItem(split.sourceName(i), split.index[i]);
-    parts.push(rawToTensor(item.image, t));
-  }
-  const images = noGrad(() => tidy(() => stack(parts.map((p) => p.squeeze(0)), 0)));
-  for (const p of parts) p.dispose();
-  return {
-    images,
-    labels: Uint8Array.from(positions, (i) => split.label[i]),
-    names: positions.map((i) => split.itemName(i)),
-    classIds: Uint16Array.from(positions, (i) => split.classId[i]),
-  };
+/** Opens the dataset of `--data` through src/data's openDataset. */
+export function openData(o: Pick<DataOptions, 'data' | 'includeUncertain' | 'skipBad'>): Dataset {
+  if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) throw notFound('--data', o.data);
+  return openDataset(o.data, { includeUncertain: o.includeUncertain ?? false, skipBad: o.skipBad ?? false });
 }
 
-/** Opens `mnist`, `fashion-mnist`, an IDX folder or an image folder. */
-export function openDataset(data: string, opts: { includeUncertain?: boolean } = {}): Dataset {
-  if ((NAMED_IDX_DATASETS as readonly string[]).includes(data)) return openIdxDataset(data);
-  if (!fs.existsSync(data)) {
-    throw new AnogenError(`--data ${JSON.stringify(data)}: no such dataset or folder; expected ${NAMED_IDX_DATASETS.join(', ')} or a folder (MVTec layout train/good + test/<class>, or four IDX files)`);
+/**
+ * A flat labelled folder: `<dir>/good/*` normal, every other sub-folder anomalous (one
+ * source 'validation'). Images are decoded lazily by src/data's FolderDataset.
+ */
+function openLabelledFolder(dir: string, skipBad: boolean): FolderDataset {
+  const subs = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  if (!subs.includes('good')) {
+    throw new AnogenError(
+      `--val-dir ${dir}: expected the MVTec layout (train/good, test/<class>) or a labelled folder with good/ (normal) and one folder per anomaly type; found ${subs.length ? subs.join(', ') : 'no sub-folders'}`,
+    );
   }
-  if (isIdxFolder(data)) return openIdxDataset(data);
-  if (isMvtecFolder(data)) return openFolder(data, { includeUncertain: opts.includeUncertain });
-  return openFolder(data, { includeUncertain: opts.includeUncertain });
+  const classes = ['good', ...subs.filter((s) => s !== 'good')];
+  const items: { file: string; classId: number; mask: null }[] = [];
+  classes.forEach((c, classId) => {
+    const d = path.join(dir, c);
+    const files = fs.readdirSync(d).filter(isImageFile).sort();
+    if (files.length === 0) throw new AnogenError(`${d}: empty folder: no images found; expected files ending in ${IMAGE_EXTENSIONS.join(', ')}`);
+    for (const f of files) items.push({ file: path.join(d, f), classId, mask: null });
+  });
+  return new FolderDataset(path.basename(path.resolve(dir)), path.resolve(dir), classes, 'good', { validation: items }, skipBad, 64 * 1024 * 1024);
 }
 
-/** Data options shared by train and eval. */
-export interface DataOptions {
-  data: string;
-  protocol?: ProtocolName;
-  normal?: string;
-  abnormal?: string;
-  seed: number;
-  valFraction: number;
-  includeUncertain?: boolean;
+/** The labelled validation split of `--val-dir`. */
+export function openValidationDir(dir: string, skipBad = false): Split {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnogenError(`--val-dir ${dir}: no such folder`);
+  const ds = isMvtecFolder(dir) ? openDataset(dir, { skipBad }) : openLabelledFolder(dir, skipBad);
+  return labelledSplit(ds, { role: 'validation' });
 }
 
-/** Opens the dataset and builds its splits under the protocol. */
+/** Opens the dataset and builds its splits under the protocol (src/data's makeSplits). */
 export function buildSplits(o: DataOptions): Splits {
-  const ds = openDataset(o.data, { includeUncertain: o.includeUncertain });
+  const ds = openData(o);
   if (ds.kind === 'idx' && o.protocol === undefined) {
     throw new AnogenError(`--protocol is required for '${ds.name}': expected 'one-vs-rest' (with --normal <class>) or 'leave-one-out' (with --abnormal <class>)`);
   }
   if (o.protocol === 'one-vs-rest' && o.normal === undefined) throw new AnogenError(`--protocol one-vs-rest needs --normal <class>; classes of '${ds.name}': ${ds.classes.join(', ')}`);
   if (o.protocol === 'leave-one-out' && o.abnormal === undefined) throw new AnogenError(`--protocol leave-one-out needs --abnormal <class>; classes of '${ds.name}': ${ds.classes.join(', ')}`);
-  return makeSplits(ds, { protocol: o.protocol, normalClass: o.normal, anomalyClass: o.abnormal, seed: o.seed, valFraction: o.valFraction });
+  const validation = o.valDir !== undefined ? openValidationDir(o.valDir, o.skipBad) : undefined;
+  const splits = makeSplits(ds, { protocol: o.protocol, normalClass: o.normal, anomalyClass: o.abnormal, seed: o.seed, valFraction: o.valFraction, validation });
+  if (validation && validation.dataset !== ds && ds.kind === 'folder') {
+    // A separate folder must still not share files with the test split.
+    const testFiles = new Set(Array.from({ length: splits.test.length }, (_, i) => path.resolve(splits.test.itemName(i))));
+    for (let i = 0; i < validation.length; i++) {
+      if (testFiles.has(path.resolve(validation.itemName(i)))) {
+        throw new AnogenError(`--val-dir: ${validation.itemName(i)} is also in the test split; a validation set must not overlap the test split`);
+      }
+    }
+  }
+  if (validation) (splits.record as { validationDir?: string }).validationDir = path.resolve(o.valDir!);
+  return splits;
 }
 
-/** Image files named on the command line (files, or folders searched recursively), sorted. */
+/** Options of {@link imageTransforms}. */
+export interface ImageTransformOptions {
+  /** Square output size S (images are resized to S x S, bilinear with antialiasing when shrinking). */
+  size: number;
+  /** Output channels: 1 (grayscale, luma weights) or 3 (RGB). */
+  channels: 1 | 3;
+  /** Pixel range (default [-1, 1], the GAN convention). */
+  range?: [number, number];
+}
+
+/** The CLI's preprocessing chain: channels, resize to S x S, scale; src/data TransformConfig[] as stored in bundles. */
+export function imageTransforms(o: ImageTransformOptions): TransformConfig[] {
+  return [{ type: o.channels === 1 ? 'grayscale' : 'rgb' }, { type: 'resize', size: o.size }, { type: 'scale', range: o.range ?? [-1, 1] }];
+}
+
+/** A split's first `limit` items of a seeded permutation, kept in split order (the whole split without a limit). */
+export function limitSplit(split: Split, limit: number | undefined, seed: number): Split {
+  if (limit === undefined || limit >= split.length) return split;
+  return split.subset(Array.from(permutation(split.length, seed).subarray(0, limit)).sort((a, b) => a - b));
+}
+
+/**
+ * Loads a (limited) split as one batch with src/data's loadSplit (no augmentation): for
+ * training and validation sets, which detectors take as tensors. The caller disposes x, y.
+ */
+export async function loadSubset(split: Split, transforms: TransformChain | TransformConfig[], limit?: number, seed = 0): Promise<{ batch: Batch; split: Split }> {
+  const s = limitSplit(split, limit, seed);
+  if (s.length === 0) throw new AnogenError(`the ${split.role} split of '${split.dataset.name}' is empty`);
+  const batch = await loadWholeSplit(s, { transforms, augment: false, masks: false, seed });
+  if (batch.positions.length === 0) throw new AnogenError(`the ${split.role} split of '${split.dataset.name}': no image could be decoded`);
+  return { batch, split: s };
+}
+
+/** Image files named on the command line (files, or folders searched recursively), sorted within each folder. */
 export function listImageFiles(paths: string[]): string[] {
   const out: string[] = [];
-  const walk = (p: string): void => {
+  const walk = (p: string, top: boolean): void => {
     if (!fs.existsSync(p)) throw new AnogenError(`${p}: no such file or folder`);
     if (fs.statSync(p).isDirectory()) {
-      for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e));
+      for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e), false);
     } else if (isImageFile(p)) out.push(p);
-    else if (paths.includes(p)) throw new AnogenError(`${p}: not an image file; expected .png, .jpg, .jpeg, .bmp, .tif, .tiff or .webp`);
+    else if (top) throw new AnogenError(`${p}: not an image file; expected ${IMAGE_EXTENSIONS.join(', ')}`);
   };
-  for (const p of paths) walk(p);
+  for (const p of paths) walk(p, true);
   if (out.length === 0) throw new AnogenError(`no image files found in ${paths.join(', ')}`);
   return out;
 }
 
-/** Decodes image files through a transform into one N x C x S x S tensor. */
-export async function loadFiles(files: string[], t: ImageTransform): Promise<Tensor> {
-  const parts: Tensor[] = [];
+/**
+ * Preprocesses files with src/data's preprocessFile (exactly the single-image path of the
+ * library) and concatenates them: x [N, C, H, W] and the files kept. With `skipBad`,
+ * undecodable files are left out and returned in `bad`.
+ */
+export async function preprocessFiles(files: string[], chain: TransformChain, skipBad = false): Promise<{ x: Tensor | null; kept: string[]; bad: string[] }> {
+  const settled = await Promise.allSettled(files.map((f) => preprocessFile(f, chain)));
+  const xs: Tensor[] = [];
+  const kept: string[] = [];
+  const bad: string[] = [];
+  let error: unknown = null;
+  settled.forEach((r, i) => {
+    if (r.status === 'fulfilled') {
+      xs.push(r.value);
+      kept.push(files[i]);
+    } else if (skipBad && r.reason instanceof AnogenError) bad.push(files[i]);
+    else error ??= r.reason;
+  });
+  if (error !== null) {
+    dispose(xs);
+    throw error;
+  }
+  if (xs.length === 0) return { x: null, kept, bad };
+  if (xs.length === 1) return { x: xs[0], kept, bad };
   try {
-    for (const f of files) parts.push(rawToTensor(await decodeImage(f), t));
-    return noGrad(() => tidy(() => stack(parts.map((p) => p.squeeze(0)), 0)));
+    return { x: cat(xs, 0), kept, bad };
   } finally {
-    for (const p of parts) p.dispose();
+    dispose(xs);
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Model bundles: a folder holding
  * - `model.safetensors`: every weight and buffer under PyTorch's dotted names;
- * - `config.json`: the detector and its hyperparameters, the data transform chain, the
- *   normalisation statistics and threshold (fitted on validation data), the data protocol,
- *   the training options, the anogen version and the SHA-256 of the weights file.
- * Loading rebuilds exactly the same pre- and post-processing, so scores are identical.
+ * - `config.json`: the detector and its hyperparameters, the data transform chain (src/data's
+ *   serialisable TransformConfig[], under `transforms`), the normalisation statistics and
+ *   threshold (fitted on validation data), the data protocol, the training options, the
+ *   anogen version and the SHA-256 of the weights file.
+ * Loading rebuilds exactly the same pre- and post-processing (the chain is compiled with
+ * src/data's fromConfig), so scores are identical: `preprocessFile(file, bundle.transforms)`
+ * then `detector.score(x)` is what `anogen score` does.
  * Both files are written atomically (weights first, then the config that names them).
  */
 import crypto from 'node:crypto';
@@ -17,16 +20,20 @@ import { parseCalibration } from '../eval/threshold.js';
 import { createDetector, detectorNames } from './registry.js';
 import { deserializeSafetensors, serializeSafetensors } from '../nn/safetensors.js';
 import { ANOGEN_VERSION } from './version.js';
+import { fromConfig, TransformChain, type TransformConfig } from '../data/transforms.js';
 
 /** Format tag of config.json. */
 export const BUNDLE_FORMAT = 'anogen-bundle';
-/** Current bundle format version. */
-export const BUNDLE_FORMAT_VERSION = 1;
+/** Current bundle format version (2: the preprocessing is src/data's transform chain, `transforms`). */
+export const BUNDLE_FORMAT_VERSION = 2;
 
 /** Extra information stored in a bundle beside the model itself. */
 export interface BundleMeta {
-  /** Data transform chain (as the data layer serialises it), replayed when scoring files. */
-  transform?: unknown;
+  /**
+   * The data transform chain (src/data TransformConfig[] or a compiled chain), replayed when
+   * scoring image files (default none: the bundle can then score tensors only).
+   */
+  transforms?: TransformConfig[] | TransformChain;
   /** Data source and protocol the model was trained with (dataset, protocol, classes, seed...). */
   protocol?: unknown;
   /** Training options (epochs, batch size, lr, seed, time...). */
@@ -34,7 +41,9 @@ export interface BundleMeta {
 }
 
 /** config.json of a bundle. */
-export interface BundleConfig extends BundleMeta {
+export interface BundleConfig extends Omit<BundleMeta, 'transforms'> {
+  /** The transform chain as JSON (absent when the bundle was saved without one). */
+  transforms?: TransformConfig[];
   format: typeof BUNDLE_FORMAT;
   formatVersion: number;
   anogenVersion: string;
@@ -47,6 +56,9 @@ export interface BundleConfig extends BundleMeta {
 
 /** Writes `detector` (+ meta) as a bundle into `dir` (created if needed). Returns the config written. */
 export function saveBundle(dir: string, detector: Detector, meta: BundleMeta = {}): BundleConfig {
+  const { transforms, ...rest } = meta;
+  // Validated before anything is written.
+  const chain = transforms === undefined ? undefined : fromConfig(transforms instanceof TransformChain ? transforms.toJSON() : transforms).toJSON();
   fs.mkdirSync(dir, { recursive: true });
   const sd = detector.stateDict();
   const bytes = serializeSafetensors(sd, { anogen: ANOGEN_VERSION, detector: detector.name });
@@ -58,7 +70,8 @@ export function saveBundle(dir: string, detector: Detector, meta: BundleMeta = {
     detector: detector.name,
     hparams: detector.config() as Record<string, unknown>,
     calibration: detector.calibration,
-    ...meta,
+    ...rest,
+    ...(chain !== undefined ? { transforms: chain } : {}),
     weights: { file: 'model.safetensors', sha256: crypto.createHash('sha256').update(bytes).digest('hex'), tensors: sd.size },
     created: new Date().toISOString(),
   };
@@ -90,6 +103,18 @@ export function readBundleConfig(dir: string): BundleConfig {
   if (c.weights === null || typeof c.weights !== 'object' || typeof c.weights.file !== 'string' || typeof c.weights.sha256 !== 'string') {
     throw new AnogenError(`bundle ${file}: "weights" must be { file, sha256 }`);
   }
+  if ('transform' in c && c.transforms === undefined) {
+    throw new AnogenError(
+      `bundle ${file}: written by an earlier anogen whose preprocessing ("transform") cannot be replayed exactly by this version; re-train it (anogen train ... --out ${dir})`,
+    );
+  }
+  if (c.transforms !== undefined) {
+    try {
+      fromConfig(c.transforms, 'transforms');
+    } catch (e) {
+      throw new AnogenError(`bundle ${file}: ${(e as Error).message}`);
+    }
+  }
   if (c.calibration !== null && c.calibration !== undefined) {
     try {
       c.calibration = parseCalibration(c.calibration, 'calibration');
@@ -100,8 +125,28 @@ export function readBundleConfig(dir: string): BundleConfig {
   return c;
 }
 
-/** Loads a bundle: the detector with its weights and calibration, and the config. */
-export function loadBundle(dir: string): { detector: Detector; config: BundleConfig } {
+/** A loaded bundle. */
+export interface LoadedBundle {
+  /** The detector with its weights and calibration (the caller disposes it). */
+  detector: Detector;
+  config: BundleConfig;
+  /** The compiled preprocessing chain (null when the bundle was saved without one). */
+  transforms: TransformChain | null;
+}
+
+/**
+ * The bundle's transform chain, or an AnogenError saying the bundle cannot score image files
+ * (it was saved without `transforms`).
+ */
+export function requireTransforms(b: LoadedBundle, dir: string): TransformChain {
+  if (b.transforms === null) {
+    throw new AnogenError(`bundle ${dir}: config.json has no "transforms" (preprocessing chain), so it cannot score image files; save it with saveBundle(dir, detector, { transforms })`);
+  }
+  return b.transforms;
+}
+
+/** Loads a bundle: the detector with its weights and calibration, the config, and the compiled transform chain. */
+export function loadBundle(dir: string): LoadedBundle {
   const config = readBundleConfig(dir);
   const wfile = path.join(dir, path.basename(config.weights.file));
   if (!fs.existsSync(wfile)) throw new AnogenError(`bundle ${dir}: missing weights file ${config.weights.file}`);
@@ -121,5 +166,5 @@ export function loadBundle(dir: string): { detector: Detector; config: BundleCon
     for (const t of sd.values() as Iterable<Tensor>) t.dispose();
   }
   detector.calibration = config.calibration ?? null;
-  return { detector, config };
+  return { detector, config, transforms: config.transforms !== undefined ? fromConfig(config.transforms, 'transforms') : null };
 }

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { manualSeed, randn } from '../../src/core/index.js';
-import { Ganomaly, saveBundle } from '../../src/detectors/index.js';
+import { Ganomaly, loadBundle, saveBundle } from '../../src/detectors/index.js';
+import { preprocessFile } from '../../src/data/index.js';
+import { imageTransforms } from '../../src/cli/images.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-cli-'));
@@ -96,7 +98,7 @@ test('score prints JSON and CSV for image files; a corrupt bundle is a clear err
   const d = new Ganomaly({ isize: 16, nz: 8, ngf: 8, ndf: 8 });
   await d.fit({ images: randn([32, 1, 16, 16]).tanh() }, { val: { images: randn([16, 1, 16, 16]).tanh() }, epochs: 1, batchSize: 16 });
   const bundle = path.join(tmp, 'bundle');
-  saveBundle(bundle, d, { transform: { size: 16, channels: 1, range: [-1, 1], resize: 'bilinear-or-area' } });
+  saveBundle(bundle, d, { transforms: imageTransforms({ size: 16, channels: 1 }) });
   const img = path.join(tmp, 'digit.png');
   const px = Buffer.alloc(28 * 28);
   for (let i = 0; i < px.length; i++) px[i] = (i * 37) % 256;
@@ -116,11 +118,57 @@ test('score prints JSON and CSV for image files; a corrupt bundle is a clear err
   assert.equal(lines[0], 'file,score,normalized,anomalous');
   assert.equal(lines.length, 2);
   assert.equal(Number(lines[1].split(',')[1]), rows[0].score);
-  // garbage image, corrupt bundle
+  // The library on the loaded bundle gives the very same numbers as the CLI (spawned, JSON).
+  const lib = loadBundle(bundle);
+  for (const [k, f] of [img, rgb].entries()) {
+    const x = await preprocessFile(f, lib.transforms!);
+    assert.deepEqual(x.shape, [1, 1, 16, 16]);
+    const s = lib.detector.score(x, { maps: false }).scores[0];
+    assert.equal(s, rows[k].score, `${f}: library ${s} vs CLI ${rows[k].score}`);
+    assert.equal(lib.detector.normalise([s])[0], rows[k].normalized);
+    x.dispose();
+  }
+  lib.detector.dispose();
+  // garbage image: exit 2 without --skip-bad; skipped and counted with it
   fs.writeFileSync(path.join(tmp, 'bad.png'), 'not a png');
   const bi = await inProcess('score', bundle, path.join(tmp, 'bad.png'));
   assert.equal(bi.code, 2);
   assert.match(bi.err, /bad\.png: cannot decode image/);
+  noStack(bi.err);
+  const sb = await inProcess('score', bundle, img, path.join(tmp, 'bad.png'), '--skip-bad', '--json');
+  assert.equal(sb.code, 0, sb.err);
+  assert.equal((JSON.parse(sb.out) as unknown[]).length, 1);
+  assert.match(sb.err, /skipped 1 image\(s\) that failed to decode: .*bad\.png/);
+  // missing image file, a non-image file
+  const mi = await inProcess('score', bundle, path.join(tmp, 'missing.png'));
+  assert.equal(mi.code, 2);
+  assert.match(mi.err, /missing\.png: no such file or folder/);
+  fs.writeFileSync(path.join(tmp, 'notes.txt'), 'x');
+  const nt = await inProcess('score', bundle, path.join(tmp, 'notes.txt'));
+  assert.equal(nt.code, 2);
+  assert.match(nt.err, /notes\.txt: not an image file; expected \.png/);
+  // corrupt config.json: bad JSON, an unknown transform, a pre-transform-chain bundle
+  const cfgFile = path.join(bundle, 'config.json');
+  const good = fs.readFileSync(cfgFile, 'utf8');
+  const corrupt: [string, RegExp][] = [
+    ['{"format": "anogen-bundle", ', /config\.json: not valid JSON/],
+    [good.replace('"grayscale"', '"greyscale"'), /config\.json: transforms\[0\]: unknown transform type "greyscale"; expected .*'grayscale'/],
+    [JSON.stringify({ ...JSON.parse(good), transforms: undefined, transform: { size: 16, channels: 1, range: [-1, 1] } }), /written by an earlier anogen .* re-train/],
+  ];
+  for (const [text, re] of corrupt) {
+    fs.writeFileSync(cfgFile, text);
+    const r = await inProcess('score', bundle, img);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, re);
+    noStack(r.err);
+  }
+  fs.writeFileSync(cfgFile, good);
+  // a bundle saved without transforms scores tensors but not files
+  const bare = path.join(tmp, 'bare');
+  saveBundle(bare, d);
+  const br = await inProcess('score', bare, img);
+  assert.equal(br.code, 2);
+  assert.match(br.err, /no "transforms" \(preprocessing chain\), so it cannot score image files/);
   const w = path.join(bundle, 'model.safetensors');
   fs.writeFileSync(w, fs.readFileSync(w).subarray(0, 64));
   const cb = await inProcess('score', bundle, img);
@@ -140,7 +188,10 @@ test('a tiny train -> eval run on MNIST writes a bundle and results.json', async
   const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
   assert.equal(cfg.protocol.protocol, 'one-vs-rest');
   assert.equal(cfg.protocol.normalClass, '1');
-  assert.deepEqual(cfg.transform, { size: 16, channels: 1, range: [-1, 1], resize: 'bilinear-or-area' });
+  assert.deepEqual(cfg.transforms, [{ type: 'grayscale' }, { type: 'resize', size: 16 }, { type: 'scale', range: [-1, 1] }]);
+  assert.equal(cfg.protocol.seed, 0);
+  assert.equal(cfg.protocol.valFraction, 0.1);
+  assert.equal(cfg.protocol.counts.train + cfg.protocol.counts.validation, 6742, 'MNIST has 6742 training 1s');
   assert.equal(cfg.calibration.threshold.kind, 'percentile');
   const e = await inProcess('eval', out, '--test-limit', '200', '--no-report');
   assert.equal(e.code, 0, e.err);

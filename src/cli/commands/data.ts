@@ -102,35 +102,16 @@ export function formatDataInfo(info: DataInfo): string {
   return lines.join('\n') + '\n';
 }
 
-function parseArgv(argv: string[]): DataInfoOptions {
-  const opts: Partial<DataInfoOptions> = {};
-  for (const a of argv) {
-    if (a === '--json') opts.json = true;
-    else if (a === '--include-uncertain') opts.includeUncertain = true;
-    else if (a.startsWith('-')) throw new AnogenError(`anogen data info: unknown option ${a}; expected --json or --include-uncertain`);
-    else if (opts.target === undefined) opts.target = a;
-    else throw new AnogenError(`anogen data info: unexpected argument ${a}; expected one dataset name or directory`);
-  }
-  if (!opts.target) throw new AnogenError("anogen data info: expected a dataset: 'mnist', 'fashion-mnist' or a directory");
-  return opts as DataInfoOptions;
-}
-
 /**
- * `anogen data info`: given parsed options, RETURNS the text (or JSON with `json: true`) to
- * print and prints nothing. Given raw argv strings instead (`<target> [--json]
- * [--include-uncertain]`), it prints that text to stdout and returns exit code 0.
- * Never calls process.exit.
+ * `anogen data info`: gathers the facts of `opts.target` and RETURNS the text (or JSON with
+ * `json: true`) to print; prints nothing and never exits. The command line's argv is parsed
+ * by src/cli/commands/data-verb.ts, which prints the result.
  */
-export async function dataInfoCommand(args: DataInfoOptions): Promise<string>;
-export async function dataInfoCommand(args: string[]): Promise<number>;
-export async function dataInfoCommand(args: DataInfoOptions | string[]): Promise<string | number> {
-  const opts = Array.isArray(args) ? parseArgv(args) : args;
+export async function dataInfoCommand(opts: DataInfoOptions): Promise<string> {
+  if (typeof opts?.target !== 'string' || opts.target === '') {
+    throw new AnogenError("data info: expected a dataset: 'mnist', 'fashion-mnist' or a directory");
+  }
   const ds = openDataset(opts.target, { includeUncertain: opts.includeUncertain ?? false });
   const info = await dataInfo(ds);
-  const text = opts.json ? JSON.stringify(info, null, 2) + '\n' : formatDataInfo(info);
-  if (Array.isArray(args)) {
-    process.stdout.write(text);
-    return 0;
-  }
-  return text;
+  return opts.json ? JSON.stringify(info, null, 2) + '\n' : formatDataInfo(info);
 }

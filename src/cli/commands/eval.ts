@@ -2,22 +2,30 @@
  * `anogen eval <bundle>`: scores the test split of the bundle's protocol (or of data options
  * given here), writes results.json (AUROC, AUPRC, F1 at Phi, best F1, FPR@95TPR, with the PCA
  * and kNN floors on the same split) and the HTML report.
+ *
+ * The test split is STREAMED: src/data's DataLoader decodes and preprocesses it in batches
+ * with the bundle's transform chain, and only the scores, the most anomalous images (with
+ * their maps) and the features of the t-SNE sample are kept, so a folder larger than memory
+ * can be evaluated. The floors' training images are held in memory (the same subset the model
+ * was trained on).
  */
 import path from 'node:path';
-import { AnogenError, dispose, setNumThreads, type Tensor } from '../../core/index.js';
+import { AnogenError, cat, dispose, setNumThreads, tensor, tidy, type Tensor } from '../../core/index.js';
 import { evaluateScores, type ScoreMetrics } from '../../eval/metrics.js';
-import { knnScores, pcaScores } from '../../eval/floors.js';
-import { loadBundle } from '../../detectors/bundle.js';
+import { knnScores, PcaFloor } from '../../eval/floors.js';
+import { loadBundle, requireTransforms } from '../../detectors/bundle.js';
 import type { Detector } from '../../detectors/api.js';
+import { DataLoader, disposeBatch, FolderDataset } from '../../data/index.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { ANOGEN_VERSION } from '../../detectors/version.js';
 import { parseArgs, type OptionSpec } from '../args.js';
-import { buildSplits, loadSplit, parseTransform, type DataOptions } from '../images.js';
+import { buildSplits, limitSplit, loadSubset, type DataOptions } from '../images.js';
 import { DATA_SPECS } from './train.js';
 
 export const EVAL_SPECS: OptionSpec[] = [
-  ...DATA_SPECS,
+  ...DATA_SPECS.filter((s) => s.name !== 'val-dir' && s.name !== 'val-fraction'),
   { name: 'test-limit', type: 'int', min: 1, doc: 'score at most N test images (seeded random subset; default all)' },
+  { name: 'batch-size', type: 'int', min: 1, doc: 'test images decoded and scored at a time (default 256)' },
   { name: 'json', type: 'string', doc: 'results file (default <bundle>/results.json)' },
   { name: 'report', type: 'string', doc: 'HTML report file (default <bundle>/report.html)' },
   { name: 'no-report', type: 'bool', doc: 'skip the HTML report (default false)' },
@@ -32,6 +40,8 @@ export interface EvalResults {
   protocol: unknown;
   testImages: number;
   testAnomalous: number;
+  /** Test images left out because they failed to decode (--skip-bad). */
+  skippedImages?: number;
   threshold: number;
   metrics: ScoreMetrics;
   floors?: { pca: { auroc: number; auprc: number }; knn: { auroc: number; auprc: number } };
@@ -42,6 +52,8 @@ export interface EvalRequest {
   bundle: string;
   data?: Partial<DataOptions>;
   testLimit?: number;
+  /** Test images per batch (default 256). */
+  batchSize?: number;
   json: string;
   report: string | null;
   floors: boolean;
@@ -53,39 +65,144 @@ export function parseEval(argv: string[]): EvalRequest {
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
   const bundle = positionals[0];
   const data: Partial<DataOptions> = {};
-  for (const k of ['data', 'protocol', 'normal', 'abnormal', 'seed', 'valFraction', 'includeUncertain'] as const) {
+  for (const k of ['data', 'protocol', 'normal', 'abnormal', 'seed', 'includeUncertain', 'skipBad'] as const) {
     if (opts[k] !== undefined) (data as Record<string, unknown>)[k] = opts[k];
   }
   return {
     bundle,
     data,
     testLimit: opts.testLimit as number | undefined,
+    batchSize: opts.batchSize as number | undefined,
     json: (opts.json as string) ?? path.join(bundle, 'results.json'),
     report: opts.noReport === true ? null : ((opts.report as string) ?? path.join(bundle, 'report.html')),
     floors: opts.noFloors !== true,
   };
 }
 
-function flat(x: Tensor): Tensor {
-  return x.flatten(1);
+/** Images shown in the report's grid, and points in its t-SNE plot. */
+export const REPORT_TOP = 16;
+export const REPORT_TSNE_POINTS = 500;
+
+/** The most anomalous test images kept while streaming (for the report). */
+export interface TopImages {
+  /** [K, C, H, W], highest score first. */
+  images: Tensor;
+  /** [K, 1, H, W] anomaly maps, same order. */
+  maps: Tensor;
+  /** Normalised scores, labels and names, same order. */
+  scores: number[];
+  labels: number[];
+  names: string[];
+}
+
+/** What the streaming pass keeps for the report. */
+export interface ReportData {
+  top: TopImages | null;
+  /** Features of the t-SNE sample and their labels (null when the detector has no features()). */
+  embedding: { features: Tensor; labels: Uint8Array } | null;
+  /** Names of every scored image, in score order. */
+  names: string[];
 }
 
 /** Runs an evaluation; returns the results (also written to req.json) and the report path. */
 export async function runEval(req: EvalRequest, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<{ results: EvalResults; report: string | null }> {
   const t0 = performance.now();
-  const { detector, config } = loadBundle(req.bundle);
+  const bundle = loadBundle(req.bundle);
+  const { detector, config } = bundle;
+  const held: Tensor[] = [];
+  type Kept = { score: number; label: number; name: string; x: Tensor; map: Tensor };
+  let top: Kept[] = [];
+  const feats: Tensor[] = [];
   try {
-    const transform = parseTransform(config.transform, `bundle ${req.bundle}/config.json`);
-    const saved = ((config.protocol as { options?: DataOptions } | undefined)?.options ?? {}) as Partial<DataOptions>;
-    const dataOpts = { seed: 0, valFraction: 0.1, ...saved, ...req.data } as DataOptions;
-    if (typeof dataOpts.data !== 'string') throw new AnogenError(`anogen eval: the bundle records no dataset; give --data`);
-    const splits = buildSplits(dataOpts);
-    const test = await loadSplit(splits.test, transform, req.testLimit, dataOpts.seed + 2);
-    const labels = test.labels as Uint8Array;
-    log(`anogen eval: scoring ${labels.length} test images (${labels.reduce((a, b) => a + b, 0)} anomalous) of ${splits.record.dataset} ${splits.record.protocol}`);
-    const { scores, maps } = detector.score(test.images, { maps: req.report !== null });
+    const transforms = requireTransforms(bundle, req.bundle);
     if (detector.calibration === null) throw new AnogenError(`bundle ${req.bundle}: no calibration (threshold) stored; re-train with a validation split`);
-    const normed = detector.normalise(scores);
+    const saved = ((config.protocol as { options?: DataOptions } | undefined)?.options ?? {}) as Partial<DataOptions>;
+    let dataOpts = { seed: 0, valFraction: 0.1, ...saved, ...req.data } as DataOptions;
+    if (typeof dataOpts.data !== 'string') throw new AnogenError(`anogen eval: the bundle records no dataset; give --data`);
+    // The test split never depends on validation; with a --val-dir at training time every
+    // training normal was used for training (valFraction 0 rebuilds that train split).
+    if (dataOpts.valDir !== undefined) dataOpts = { ...dataOpts, valDir: undefined, valFraction: 0 };
+    const splits = buildSplits(dataOpts);
+    const test = limitSplit(splits.test, req.testLimit, dataOpts.seed + 2);
+    const nAnom = test.counts.anomalous;
+    log(`anogen eval: scoring ${test.length} test images (${nAnom} anomalous) of ${splits.record.dataset} ${splits.record.protocol}`);
+
+    // Floors: fit on the same training subset the model saw.
+    let pca: PcaFloor | null = null;
+    let trainFlat: Tensor | null = null;
+    if (req.floors) {
+      const training = (config.training ?? {}) as { trainLimit?: number | null };
+      const tr = await loadSubset(splits.train, transforms, training.trainLimit ?? undefined, dataOpts.seed);
+      trainFlat = tidy(() => tr.batch.x.flatten(1).contiguous());
+      disposeBatch(tr.batch);
+      held.push(trainFlat);
+      pca = new PcaFloor().fit(trainFlat);
+    }
+
+    const wantReport = req.report !== null;
+    const extra = detector as Detector & { reconstruct?: (x: Tensor) => Tensor; features?: (x: Tensor) => Tensor };
+    const n = test.length;
+    const step = Math.max(1, Math.floor(n / REPORT_TSNE_POINTS));
+    const isTsnePick = (p: number) => p % step === 0 && p / step < REPORT_TSNE_POINTS;
+    const raw: number[] = [];
+    const normed: number[] = [];
+    const labels: number[] = [];
+    const names: string[] = [];
+    const pcaS: number[] = [];
+    const knnS: number[] = [];
+    const featLabels: number[] = [];
+    const loader = new DataLoader(test, { batchSize: req.batchSize ?? 256, shuffle: false, augment: false, masks: false, transforms, seed: dataOpts.seed });
+    for await (const b of loader) {
+      try {
+        if (b.positions.length === 0) continue;
+        if (b.perImage !== 1) throw new AnogenError(`bundle ${req.bundle}: its transforms give ${b.perImage} crops per image; anogen eval scores whole images (remove randomCrop)`);
+        const { scores, maps } = detector.score(b.x, { maps: wantReport });
+        try {
+          const nb = detector.normalise(scores);
+          const pos = Array.from(b.positions);
+          pos.forEach((p, k) => {
+            raw.push(scores[k]);
+            normed.push(nb[k]);
+            labels.push(test.label[p]);
+            names.push(test.itemName(p));
+          });
+          if (pca && trainFlat) {
+            const flat = tidy(() => b.x.flatten(1));
+            try {
+              pcaS.push(...pca.score(flat));
+              knnS.push(...knnScores(trainFlat, flat));
+            } finally {
+              flat.dispose();
+            }
+          }
+          if (wantReport && maps) {
+            const min = top.length < REPORT_TOP ? -Infinity : top[top.length - 1].score;
+            const cand = pos.map((_, k) => k).filter((k) => nb[k] > min).sort((i, j) => nb[j] - nb[i]).slice(0, REPORT_TOP);
+            for (const k of cand) {
+              top.push({ score: nb[k], label: test.label[pos[k]], name: test.itemName(pos[k]), x: tidy(() => b.x.narrow(0, k, 1).clone()), map: tidy(() => maps.narrow(0, k, 1).clone()) });
+            }
+            top.sort((a, c) => c.score - a.score);
+            for (const d of top.slice(REPORT_TOP)) dispose([d.x, d.map]);
+            top = top.slice(0, REPORT_TOP);
+            if (extra.features) {
+              const pick = pos.map((p, k) => (isTsnePick(p) ? k : -1)).filter((k) => k >= 0);
+              if (pick.length > 0) {
+                feats.push(tidy(() => extra.features!(b.x.indexSelect(0, tensor(pick, { dtype: 'int64' })))));
+                for (const k of pick) featLabels.push(test.label[pos[k]]);
+              }
+            }
+          }
+        } finally {
+          maps?.dispose();
+        }
+      } finally {
+        disposeBatch(b);
+      }
+    }
+    pca?.dispose();
+    if (raw.length === 0) throw new AnogenError(`the test split of '${splits.record.dataset}': no image could be decoded`);
+    const skipped = test.dataset instanceof FolderDataset ? loader.skipped : 0;
+    if (skipped > 0) log(`skipped ${skipped} test image(s) that failed to decode (--skip-bad)`);
     const phi = detector.calibration.threshold.value;
     const metrics = evaluateScores(normed, labels, { threshold: phi });
     const results: EvalResults = {
@@ -93,60 +210,59 @@ export async function runEval(req: EvalRequest, log: (s: string) => void = (s) =
       bundle: req.bundle,
       detector: config.detector,
       protocol: splits.record,
-      testImages: labels.length,
+      testImages: raw.length,
       testAnomalous: metrics.nAnomalous,
+      ...(skipped > 0 ? { skippedImages: skipped } : {}),
       threshold: phi,
       metrics,
       seconds: 0,
     };
     let floorScores: { pca: Float64Array; knn: Float64Array } | undefined;
     if (req.floors) {
-      const training = (config.training ?? {}) as { trainLimit?: number | null };
-      const train = await loadSplit(splits.train, transform, training.trainLimit ?? undefined, dataOpts.seed);
-      try {
-        const tr = flat(train.images);
-        const te = flat(test.images);
-        const pca = pcaScores(tr, te);
-        const knn = knnScores(tr, te);
-        floorScores = { pca, knn };
-        const m = (s: Float64Array) => {
-          const e = evaluateScores(s, labels);
-          return { auroc: e.auroc, auprc: e.auprc };
-        };
-        results.floors = { pca: m(pca), knn: m(knn) };
-        dispose([tr, te]);
-      } finally {
-        train.images.dispose();
-      }
+      floorScores = { pca: Float64Array.from(pcaS), knn: Float64Array.from(knnS) };
+      const m = (s: Float64Array) => {
+        const e = evaluateScores(s, labels);
+        return { auroc: e.auroc, auprc: e.auprc };
+      };
+      results.floors = { pca: m(floorScores.pca), knn: m(floorScores.knn) };
     }
     results.seconds = (performance.now() - t0) / 1000;
     writeJsonAtomic(req.json, results);
     let report: string | null = null;
     if (req.report !== null) {
-      report = await writeReport(req, detector, config, test, scores, normed, maps!, results, floorScores);
+      const topImages: TopImages | null =
+        top.length > 0
+          ? {
+              images: cat(top.map((t) => t.x), 0),
+              maps: cat(top.map((t) => t.map), 0),
+              scores: top.map((t) => t.score),
+              labels: top.map((t) => t.label),
+              names: top.map((t) => t.name),
+            }
+          : null;
+      if (topImages) held.push(topImages.images, topImages.maps);
+      const features = feats.length > 0 ? cat(feats, 0) : null;
+      if (features) held.push(features);
+      const { buildReportInputs } = await import('./report-inputs.js');
+      report = await buildReportInputs({
+        req,
+        detector,
+        config,
+        data: { top: topImages, embedding: features ? { features, labels: Uint8Array.from(featLabels) } : null, names },
+        raw: Float32Array.from(raw),
+        normed: Float64Array.from(normed),
+        labels: Uint8Array.from(labels),
+        results,
+        floors: floorScores,
+      });
     }
-    if (maps) maps.dispose();
-    test.images.dispose();
     return { results, report };
   } finally {
+    for (const t of top) dispose([t.x, t.map]);
+    dispose(feats);
+    dispose(held);
     detector.dispose();
   }
-}
-
-/** Writes the HTML report through src/eval's report module (when this build has it). */
-async function writeReport(
-  req: EvalRequest,
-  detector: Detector,
-  config: unknown,
-  test: { images: Tensor; labels?: ArrayLike<number>; names: string[] },
-  raw: Float32Array,
-  normed: Float64Array,
-  maps: Tensor,
-  results: EvalResults,
-  floors: { pca: Float64Array; knn: Float64Array } | undefined,
-): Promise<string | null> {
-  const { buildReportInputs } = await import('./report-inputs.js');
-  return buildReportInputs({ req, detector, config, test, raw, normed, maps, results, floors });
 }
 
 /** `anogen eval`. */

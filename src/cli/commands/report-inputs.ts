@@ -1,62 +1,51 @@
 /** Gathers what the HTML report shows (scores, floors, losses, top images with x^ and maps, t-SNE of features) for src/eval's report writer. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { tensor, tidy, type Tensor } from '../../core/index.js';
+import type { Tensor } from '../../core/index.js';
 import type { Detector } from '../../detectors/api.js';
 import { writeReport, type ReportSample } from '../../eval/report.js';
-import type { EvalRequest, EvalResults } from './eval.js';
+import { REPORT_TOP, type EvalRequest, type EvalResults, type ReportData } from './eval.js';
 
 export interface ReportArgs {
   req: EvalRequest;
   detector: Detector;
   config: unknown;
-  test: { images: Tensor; labels?: ArrayLike<number>; names: string[] };
+  /** What eval's streaming pass kept: the top images with maps, the t-SNE sample's features. */
+  data: ReportData;
   raw: Float32Array;
   normed: Float64Array;
-  maps: Tensor;
+  labels: Uint8Array;
   results: EvalResults;
   floors: { pca: Float64Array; knn: Float64Array } | undefined;
 }
 
-/** Images shown in the grid, and points in the t-SNE plot. */
-const TOP = 16;
-const TSNE_POINTS = 500;
-
 /** Writes the report; returns its path. */
 export async function buildReportInputs(a: ReportArgs): Promise<string | null> {
   if (a.req.report === null) return null;
-  const labels = Uint8Array.from(a.test.labels ?? []);
   const n = a.normed.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a.normed[j] - a.normed[i]);
-  const top = order.slice(0, TOP);
-  const extra = a.detector as Detector & { reconstruct?: (x: Tensor) => Tensor; features?: (x: Tensor) => Tensor };
+  const extra = a.detector as Detector & { reconstruct?: (x: Tensor) => Tensor };
   const samples: ReportSample[] = [];
   const held: Tensor[] = [];
-  const idx = tensor(top, { dtype: 'int64' });
-  const xs = a.test.images.indexSelect(0, idx);
-  const recon = extra.reconstruct ? extra.reconstruct(xs) : null;
-  const maps = a.maps.indexSelect(0, idx);
-  held.push(idx, xs, maps, ...(recon ? [recon] : []));
-  top.forEach((i, k) => {
-    const img = xs.select(0, k);
-    const m = maps.select(0, k);
-    const r = recon ? recon.select(0, k) : undefined;
-    held.push(img, m, ...(r ? [r] : []));
-    samples.push({ image: img, reconstruction: r, map: m, score: a.normed[i], label: labels[i], caption: path.basename(a.test.names[i]) });
-  });
-  let embedding;
-  if (extra.features) {
-    const step = Math.max(1, Math.floor(n / TSNE_POINTS));
-    const pick = Array.from({ length: Math.min(n, TSNE_POINTS) }, (_, k) => k * step).filter((i) => i < n);
-    const feats = tidy(() => extra.features!(a.test.images.indexSelect(0, tensor(pick, { dtype: 'int64' }))));
-    held.push(feats);
-    embedding = {
-      features: feats,
-      labels: Uint8Array.from(pick, (i) => labels[i]),
-      labelNames: { 0: 'normal', 1: 'anomalous' },
-      title: 't-SNE of discriminator features (test images)',
-    };
+  const top = a.data.top;
+  if (top) {
+    const recon = extra.reconstruct ? extra.reconstruct(top.images) : null;
+    if (recon) held.push(recon);
+    top.scores.forEach((score, k) => {
+      const img = top.images.select(0, k);
+      const m = top.maps.select(0, k);
+      const r = recon ? recon.select(0, k) : undefined;
+      held.push(img, m, ...(r ? [r] : []));
+      samples.push({ image: img, reconstruction: r, map: m, score, label: top.labels[k], caption: path.basename(top.names[k]) });
+    });
   }
+  const embedding = a.data.embedding
+    ? {
+        features: a.data.embedding.features,
+        labels: a.data.embedding.labels,
+        labelNames: { 0: 'normal', 1: 'anomalous' },
+        title: 't-SNE of discriminator features (test images)',
+      }
+    : undefined;
   let losses: Record<string, number[]> | undefined;
   const hist = path.join(a.req.bundle, 'history.json');
   if (fs.existsSync(hist)) {
@@ -87,12 +76,12 @@ export async function buildReportInputs(a: ReportArgs): Promise<string | null> {
       },
       modelName: a.results.detector,
       scores: a.normed,
-      labels,
+      labels: a.labels,
       threshold: a.results.threshold,
       floors: a.floors ? { 'PCA (floor)': a.floors.pca, 'kNN (floor)': a.floors.knn } : undefined,
       losses,
       samples,
-      maxSamples: TOP,
+      maxSamples: REPORT_TOP,
       pixelRange: '[-1,1]',
       embedding,
     });

@@ -1,7 +1,7 @@
 /** `anogen train <detector> --data ... --protocol ... --out DIR`: trains, calibrates on validation normals, writes a bundle. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AnogenError, setNumThreads, dispose } from '../../core/index.js';
+import { AnogenError, setNumThreads } from '../../core/index.js';
 import { PROTOCOLS } from '../../data/protocols.js';
 import { NORMALIZATION_KINDS } from '../../eval/normalize.js';
 import { parseThresholdStrategy } from '../../eval/threshold.js';
@@ -10,7 +10,8 @@ import { saveBundle, type BundleMeta } from '../../detectors/bundle.js';
 import type { Detector, FitReport } from '../../detectors/api.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { parseArgs, type OptionSpec } from '../args.js';
-import { buildSplits, loadSplit, type ImageTransform, type DataOptions } from '../images.js';
+import { buildSplits, imageTransforms, loadSubset, type DataOptions } from '../images.js';
+import { disposeBatch, FolderDataset, fromConfig } from '../../data/index.js';
 import { progressPrinter } from '../progress.js';
 
 /** Data options shared by train and eval. */
@@ -21,7 +22,9 @@ export const DATA_SPECS: OptionSpec[] = [
   { name: 'abnormal', type: 'string', doc: 'anomalous class for leave-one-out (e.g. 3)' },
   { name: 'seed', type: 'int', min: 0, doc: 'seed of the splits, shuffles and torch (default 0)' },
   { name: 'val-fraction', type: 'number', min: 0, doc: 'share of training normals kept for validation (default 0.1)' },
+  { name: 'val-dir', type: 'string', doc: 'labelled validation folder (MVTec layout, or good/ + one folder per anomaly type) instead of --val-fraction; allows --threshold f1-max (default none)' },
   { name: 'include-uncertain', type: 'bool', doc: "image folders: keep test/uncertain as anomalous (default false)" },
+  { name: 'skip-bad', type: 'bool', doc: 'skip images that fail to decode and report how many (default false: stop with an error)' },
   { name: 'threads', type: 'int', min: 1, doc: 'libtorch threads (default: all cores)' },
 ];
 
@@ -33,6 +36,7 @@ function trainSpecs(detector: string | undefined): OptionSpec[] {
     { name: 'batch-size', type: 'int', min: 1, doc: 'mini-batch size (default 64)' },
     { name: 'lr', type: 'number', min: 0, doc: 'learning rate (default 2e-4)' },
     { name: 'image-size', type: 'int', min: 16, doc: "square input size, a multiple of 16 for ganomaly (default 32)" },
+    { name: 'channels', type: 'string', values: ['1', '3'], doc: "input channels: 1 (grayscale) or 3 (RGB) (default: those of the first training image)" },
     { name: 'train-limit', type: 'int', min: 1, doc: 'use at most N training images (seeded random subset; default all)' },
     { name: 'val-limit', type: 'int', min: 1, doc: 'use at most N validation images (default 2000)' },
     { name: 'threshold', type: 'string', doc: "threshold strategy: 'percentile[:q]' (default percentile:95 of validation normals), 'f1-max' or 'fixed:<value>'" },
@@ -62,6 +66,8 @@ export interface TrainRequest {
   batchSize?: number;
   lr?: number;
   imageSize?: number;
+  /** 1 or 3 (default: the first training image's). */
+  channels?: 1 | 3;
   trainLimit?: number;
   valLimit: number;
   threshold?: string;
@@ -79,7 +85,12 @@ export function parseTrain(argv: string[]): TrainRequest {
   if (positionals.length !== 1) throw new AnogenError(`anogen train: expected one detector name (${detectorNames().join(', ')}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   const detector = getDetector(positionals[0]).name;
   if (typeof opts.data !== 'string') throw new AnogenError("anogen train: --data is required ('mnist', 'fashion-mnist' or a folder)");
-  if (opts.threshold !== undefined) parseThresholdStrategy(opts.threshold, '--threshold');
+  if (opts.threshold !== undefined) {
+    const t = parseThresholdStrategy(opts.threshold, '--threshold');
+    if (t.kind === 'f1-max' && opts.valDir === undefined) {
+      throw new AnogenError("--threshold f1-max needs a labelled validation set: give --val-dir <folder> (good/ + one folder per anomaly type, or the MVTec layout); the default validation split holds normals only");
+    }
+  }
   const hparams: Record<string, number> = {};
   const entry = getDetector(detector);
   for (const k of Object.keys(entry.defaults)) if (typeof opts[k] === 'number') hparams[k] = opts[k] as number;
@@ -95,11 +106,14 @@ export function parseTrain(argv: string[]): TrainRequest {
       seed: (opts.seed as number) ?? 0,
       valFraction: (opts.valFraction as number) ?? 0.1,
       includeUncertain: opts.includeUncertain as boolean | undefined,
+      skipBad: opts.skipBad as boolean | undefined,
+      valDir: opts.valDir as string | undefined,
     },
     epochs: opts.epochs as number | undefined,
     batchSize: opts.batchSize as number | undefined,
     lr: opts.lr as number | undefined,
     imageSize: opts.imageSize as number | undefined,
+    channels: opts.channels === undefined ? undefined : (Number(opts.channels) as 1 | 3),
     trainLimit: opts.trainLimit as number | undefined,
     valLimit: (opts.valLimit as number) ?? 2000,
     threshold: opts.threshold as string | undefined,
@@ -125,23 +139,46 @@ export async function runTrain(req: TrainRequest, log: (s: string) => void = (s)
   const splits = buildSplits(req.data);
   const ds = splits.train.dataset;
   const first = await ds.loadItem(splits.train.sourceName(0), splits.train.index[0]);
-  const channels = first.image.channels === 3 ? 3 : 1;
+  const channels = req.channels ?? (first.image.channels === 3 ? 3 : 1);
   const size = req.imageSize ?? (entry.defaults.isize as number) ?? 32;
-  const transform: ImageTransform = { size, channels, range: [-1, 1], resize: 'bilinear-or-area' };
+  const transforms = fromConfig(imageTransforms({ size, channels }));
   // Validate hyperparameters before loading pixels.
   const detector = entry.create({ ...req.hparams, isize: size, nc: channels });
+  const nTrain = Math.min(splits.train.length, req.trainLimit ?? Infinity);
+  const nVal = Math.min(splits.validation.length, req.valLimit);
   log(
     `anogen train ${req.detector}: ${splits.record.dataset} ${splits.record.protocol}` +
       `${splits.record.normalClass !== undefined ? ` normal=${splits.record.normalClass}` : ''}${splits.record.anomalyClass !== undefined ? ` abnormal=${splits.record.anomalyClass}` : ''}` +
-      ` | train ${Math.min(splits.train.length, req.trainLimit ?? Infinity)}/${splits.train.length}, val ${Math.min(splits.validation.length, req.valLimit)}, test ${splits.test.length} (${splits.record.counts.testAnomalous} anomalous) | ${size}x${size}x${channels}`,
+      ` | train ${nTrain}/${splits.train.length}, val ${nVal}${splits.record.userValidation ? ` (labelled, ${splits.validation.counts.anomalous} anomalous)` : ''}, test ${splits.test.length} (${splits.record.counts.testAnomalous} anomalous) | ${size}x${size}x${channels}`,
   );
-  const train = await loadSplit(splits.train, transform, req.trainLimit, req.data.seed);
-  const val = await loadSplit(splits.validation, transform, req.valLimit, req.data.seed + 1);
+  let train;
+  let val;
+  try {
+    train = await loadSubset(splits.train, transforms, req.trainLimit, req.data.seed);
+    val = await loadSubset(splits.validation, transforms, req.valLimit, req.data.seed + 1);
+  } catch (e) {
+    detector.dispose();
+    if (train) disposeBatch(train.batch);
+    throw e;
+  }
+  const skipped = ds instanceof FolderDataset ? ds.badFiles.size : 0;
+  if (skipped > 0) log(`skipped ${skipped} image(s) that failed to decode (--skip-bad), e.g. ${[...(ds as FolderDataset).badFiles][0]}`);
+  const valLabels = val.split.subset(Array.from(val.batch.positions)).label;
   const epochs = req.epochs ?? entry.trainDefaults.epochs;
   const batchSize = req.batchSize ?? entry.trainDefaults.batchSize;
   const lr = req.lr ?? entry.trainDefaults.lr;
-  const training = { epochs, batchSize, lr, seed: req.data.seed, trainImages: train.labels!.length, valImages: val.labels!.length, trainLimit: req.trainLimit ?? null, valLimit: req.valLimit };
-  const meta: BundleMeta = { transform, protocol: { ...splits.record, options: req.data }, training };
+  const training = {
+    epochs,
+    batchSize,
+    lr,
+    seed: req.data.seed,
+    trainImages: train.batch.positions.length,
+    valImages: val.batch.positions.length,
+    trainLimit: req.trainLimit ?? null,
+    valLimit: req.valLimit,
+    ...(skipped > 0 ? { skippedImages: skipped } : {}),
+  };
+  const meta: BundleMeta = { transforms, protocol: { ...splits.record, options: req.data }, training };
   const ckptDir = path.join(req.out, 'checkpoint');
   (detector as { checkpointer?: unknown }).checkpointer = (info: { epoch: number; step: number; reason: string }) => {
     saveBundle(ckptDir, detector, { ...meta, training: { ...training, checkpoint: info } });
@@ -159,9 +196,9 @@ export async function runTrain(req: TrainRequest, log: (s: string) => void = (s)
   let report: FitReport;
   try {
     report = await detector.fit(
-      { images: train.images },
+      { images: train.batch.x },
       {
-        val: { images: val.images },
+        val: { images: val.batch.x, ...(splits.record.userValidation ? { labels: valLabels } : {}) },
         epochs,
         batchSize,
         lr,
@@ -175,7 +212,8 @@ export async function runTrain(req: TrainRequest, log: (s: string) => void = (s)
   } finally {
     progress.done();
     process.off('SIGINT', onSigint);
-    dispose([train.images, val.images]);
+    disposeBatch(train.batch);
+    disposeBatch(val.batch);
   }
   if (report.interrupted) {
     throw new InterruptedError(`interrupted at epoch ${report.epochs}: checkpoint saved in ${ckptDir}`);
@@ -186,7 +224,7 @@ export async function runTrain(req: TrainRequest, log: (s: string) => void = (s)
   fs.rmSync(ckptDir, { recursive: true, force: true });
   log(
     `trained in ${report.seconds.toFixed(1)} s (${report.imagesPerSecond.toFixed(1)} img/s, ${report.steps} steps); ` +
-      `threshold ${detector.calibration!.threshold.kind} = ${detector.calibration!.threshold.value.toPrecision(4)} on ${val.labels!.length} validation normals`,
+      `threshold ${detector.calibration!.threshold.kind} = ${detector.calibration!.threshold.value.toPrecision(4)} on ${val.batch.positions.length} validation images`,
   );
   log(`bundle written to ${req.out}`);
   return { out: req.out, detector, report, meta: finalMeta };
