@@ -202,4 +202,77 @@ test('a tiny train -> eval run on MNIST writes a bundle and results.json', async
   assert.ok(res.floors.pca.auroc > 0.5, 'the PCA floor separates digit 1 from the rest');
 });
 
+/** A tiny image folder in the MVTec layout (16x16 gray PNGs: normals are gradients, defects carry a bright square) plus a labelled validation folder. */
+async function makeFolder(root: string): Promise<void> {
+  const png = async (file: string, seed: number, defect: boolean) => {
+    const px = Buffer.alloc(16 * 16);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) px[y * 16 + x] = (x * 8 + y * 4 + ((seed * 37 + x * y) % 13)) % 256;
+    if (defect) for (let y = 4 + (seed % 6); y < 10 + (seed % 6); y++) for (let x = 5; x < 11; x++) px[y * 16 + x] = 255;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await sharp(px, { raw: { width: 16, height: 16, channels: 1 } }).toColourspace('b-w').png().toFile(file);
+  };
+  for (let i = 0; i < 24; i++) await png(path.join(root, 'data', 'train', 'good', `${i}.png`), i, false);
+  for (let i = 0; i < 6; i++) await png(path.join(root, 'data', 'test', 'good', `${i}.png`), 100 + i, false);
+  for (let i = 0; i < 7; i++) await png(path.join(root, 'data', 'test', 'crack', `${i}.png`), 200 + i, true);
+  for (let i = 0; i < 4; i++) await png(path.join(root, 'val', 'good', `${i}.png`), 300 + i, false);
+  for (let i = 0; i < 4; i++) await png(path.join(root, 'val', 'crack', `${i}.png`), 400 + i, true);
+}
+
+test('image folder: train with a labelled --val-dir (f1-max), eval streams in batches, undecodable images are errors or skipped', async () => {
+  const root = path.join(tmp, 'folder');
+  await makeFolder(root);
+  const data = path.join(root, 'data');
+  const info = await inProcess('data', 'info', data, '--json');
+  assert.equal(info.code, 0, info.err);
+  const j = JSON.parse(info.out);
+  assert.equal(j.sources.test.classes.crack, 7);
+  assert.deepEqual(j.sizes, [{ width: 16, height: 16, channels: 1, bits: 8, count: 37 }]);
+  const infoBad = await inProcess('data', 'info', data, '--jsn');
+  assert.equal(infoBad.code, 2);
+  assert.match(infoBad.err, /unknown option --jsn; valid options: --json, --include-uncertain/);
+
+  const noVal = await inProcess('train', 'ganomaly', '--data', data, '--threshold', 'f1-max');
+  assert.equal(noVal.code, 2);
+  assert.match(noVal.err, /--threshold f1-max needs a labelled validation set: give --val-dir/);
+  const out = path.join(tmp, 'run-folder');
+  const t = await inProcess('train', 'ganomaly', '--data', data, '--val-dir', path.join(root, 'val'), '--threshold', 'f1-max',
+    '--epochs', '1', '--batch-size', '8', '--image-size', '16', '--nz', '8', '--ngf', '8', '--ndf', '8', '--out', out, '--quiet');
+  assert.equal(t.code, 0, t.err);
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+  assert.equal(cfg.protocol.protocol, 'folder');
+  assert.equal(cfg.protocol.userValidation, true);
+  assert.deepEqual(cfg.protocol.counts, { train: 24, validation: 8, test: 13, testAnomalous: 7 });
+  assert.equal(cfg.calibration.threshold.kind, 'f1-max');
+  assert.deepEqual(cfg.calibration.threshold.fittedOn, { n: 8, nAnomalous: 4 });
+  assert.equal(cfg.training.trainImages, 24);
+
+  // batches of 5: the test split is scored in three batches; results match one big batch
+  const e5 = await inProcess('eval', out, '--batch-size', '5', '--json', path.join(tmp, 'r5.json'), '--report', path.join(tmp, 'r5.html'));
+  assert.equal(e5.code, 0, e5.err);
+  const e64 = await inProcess('eval', out, '--batch-size', '64', '--json', path.join(tmp, 'r64.json'), '--no-report');
+  assert.equal(e64.code, 0, e64.err);
+  const [r5, r64] = ['r5.json', 'r64.json'].map((f) => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8')));
+  assert.equal(r5.testImages, 13);
+  assert.equal(r5.testAnomalous, 7);
+  assert.ok(Math.abs(r5.metrics.auroc - r64.metrics.auroc) < 1e-9);
+  assert.ok(Math.abs(r5.floors.knn.auroc - r64.floors.knn.auroc) < 1e-9);
+  assert.equal(r5.floors.knn.auroc, 1, 'kNN on pixels separates the bright squares');
+  const html = fs.readFileSync(path.join(tmp, 'r5.html'), 'utf8');
+  assert.match(html, /Most anomalous test images \(13 of 13/);
+
+  // an undecodable test image: exit 2 naming it; --skip-bad leaves it out and counts it
+  fs.writeFileSync(path.join(data, 'test', 'crack', 'zz-broken.png'), 'not a png');
+  const eb = await inProcess('eval', out, '--no-report');
+  assert.equal(eb.code, 2);
+  assert.match(eb.err, /zz-broken\.png: cannot decode image/);
+  noStack(eb.err);
+  const es = await inProcess('eval', out, '--no-report', '--skip-bad', '--json', path.join(tmp, 'rs.json'));
+  assert.equal(es.code, 0, es.err);
+  assert.match(es.err, /skipped 1 test image\(s\)/);
+  const rs = JSON.parse(fs.readFileSync(path.join(tmp, 'rs.json'), 'utf8'));
+  assert.equal(rs.testImages, 13);
+  assert.equal(rs.skippedImages, 1);
+  fs.rmSync(path.join(data, 'test', 'crack', 'zz-broken.png'));
+});
+
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
