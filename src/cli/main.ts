@@ -25,13 +25,16 @@ Usage:
   anogen demo                                  train a small GANomaly on MNIST, evaluate it, write the report
   anogen train <detector> --data <mnist|fashion-mnist|dir> --protocol <one-vs-rest|leave-one-out|folder>
                [--normal C | --abnormal C] [--epochs N] [--image-size S] [--seed K] [--out DIR] [--config FILE]
+               [--val-dir DIR --threshold f1-max]
   anogen eval <bundle> [data options] [--json FILE] [--report FILE]
-  anogen score <bundle> <image|dir...> [--json | --csv]
-  anogen data info <name|dir>
+  anogen score <bundle> <image|dir...> [--json | --csv] [--skip-bad]
+  anogen data info <name|dir> [--json]
   anogen help <verb>                           options of one verb
   anogen --version
 
 Detectors: ${detectorNames().map((n) => `${n} (${getDetector(n).description})`).join('; ')}
+Preprocessing: a src/data transform chain (channels, resize, scale to [-1, 1]) stored in the
+bundle's config.json ("transforms"); eval and score replay it exactly.
 Exit codes: 0 ok, 1 internal/libtorch error, 2 usage or input error, 130 interrupted (checkpoint saved).
 `;
 }
