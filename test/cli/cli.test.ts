@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { manualSeed, randn } from '../../src/core/index.js';
+import { liveTensors, manualSeed, randn } from '../../src/core/index.js';
 import { Ganomaly, loadBundle, saveBundle } from '../../src/detectors/index.js';
 import { preprocessFile } from '../../src/data/index.js';
 import { imageTransforms } from '../../src/cli/images.js';
@@ -247,10 +247,12 @@ test('image folder: train with a labelled --val-dir (f1-max), eval streams in ba
   assert.equal(cfg.training.trainImages, 24);
 
   // batches of 5: the test split is scored in three batches; results match one big batch
+  const live0 = liveTensors();
   const e5 = await inProcess('eval', out, '--batch-size', '5', '--json', path.join(tmp, 'r5.json'), '--report', path.join(tmp, 'r5.html'));
   assert.equal(e5.code, 0, e5.err);
   const e64 = await inProcess('eval', out, '--batch-size', '64', '--json', path.join(tmp, 'r64.json'), '--no-report');
   assert.equal(e64.code, 0, e64.err);
+  assert.ok(liveTensors() <= live0, 'eval holds no tensor after it returns (batches, kept top images, features, floors)');
   const [r5, r64] = ['r5.json', 'r64.json'].map((f) => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8')));
   assert.equal(r5.testImages, 13);
   assert.equal(r5.testAnomalous, 7);
