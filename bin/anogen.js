@@ -10,8 +10,23 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = path.join(root, 'dist', 'src', 'cli', 'main.js');
 const source = path.join(root, 'src', 'cli', 'main.ts');
 
+/** Newest modification time of the TypeScript sources (0 when there are none, as in a published package). */
+function newestSource(dir) {
+  let newest = 0;
+  if (!fs.existsSync(dir)) return 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// Use the compiled CLI unless a source file changed after it was built (a dev checkout).
+const useDist = fs.existsSync(compiled) &&
+  (process.env.ANOGEN_USE_DIST === '1' || newestSource(path.join(root, 'src')) <= fs.statSync(compiled).mtimeMs);
 let mainModule;
-if (fs.existsSync(compiled) && !(fs.existsSync(source) && fs.statSync(source).mtimeMs > fs.statSync(compiled).mtimeMs && process.env.ANOGEN_USE_DIST !== '1')) {
+if (useDist) {
   mainModule = await import(pathToFileURL(compiled).href);
 } else {
   try {
