@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AnogenError, liveTensors, manualSeed, noGrad, randn, tidy, type Tensor } from '../../src/core/index.js';
-import { Ganomaly, loadBundle, saveBundle } from '../../src/detectors/index.js';
+import { Ganomaly, GanomalyNetworks, loadBundle, saveBundle } from '../../src/detectors/index.js';
+import { recalibrateBatchNorm } from '../../src/detectors/ganomaly/network.js';
 
 const TINY = { isize: 16, nz: 8, ngf: 8, ndf: 8 };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-ganomaly-'));
@@ -35,10 +36,45 @@ test('training and scoring leak no tensors: the live count is flat across steps 
   x.dispose();
 });
 
+test('recalibrateBatchNorm: running stats = mean of per-batch statistics for the current weights; nothing else changes', () => {
+  const nets = new GanomalyNetworks({ isize: 16, nc: 1, nz: 8, ngf: 8, ndf: 8, extraLayers: 0 });
+  const x = normals(40, 11);
+  const enc = nets.netg.encoder1.main;
+  const bn = enc.at(3) as unknown as { runningMean: Tensor; runningVar: Tensor; numBatchesTracked: Tensor };
+  assert.equal(enc.stateDictKeys()[2], 'pyramid-16-batchnorm.weight');
+  noGrad(() => bn.numBatchesTracked.fill_(7));
+  const w0 = Array.from(enc.at(0)!.param('weight').toFloat32Array());
+  nets.eval();
+  recalibrateBatchNorm(nets.netg, x, 16); // batches of 16, 16, 8
+  // the first batch norm's input depends on no other batch norm: compute its statistics directly
+  const expected = noGrad(() =>
+    tidy(() => {
+      const means: Tensor[] = [];
+      const vars: Tensor[] = [];
+      for (const [i, k] of [[0, 16], [16, 16], [32, 8]]) {
+        const h = enc.at(2)!.call(enc.at(1)!.call(enc.at(0)!.call(x.narrow(0, i!, k!)))) as Tensor;
+        means.push(h.mean([0, 2, 3]));
+        vars.push(h.var([0, 2, 3], { unbiased: true }));
+      }
+      return [means[0]!.add(means[1]!).add(means[2]!).div(3).toFloat32Array(), vars[0]!.add(vars[1]!).add(vars[2]!).div(3).toFloat32Array()];
+    }),
+  );
+  const close = (a: Float32Array, e: Float32Array, what: string) =>
+    e.forEach((v, i) => assert.ok(Math.abs(a[i]! - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${what}[${i}]: ${a[i]} vs ${v}`));
+  close(bn.runningMean.toFloat32Array(), expected[0]!, 'running mean');
+  close(bn.runningVar.toFloat32Array(), expected[1]!, 'running var');
+  assert.equal(bn.numBatchesTracked.item(), 7, 'num_batches_tracked kept');
+  assert.deepEqual(Array.from(enc.at(0)!.param('weight').toFloat32Array()), w0, 'weights untouched');
+  assert.equal(nets.netg.training, false, 'eval mode restored');
+  nets.dispose();
+  x.dispose();
+});
+
 test('bad hyperparameters are AnogenErrors naming the option', () => {
   assert.throws(() => new Ganomaly({ isize: 30 }), (e: Error) => e instanceof AnogenError && /isize: 30 .*power of two >= 16/.test(e.message));
   assert.throws(() => new Ganomaly({ isize: 48 }), (e: Error) => e instanceof AnogenError && /isize: 48 /.test(e.message));
   assert.throws(() => new Ganomaly({ ngf: 0 }), (e: Error) => e instanceof AnogenError && /ngf: 0 .*positive integer/.test(e.message));
+  assert.throws(() => new Ganomaly({ bnRecalibration: 1 } as never), (e: Error) => e instanceof AnogenError && /bnRecalibration: 1 .*true or false/.test(e.message));
   assert.throws(() => new Ganomaly({ bogus: 1 } as never), (e: Error) => e instanceof AnogenError && /unknown option "bogus".*nz/.test(e.message));
 });
 

@@ -22,6 +22,12 @@ export interface GanomalyHParams extends GanomalyArch {
   beta1: number;
   /** Adam beta2 (default 0.999). */
   beta2: number;
+  /**
+   * Recompute the generator's batch-norm running statistics on the training images after training
+   * (and before each checkpoint), so that eval-mode scores match the final weights (default true;
+   * false keeps the running averages of training, as the reference does). See README.md.
+   */
+  bnRecalibration: boolean;
 }
 
 /** Every default, as in the paper and the authors' code. */
@@ -37,6 +43,7 @@ export const GANOMALY_DEFAULTS: GanomalyHParams = {
   wEnc: 1,
   beta1: 0.5,
   beta2: 0.999,
+  bnRecalibration: true,
 };
 
 /** Default training options: 15 epochs (the authors' niter), batch 64, Adam lr 2e-4. */
@@ -47,7 +54,11 @@ export function ganomalyHParams(h: Record<string, unknown> = {}): GanomalyHParam
   const valid = Object.keys(GANOMALY_DEFAULTS);
   for (const [k, v] of Object.entries(h)) {
     if (!valid.includes(k)) throw new AnogenError(`GANomaly: unknown option ${JSON.stringify(k)}; valid options: ${valid.join(', ')}`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not a finite number`);
+    if (typeof GANOMALY_DEFAULTS[k as keyof GanomalyHParams] === 'boolean') {
+      if (typeof v !== 'boolean') throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not valid; expected true or false`);
+    } else if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not a finite number`);
+    }
   }
   return { ...GANOMALY_DEFAULTS, ...(h as Partial<GanomalyHParams>) };
 }
@@ -83,6 +94,7 @@ export class Ganomaly extends Detector<GanomalyHParams> {
         beta1: this.hparams.beta1,
         beta2: this.hparams.beta2,
         weights: { wAdv: this.hparams.wAdv, wCon: this.hparams.wCon, wEnc: this.hparams.wEnc },
+        bnRecalibration: this.hparams.bnRecalibration,
         saveCheckpoint: this.checkpointer,
       });
     } finally {

@@ -11,6 +11,9 @@
  *
  * Every loss is checked before any weight changes: a NaN/Inf stops training with an
  * AnogenError naming the epoch and the step (the checkpoint of the last finished epoch is kept).
+ * With bnRecalibration (the default), the generator's batch-norm running statistics are then
+ * recomputed on the training images for the final weights (network.ts, recalibrateBatchNorm),
+ * before every checkpoint and at the end; this changes no weight and no loss.
  * Each step runs in tidy() and the loop yields to the event loop after every step so that
  * Ctrl-C and progress output stay responsive.
  */
@@ -18,7 +21,7 @@ import { AnogenError, manualSeed, noGrad, ones, stack, tensor, tidy, zeros, keep
 import { dcganInit } from '../../nn/init.js';
 import { Adam } from '../../optim/index.js';
 import type { FitOptions, FitReport, ImageSet } from '../api.js';
-import type { GanomalyNetworks } from './network.js';
+import { recalibrateBatchNorm, type GanomalyNetworks } from './network.js';
 import { discriminatorLoss, generatorLoss, type GanomalyLossWeights } from './loss.js';
 
 /** A seeded PRNG (mulberry32) for JS-side shuffles. */
@@ -51,6 +54,11 @@ export interface TrainConfig {
   beta1: number;
   beta2: number;
   weights: GanomalyLossWeights;
+  /**
+   * Recompute the generator's batch-norm running statistics on the training images with the
+   * final weights (recalibrateBatchNorm) before every checkpoint and at the end (default true).
+   */
+  bnRecalibration?: boolean;
   /** Saves a checkpoint (called at the end of every epoch and when stopped early). */
   saveCheckpoint?: (info: { epoch: number; step: number; reason: 'epoch' | 'interrupt' }) => void;
 }
@@ -87,6 +95,12 @@ export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opt
   let interrupted = false;
   let lastEpoch = 0;
   let lastStep = 0;
+  let recalibratedAt = -1;
+  const recalibrate = (): void => {
+    if (cfg.bnRecalibration === false || recalibratedAt === steps) return;
+    recalibrateBatchNorm(netg, train.images, bs);
+    recalibratedAt = steps;
+  };
   try {
     outer: for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const perm = permutation(n, rand);
@@ -149,8 +163,12 @@ export async function trainGanomaly(nets: GanomalyNetworks, train: ImageSet, opt
         });
         await new Promise<void>((r) => setImmediate(r));
       }
-      cfg.saveCheckpoint?.({ epoch, step: stepsPerEpoch, reason: 'epoch' });
+      if (cfg.saveCheckpoint) {
+        recalibrate();
+        cfg.saveCheckpoint({ epoch, step: stepsPerEpoch, reason: 'epoch' });
+      }
     }
+    if (steps > 0) recalibrate();
     if (interrupted) cfg.saveCheckpoint?.({ epoch: lastEpoch, step: lastStep, reason: 'interrupt' });
   } finally {
     // Gradients and optimiser state are training-only: free them so a fitted detector holds weights only.
