@@ -52,15 +52,19 @@ export const GANOMALY_TRAIN_DEFAULTS = { epochs: 15, batchSize: 64, lr: 2e-4 };
 /** Checks a partial hyperparameter object; unknown keys and bad values are AnogenErrors. */
 export function ganomalyHParams(h: Record<string, unknown> = {}): GanomalyHParams {
   const valid = Object.keys(GANOMALY_DEFAULTS);
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(h)) {
     if (!valid.includes(k)) throw new AnogenError(`GANomaly: unknown option ${JSON.stringify(k)}; valid options: ${valid.join(', ')}`);
+    out[k] = v;
     if (typeof GANOMALY_DEFAULTS[k as keyof GanomalyHParams] === 'boolean') {
-      if (typeof v !== 'boolean') throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not valid; expected true or false`);
+      // booleans also accept 0 / 1 (the CLI's numeric hyperparameter flags)
+      if (v === 0 || v === 1) out[k] = v === 1;
+      else if (typeof v !== 'boolean') throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not valid; expected true or false (or 1 / 0)`);
     } else if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not a finite number`);
     }
   }
-  return { ...GANOMALY_DEFAULTS, ...(h as Partial<GanomalyHParams>) };
+  return { ...GANOMALY_DEFAULTS, ...(out as Partial<GanomalyHParams>) };
 }
 
 /** GANomaly as an anogen detector. */
