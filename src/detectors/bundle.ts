@@ -61,7 +61,12 @@ export function saveBundle(dir: string, detector: Detector, meta: BundleMeta = {
   const chain = transforms === undefined ? undefined : fromConfig(transforms instanceof TransformChain ? transforms.toJSON() : transforms).toJSON();
   fs.mkdirSync(dir, { recursive: true });
   const sd = detector.stateDict();
-  const bytes = serializeSafetensors(sd, { anogen: ANOGEN_VERSION, detector: detector.name });
+  let bytes: Uint8Array;
+  try {
+    bytes = serializeSafetensors(sd, { anogen: ANOGEN_VERSION, detector: detector.name });
+  } finally {
+    for (const t of sd.values()) t.dispose(); // detached views: the detector's own weights stay
+  }
   writeFileAtomic(path.join(dir, 'model.safetensors'), bytes);
   const config: BundleConfig = {
     format: BUNDLE_FORMAT,

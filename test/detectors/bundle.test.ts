@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AnogenError, manualSeed, randn } from '../../src/core/index.js';
+import { AnogenError, liveTensors, manualSeed, randn } from '../../src/core/index.js';
 import { createDetector, getDetector, loadBundle, requireTransforms, saveBundle, BUNDLE_FORMAT_VERSION } from '../../src/detectors/index.js';
 import { fromConfig, TransformChain, type TransformConfig } from '../../src/data/index.js';
 
@@ -47,6 +47,21 @@ test('an invalid chain is refused before anything is written; a bundle without o
   const b = loadBundle(bare);
   assert.equal(b.transforms, null);
   assert.throws(() => requireTransforms(b, bare), /no "transforms" \(preprocessing chain\)/);
+  b.detector.dispose();
+  d.dispose();
+});
+
+test('saving a bundle frees the state-dict views it serialised (the detector keeps its weights)', () => {
+  manualSeed(0);
+  const d = createDetector('ganomaly', getDetector('ganomaly').tiny);
+  const dir = path.join(tmp, 'noleak');
+  saveBundle(dir, d, { protocol: { protocol: 'folder' } });
+  const before = liveTensors();
+  saveBundle(dir, d, { protocol: { protocol: 'folder' } });
+  assert.ok(liveTensors() <= before, `saveBundle left ${liveTensors() - before} tensors alive`);
+  const b = loadBundle(dir);
+  const x = randn([2, 1, 16, 16]).tanh();
+  assert.deepEqual(Array.from(b.detector.score(x).scores), Array.from(d.score(x).scores));
   b.detector.dispose();
   d.dispose();
 });
