@@ -35,7 +35,7 @@ function trainSpecs(detector: string | undefined): OptionSpec[] {
     { name: 'epochs', type: 'int', min: 1, doc: "training epochs (default: the detector's, 15 for ganomaly)" },
     { name: 'batch-size', type: 'int', min: 1, doc: 'mini-batch size (default 64)' },
     { name: 'lr', type: 'number', min: 0, doc: 'learning rate (default 2e-4)' },
-    { name: 'image-size', type: 'int', min: 16, doc: "square input size, a multiple of 16 for ganomaly (default 32)" },
+    { name: 'image-size', type: 'int', min: 16, doc: "square input size, a power of two >= 16 for ganomaly (default 32)" },
     { name: 'channels', type: 'string', values: ['1', '3'], doc: "input channels: 1 (grayscale) or 3 (RGB) (default: those of the first training image)" },
     { name: 'train-limit', type: 'int', min: 1, doc: 'use at most N training images (seeded random subset; default all)' },
     { name: 'val-limit', type: 'int', min: 1, doc: 'use at most N validation images (default 2000)' },
@@ -47,7 +47,14 @@ function trainSpecs(detector: string | undefined): OptionSpec[] {
   if (detector !== undefined && detectorNames().includes(detector)) {
     for (const k of Object.keys(getDetector(detector).defaults)) {
       if (k === 'isize' || k === 'nc') continue;
-      specs.push({ name: k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), type: 'number', doc: `${detector} hyperparameter ${k} (default ${String(getDetector(detector).defaults[k])})` });
+      const def = getDetector(detector).defaults[k];
+      specs.push({
+        name: k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+        type: typeof def === 'boolean' ? 'bool' : 'number',
+        doc: typeof def === 'boolean'
+          ? `${detector} hyperparameter ${k} (default ${String(def)}; --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=false turns it off)`
+          : `${detector} hyperparameter ${k} (default ${String(def)})`,
+      });
     }
   }
   return specs;
@@ -73,7 +80,7 @@ export interface TrainRequest {
   threshold?: string;
   normalization?: (typeof NORMALIZATION_KINDS)[number];
   out: string;
-  hparams: Record<string, number>;
+  hparams: Record<string, number | boolean>;
   quiet: boolean;
 }
 
@@ -91,9 +98,12 @@ export function parseTrain(argv: string[]): TrainRequest {
       throw new AnogenError("--threshold f1-max needs a labelled validation set: give --val-dir <folder> (good/ + one folder per anomaly type, or the MVTec layout); the default validation split holds normals only");
     }
   }
-  const hparams: Record<string, number> = {};
+  const hparams: Record<string, number | boolean> = {};
   const entry = getDetector(detector);
-  for (const k of Object.keys(entry.defaults)) if (typeof opts[k] === 'number') hparams[k] = opts[k] as number;
+  for (const k of Object.keys(entry.defaults)) {
+    const v = opts[k];
+    if (typeof v === 'number' || typeof v === 'boolean') hparams[k] = v;
+  }
   const cls = (opts.normal ?? opts.abnormal ?? '') as string;
   const dataName = path.basename(String(opts.data));
   return {

@@ -1,0 +1,16 @@
+// `anogen train` options: detector hyperparameters take the type of their default.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import '../../src/detectors/index.js';
+import { parseTrain } from '../../src/cli/commands/train.js';
+
+const base = ['ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '3'];
+
+test('boolean hyperparameters are flags; numeric ones take numbers', () => {
+  assert.equal(parseTrain([...base]).hparams.bnRecalibration, undefined, 'default left to the detector');
+  assert.equal(parseTrain([...base, '--bn-recalibration=false']).hparams.bnRecalibration, false);
+  assert.equal(parseTrain([...base, '--bn-recalibration']).hparams.bnRecalibration, true);
+  assert.equal(parseTrain([...base, '--w-con', '20']).hparams.wCon, 20);
+  assert.throws(() => parseTrain([...base, '--bn-recalibration=maybe']), /--bn-recalibration: "maybe" is not valid; expected true or false/);
+  assert.throws(() => parseTrain([...base, '--w-con', 'lots']), /--w-con: "lots" is not valid; expected a number/);
+});
