@@ -57,9 +57,7 @@ export function ganomalyHParams(h: Record<string, unknown> = {}): GanomalyHParam
     if (!valid.includes(k)) throw new AnogenError(`GANomaly: unknown option ${JSON.stringify(k)}; valid options: ${valid.join(', ')}`);
     out[k] = v;
     if (typeof GANOMALY_DEFAULTS[k as keyof GanomalyHParams] === 'boolean') {
-      // booleans also accept 0 / 1 (the CLI's numeric hyperparameter flags)
-      if (v === 0 || v === 1) out[k] = v === 1;
-      else if (typeof v !== 'boolean') throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not valid; expected true or false (or 1 / 0)`);
+      if (typeof v !== 'boolean') throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not valid; expected true or false`);
     } else if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not a finite number`);
     }
