@@ -22,7 +22,7 @@ import * as F from '../src/nn/functional.js';
 import { auroc } from '../src/eval/metrics.js';
 import { Ganomaly } from '../src/detectors/index.js';
 import { latentScore } from '../src/detectors/ganomaly/loss.js';
-import { mulberry32, permutation } from '../src/detectors/ganomaly/trainer.js';
+import { mulberry32, permutation } from '../src/data/random.js';
 import { recalibrateBatchNorm } from '../src/detectors/ganomaly/network.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,7 +73,7 @@ interface Row { digit: number; latentEval: number; latentRecal: number; latentTr
 async function anogen(digit: number): Promise<Row> {
   const trainIdx: number[] = [];
   for (let i = 0; i < trL.length && trainIdx.length < nTrain!; i++) if (trL[i] === digit) trainIdx.push(i);
-  const order = permutation(teL.length, mulberry32(testSeed!)).slice(0, nTest);
+  const order = Array.from(permutation(teL.length, mulberry32(testSeed!)).slice(0, nTest));
   const labels = order.map((j) => (teL[j] === digit ? 0 : 1));
   const x = toInput(trI.data, trainIdx);
   const xt = toInput(teI.data, order);

@@ -40,9 +40,9 @@ export function shuffleInPlace<T extends { length: number; [i: number]: unknown 
   return a;
 }
 
-/** A random permutation of 0..n-1 as an Int32Array, from `seed`. */
-export function permutation(n: number, seed: number): Int32Array {
+/** A random permutation of 0..n-1 as an Int32Array, from a seed or from a running generator. */
+export function permutation(n: number, seed: number | (() => number)): Int32Array {
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
-  return shuffleInPlace(p, mulberry32(seed));
+  return shuffleInPlace(p, typeof seed === 'number' ? mulberry32(seed) : seed);
 }

@@ -20,31 +20,10 @@
 import { AnogenError, manualSeed, noGrad, ones, stack, tensor, tidy, zeros, keep, type Tensor } from '../../core/index.js';
 import { dcganInit } from '../../nn/init.js';
 import { Adam } from '../../optim/index.js';
+import { mulberry32, permutation } from '../../data/random.js';
 import type { FitOptions, FitReport, ImageSet } from '../api.js';
 import { recalibrateBatchNorm, type GanomalyNetworks } from './network.js';
 import { discriminatorLoss, generatorLoss, type GanomalyLossWeights } from './loss.js';
-
-/** A seeded PRNG (mulberry32) for JS-side shuffles. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher-Yates permutation of 0..n-1. */
-export function permutation(n: number, rand: () => number): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
-}
 
 /** Options the detector adds to FitOptions for the trainer. */
 export interface TrainConfig {
