@@ -47,6 +47,24 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /**
+ * Clears the gradients of `params`: sets them to null (setToNone, default true) or zeroes
+ * them in place. Shared by Module.zeroGrad and Optimizer.zeroGrad.
+ */
+export function clearGrads(params: Iterable<Tensor>, setToNone = true): void {
+  for (const p of params) {
+    if (setToNone) {
+      p.grad = null;
+    } else {
+      const g = p.grad;
+      if (g !== null) {
+        noGrad(() => g.zero_());
+        g.dispose();
+      }
+    }
+  }
+}
+
+/**
  * The base class of networks and layers. `In` is the argument list of forward, `Out` its result.
  * Subclasses register their parameters/buffers/children in the constructor, implement
  * {@link forward}, and put their initialisation in {@link resetParameters}.
@@ -274,17 +292,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** Clears the gradients of every parameter: sets them to null (setToNone default true) or zeroes them. */
   zeroGrad(setToNone = true): void {
-    for (const p of this.parameters()) {
-      if (setToNone) {
-        p.grad = null;
-      } else {
-        const g = p.grad;
-        if (g !== null) {
-          noGrad(() => g.zero_());
-          g.dispose();
-        }
-      }
-    }
+    clearGrads(this.parameters(), setToNone);
   }
 
   // ---- state dicts -----------------------------------------------------------------------------

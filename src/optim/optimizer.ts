@@ -8,6 +8,7 @@ import { noGrad } from '../core/autograd.js';
 import { tidy, keep } from '../core/scope.js';
 import { tensor, zerosLike } from '../core/creation.js';
 import { AnogenError } from '../core/errors.js';
+import { clearGrads } from '../nn/module.js';
 
 /** `defaults` overridden by the entries of `opts` that are not undefined. */
 export function withDefaults<H extends object>(defaults: H, opts: Partial<H> | undefined): H {
@@ -114,19 +115,7 @@ export abstract class Optimizer<H extends BaseHyper> {
 
   /** Clears the gradients of every parameter: null (setToNone default true) or zero. */
   zeroGrad(setToNone = true): void {
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        if (setToNone) {
-          p.grad = null;
-        } else {
-          const g = p.grad;
-          if (g !== null) {
-            noGrad(() => g.zero_());
-            g.dispose();
-          }
-        }
-      }
-    }
+    for (const group of this.paramGroups) clearGrads(group.params, setToNone);
   }
 
   /** All parameters of all groups, in order. */
