@@ -20,7 +20,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   stdio: 'inherit',
   env: { ...process.env, ANOGEN_TEST: '1' },
 });

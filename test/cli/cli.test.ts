@@ -11,6 +11,7 @@ import { liveTensors, manualSeed, randn } from '../../src/core/index.js';
 import { Ganomaly, loadBundle, saveBundle } from '../../src/detectors/index.js';
 import { preprocessFile } from '../../src/data/index.js';
 import { imageTransforms } from '../../src/cli/images.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-cli-'));
@@ -247,7 +248,7 @@ test('image folder: train with a labelled --val-dir (f1-max), eval streams in ba
   assert.equal(cfg.training.trainImages, 24);
 
   // batches of 5: the test split is scored in three batches; results match one big batch
-  const live0 = liveTensors();
+  const live0 = settledLiveTensors();
   const e5 = await inProcess('eval', out, '--batch-size', '5', '--json', path.join(tmp, 'r5.json'), '--report', path.join(tmp, 'r5.html'));
   assert.equal(e5.code, 0, e5.err);
   const e64 = await inProcess('eval', out, '--batch-size', '64', '--json', path.join(tmp, 'r64.json'), '--no-report');

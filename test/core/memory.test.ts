@@ -8,11 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as T from '../../src/core/index.js';
 import * as F from '../../src/nn/functional.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 test('tidy frees every tensor fn does not return', () => {
-  const start = T.liveTensors();
+  const start = settledLiveTensors();
   const x = T.ones([3]);
   const out = T.tidy(() => {
     const a = x.add(1);
@@ -29,7 +30,7 @@ test('tidy frees every tensor fn does not return', () => {
 });
 
 test('tidy keeps tensors returned inside arrays, plain objects and Maps; nested scopes hand them outward', () => {
-  const start = T.liveTensors();
+  const start = settledLiveTensors();
   const r = T.tidy(() => {
     const tmp = T.zeros([2]);
     const inner = T.tidy(() => {
@@ -56,7 +57,7 @@ test('tidy keeps tensors returned inside arrays, plain objects and Maps; nested 
 });
 
 test('keep() exempts a tensor from every scope; dispose is idempotent', () => {
-  const start = T.liveTensors();
+  const start = settledLiveTensors();
   let kept: T.Tensor | undefined;
   T.tidy(() => {
     T.tidy(() => {
@@ -84,7 +85,7 @@ test('keep() exempts a tensor from every scope; dispose is idempotent', () => {
 });
 
 test('tidy frees on throw and refuses async functions', () => {
-  const start = T.liveTensors();
+  const start = settledLiveTensors();
   assert.throws(() =>
     T.tidy(() => {
       T.ones([4]);
@@ -97,7 +98,7 @@ test('tidy frees on throw and refuses async functions', () => {
 
 test('gradient wrappers and autograd temporaries are freed by tidy', () => {
   const w = T.randn([4, 4], { requiresGrad: true });
-  const start = T.liveTensors();
+  const start = settledLiveTensors();
   for (let i = 0; i < 20; i++) {
     T.tidy(() => {
       w.matmul(w).sum().backward();
@@ -159,7 +160,7 @@ test('2,000 training steps of a small conv net keep resident memory flat', () =>
       });
       return loss.item();
     });
-  const start = T.liveTensors();
+  const start = settledLiveTensors();
   let first = 0;
   let last = 0;
   let rss200 = 0;

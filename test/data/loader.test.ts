@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as T from '../../src/core/index.js';
 import { openIdxDataset, openFolder, makeSplits, sourceSplit, DataLoader, loadSplit, disposeBatch, preprocessFile, mnistDir, type Batch } from '../../src/data/index.js';
 import { makeMvtec, tempDir, writeIdxDataset } from './helpers.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 async function collect(loader: DataLoader): Promise<{ positions: number[][]; shapes: number[][]; labels: number[][] }> {
   const out = { positions: [] as number[][], shapes: [] as number[][], labels: [] as number[][] };
@@ -73,7 +74,7 @@ test('random crops repeat labels k times; leaving a loop early frees prefetched 
   const r = await collect(l);
   assert.deepEqual(r.shapes[0], [6, 1, 2, 2]);
   assert.deepEqual(r.labels[0], [0, 0, 1, 1, 1, 1]);
-  const before = T.liveTensors();
+  const before = settledLiveTensors();
   const loader = new DataLoader(sp.test, { batchSize: 1, prefetch: 3 });
   let first: Batch | null = null;
   for await (const b of loader) {

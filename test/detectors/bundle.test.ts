@@ -7,6 +7,7 @@ import path from 'node:path';
 import { AnogenError, liveTensors, manualSeed, randn } from '../../src/core/index.js';
 import { createDetector, getDetector, loadBundle, requireTransforms, saveBundle, BUNDLE_FORMAT_VERSION } from '../../src/detectors/index.js';
 import { fromConfig, TransformChain, type TransformConfig } from '../../src/data/index.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-bundle-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -56,7 +57,7 @@ test('saving a bundle frees the state-dict views it serialised (the detector kee
   const d = createDetector('ganomaly', getDetector('ganomaly').tiny);
   const dir = path.join(tmp, 'noleak');
   saveBundle(dir, d, { protocol: { protocol: 'folder' } });
-  const before = liveTensors();
+  const before = settledLiveTensors();
   saveBundle(dir, d, { protocol: { protocol: 'folder' } });
   assert.ok(liveTensors() <= before, `saveBundle left ${liveTensors() - before} tensors alive`);
   const b = loadBundle(dir);

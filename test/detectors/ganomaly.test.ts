@@ -6,6 +6,7 @@ import path from 'node:path';
 import { AnogenError, liveTensors, manualSeed, noGrad, randn, tidy, type Tensor } from '../../src/core/index.js';
 import { Ganomaly, GanomalyNetworks, loadBundle, saveBundle } from '../../src/detectors/index.js';
 import { recalibrateBatchNorm } from '../../src/detectors/ganomaly/network.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const TINY = { isize: 16, nz: 8, ngf: 8, ndf: 8 };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-ganomaly-'));
@@ -21,14 +22,14 @@ test('training and scoring leak no tensors: the live count is flat across steps 
   const d = new Ganomaly(TINY);
   await d.fit({ images: x }, { epochs: 1, batchSize: 16, seed: 1 }); // warm-up: lazily created state
   const counts: number[] = [];
-  const before = liveTensors();
+  const before = settledLiveTensors();
   await d.fit({ images: x }, { epochs: 2, batchSize: 16, seed: 1, onProgress: () => counts.push(liveTensors()) });
   assert.equal(counts.length, 6);
   // Garbage from before (undisposed wrappers) may be finalised by the GC at any time, which only
   // lowers the count; a per-step leak would raise it.
   assert.ok(counts.every((c) => c <= counts[0]!), `live tensors per step: ${counts.join(', ')}`);
   assert.ok(liveTensors() <= before, `a second fit leaves no more live tensors than the first (${before} -> ${liveTensors()})`);
-  const mid = liveTensors();
+  const mid = settledLiveTensors();
   d.score(x, { maps: false });
   d.score(x, { maps: false });
   assert.ok(liveTensors() <= mid, 'score(maps: false) leaves nothing behind');

@@ -5,6 +5,7 @@ import { AnogenError } from '../../src/core/errors.js';
 import { tensor } from '../../src/core/creation.js';
 import { liveTensors } from '../../src/core/runtime.js';
 import { knnScores, PcaFloor, pcaScores } from '../../src/eval/floors.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const f = JSON.parse(fs.readFileSync(new URL('../fixtures/eval/floors.json', import.meta.url), 'utf8')) as Record<string, number[][] | [number, number[]] | number[]>;
 const rows = (k: string) => (f[k] as number[][]).map((r) => Float64Array.from(r));
@@ -14,7 +15,7 @@ const closeArr = (a: ArrayLike<number>, b: number[], what: string, tol: number) 
 };
 
 test('PCA reconstruction error matches sklearn (fixed k, variance fraction, wide data)', () => {
-  const before = liveTensors();
+  const before = settledLiveTensors();
   const [k3, e3] = f.pca_k3 as [number, number[]];
   closeArr(pcaScores(rows('train'), rows('test'), { components: 3 }), e3, 'pca k=3', 1e-9);
   assert.equal(k3, 3);
@@ -30,7 +31,7 @@ test('PCA reconstruction error matches sklearn (fixed k, variance fraction, wide
 });
 
 test('kNN distances match sklearn NearestNeighbors; tensor and {data,rows,cols} inputs', () => {
-  const before = liveTensors();
+  const before = settledLiveTensors();
   const train = f.train as number[][];
   const test = f.test as number[][];
   const mean = knnScores(rows('train'), rows('test'));

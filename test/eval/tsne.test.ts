@@ -4,6 +4,7 @@ import { AnogenError } from '../../src/core/errors.js';
 import { liveTensors } from '../../src/core/runtime.js';
 import { tsne } from '../../src/eval/tsne.js';
 import { mulberry32 } from '../../src/data/random.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 /** `per` points around each of `k` random centres in `d` dimensions (centres far apart). */
 function clusters(k: number, per: number, d: number, seed: number): { x: Float32Array[]; y: number[] } {
@@ -22,7 +23,7 @@ function clusters(k: number, per: number, d: number, seed: number): { x: Float32
 }
 
 test('well-separated clusters stay separated in the embedding', () => {
-  const before = liveTensors();
+  const before = settledLiveTensors();
   const { x, y } = clusters(4, 60, 20, 7);
   const r = tsne(x, { seed: 1, iterations: 500 });
   assert.equal(r.n, 240);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/core/index.js';
 import * as nn from '../../src/nn/index.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const mean = (a: Float32Array): number => a.reduce((s, v) => s + v, 0) / a.length;
 const std = (a: Float32Array): number => {
@@ -53,7 +54,7 @@ test('Sequential and ModuleList index, iterate and name children like PyTorch', 
 test('Sequential.forward frees its intermediate tensors', () => {
   const s = new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.LeakyReLU(0.2), new nn.Flatten(), new nn.Linear(64, 2));
   const x = T.randn([2, 1, 4, 4]);
-  const before = T.liveTensors();
+  const before = settledLiveTensors();
   const y = s.call(x);
   assert.equal(T.liveTensors() - before, 1, 'only the output is alive');
   T.tidy(() => {

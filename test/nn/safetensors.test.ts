@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as T from '../../src/core/index.js';
 import * as nn from '../../src/nn/index.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-st-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -100,7 +101,7 @@ for (const [what, make, re] of corrupt) {
   test(`corrupted file: ${what} -> AnogenError`, () => {
     const f = tmp();
     fs.writeFileSync(f, make());
-    const before = T.liveTensors();
+    const before = settledLiveTensors();
     for (const fn of [() => nn.loadSafetensors(f), () => nn.deserializeSafetensors(fs.readFileSync(f), f)]) {
       assert.throws(fn, (e: Error) => {
         assert.ok(e instanceof T.AnogenError, `${e.name}: ${e.message}`);

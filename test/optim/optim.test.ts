@@ -5,6 +5,7 @@ import * as T from '../../src/core/index.js';
 import * as nn from '../../src/nn/index.js';
 import * as optim from '../../src/optim/index.js';
 import { fixture, assertClose } from '../nn/parity-helpers.js';
+import { settledLiveTensors } from '../helpers/live.js';
 
 const f = fixture('optim');
 const NAMES = ['a', 'b'];
@@ -34,7 +35,7 @@ for (const name of Object.keys(f.meta.optimisers)) {
   test(`${name} (${JSON.stringify(f.meta.optimisers[name])}) matches torch.optim over ${f.meta.steps} steps`, () => {
     const params = NAMES.map((k) => f.get(`p0.${k}`).clone().requiresGrad_());
     const opt = make(name, params);
-    const before = T.liveTensors();
+    const before = settledLiveTensors();
     for (let s = 0; s < f.meta.steps; s++) {
       params.forEach((p, i) => {
         const g = f.get(`g.${s}.${NAMES[i]}`).clone();
