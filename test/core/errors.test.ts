@@ -105,7 +105,7 @@ test('autograd misuse is a TorchError', () => {
   throwsClean(() => w.mul(2).backward(), T.TorchError, /grad can be implicitly created only for scalar outputs/);
   throwsClean(() => T.grad(T.ones([1]).sum(), w), T.TorchError, /does not require grad/);
   const z = T.ones([2], { requiresGrad: true });
-  throwsClean(() => T.grad(w.sum(), [z]), T.TorchError, /One of the differentiated Tensors appears to not have been used in the graph/);
+  throwsClean(() => T.grad(w.sum(), [z]), T.TorchError, /differentiated Tensors appears to not have been used in the graph/);
   assert.deepEqual(T.grad(w.sum(), [z], { allowUnused: true }), [null]);
   throwsClean(() => w.add_(1), T.TorchError, /a leaf Variable that requires grad is being used in an in-place operation/);
 });
