@@ -46,17 +46,30 @@ function checkTensors(f: Fixture, net: Module<any, any>, kind: 'w' | 'g', what: 
   }
 }
 
+/** The same weights loaded through loadStateDict into a differently seeded copy (disposes `ref`). */
+function reloaded<M extends Module<any, any>>(ref: M, make: () => M, seed: number): M {
+  T.manualSeed(seed + 100);
+  const net = make();
+  const sd = ref.stateDict();
+  net.loadStateDict(sd);
+  T.dispose(sd);
+  ref.dispose();
+  return net;
+}
+
 test('NetG: names, seeded init, train/eval forward, gradients and running stats match PyTorch', () => {
   const f = fixture('ganomaly_netg');
   const { isize, nz, nc, ngf } = f.meta.arch;
   const arch = { isize, nz, nc, ngf, ndf: ngf, extraLayers: 0 };
   T.manualSeed(f.meta.seed);
-  const net = dcganInit(new NetG(arch));
-  assert.deepEqual(net.stateDictKeys().map((k, i) => [k, f.meta.keys[i][1]]), f.meta.keys, 'names and order');
-  const sd = net.stateDict();
+  const ref = dcganInit(new NetG(arch));
+  assert.deepEqual(ref.stateDictKeys().map((k, i) => [k, f.meta.keys[i][1]]), f.meta.keys, 'names and order');
+  const sd = ref.stateDict();
   assert.deepEqual([...sd].map(([k, t]) => [k, t.shape]), f.meta.keys, 'names, order and shapes as PyTorch');
   T.dispose(sd);
-  checkTensors(f, net, 'w', 'netG init');
+  checkTensors(f, ref, 'w', 'netG init');
+  const net = reloaded(ref, () => new NetG(arch), f.meta.seed);
+  checkTensors(f, net, 'w', 'netG loaded through loadStateDict');
 
   net.train();
   const x = f.get('x').requiresGrad_();
@@ -83,14 +96,17 @@ test('NetG: names, seeded init, train/eval forward, gradients and running stats 
 test('NetD: names, seeded init, prediction, features, gradients and running stats match PyTorch', () => {
   const f = fixture('ganomaly_netd');
   const { isize, nc, ndf } = f.meta.arch;
+  const arch = { isize, nc, ndf, nz: 100, ngf: ndf, extraLayers: 0 };
   T.manualSeed(f.meta.seed);
-  const net = dcganInit(new NetD({ isize, nc, ndf, nz: 100, ngf: ndf, extraLayers: 0 }));
-  assert.deepEqual(net.stateDictKeys().slice(0, 2), ['features.0.weight', 'features.2.weight']);
-  assert.deepEqual(net.stateDictKeys().at(-1), 'classifier.0.weight');
-  const sd = net.stateDict();
+  const ref = dcganInit(new NetD(arch));
+  assert.deepEqual(ref.stateDictKeys().slice(0, 2), ['features.0.weight', 'features.2.weight']);
+  assert.deepEqual(ref.stateDictKeys().at(-1), 'classifier.0.weight');
+  const sd = ref.stateDict();
   assert.deepEqual([...sd].map(([k, t]) => [k, t.shape]), f.meta.keys, 'names, order and shapes as PyTorch');
   T.dispose(sd);
-  checkTensors(f, net, 'w', 'netD init');
+  checkTensors(f, ref, 'w', 'netD init');
+  const net = reloaded(ref, () => new NetD(arch), f.meta.seed);
+  checkTensors(f, net, 'w', 'netD loaded through loadStateDict');
   const x = f.get('x').requiresGrad_();
   const [pred, feat] = net.call(x);
   assertClose(pred, f.get('pred'), 'netD prediction');
