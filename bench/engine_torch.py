@@ -114,6 +114,30 @@ def l2(a, b):
     return torch.mean(torch.pow(a - b, 2))
 
 
+def train_step(netg, netd, opt_g, opt_d, x, real, fake_lbl, w_adv=1, w_con=50, w_enc=1):
+    """One official GANomaly step (optimize_params): G update, then D update, D re-initialised
+    when its loss collapses. Returns (err_g, err_d, err_adv, err_con, err_enc, d_reinit)."""
+    fake, latent_i, latent_o = netg(x)
+    pred_real, _ = netd(x)
+    pred_fake, _ = netd(fake.detach())
+    opt_g.zero_grad()
+    err_adv = l2(netd(x)[1], netd(fake)[1])
+    err_con = nn.functional.l1_loss(fake, x)
+    err_enc = l2(latent_o, latent_i)
+    err_g = err_adv * w_adv + err_con * w_con + err_enc * w_enc
+    err_g.backward(retain_graph=True)
+    opt_g.step()
+    opt_d.zero_grad()
+    bce = nn.functional.binary_cross_entropy
+    err_d = (bce(pred_real, real) + bce(pred_fake, fake_lbl)) * 0.5
+    err_d.backward()
+    opt_d.step()
+    reinit = err_d.item() < 1e-5
+    if reinit:
+        netd.apply(weights_init)
+    return err_g, err_d, err_adv, err_con, err_enc, reinit
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
@@ -134,29 +158,13 @@ def main():
     netd.apply(weights_init)
     opt_g = torch.optim.Adam(netg.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(netd.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce, l1 = nn.BCELoss(), nn.L1Loss()
     x = torch.rand(a.batch, a.nc, a.isize, a.isize) * 2 - 1
     real = torch.ones(a.batch)
     fake_lbl = torch.zeros(a.batch)
     times = []
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
-        fake, latent_i, latent_o = netg(x)
-        pred_real, _ = netd(x)
-        pred_fake, _ = netd(fake.detach())
-        opt_g.zero_grad()
-        err_g_adv = l2(netd(x)[1], netd(fake)[1])
-        err_g_con = l1(fake, x)
-        err_g_enc = l2(latent_o, latent_i)
-        err_g = err_g_adv * 1 + err_g_con * 50 + err_g_enc * 1
-        err_g.backward(retain_graph=True)
-        opt_g.step()
-        opt_d.zero_grad()
-        err_d = (bce(pred_real, real) + bce(pred_fake, fake_lbl)) * 0.5
-        err_d.backward()
-        opt_d.step()
-        if err_d.item() < 1e-5:
-            netd.apply(weights_init)
+        train_step(netg, netd, opt_g, opt_d, x, real, fake_lbl)
         dt = (time.perf_counter() - t0) * 1000
         if step >= a.warmup:
             times.append(dt)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_torch import NetD, NetG, weights_init  # noqa: E402
+from engine_torch import NetD, NetG, l2, train_step, weights_init  # noqa: E402
 
 M = 0xFFFFFFFF
 
@@ -74,10 +74,6 @@ def to_input(imgs):
     return F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
 
 
-def l2(a, b):
-    return torch.mean(torch.pow(a - b, 2))
-
-
 def run(digit, a, data):
     xtr, ytr, xte, yte = data
     train = to_input(xtr[ytr == digit][: a.train])
@@ -90,7 +86,6 @@ def run(digit, a, data):
     netd.apply(weights_init)
     opt_g = torch.optim.Adam(netg.parameters(), lr=a.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(netd.parameters(), lr=a.lr, betas=(0.5, 0.999))
-    bce, l1 = nn.BCELoss(), nn.L1Loss()
     rnd = mulberry32(a.seed)
     n = train.shape[0]
     bs = min(a.batch, n)
@@ -103,23 +98,8 @@ def run(digit, a, data):
         perm = permutation(n, rnd)
         for s in range(n // bs):
             x = train[torch.tensor(perm[s * bs:(s + 1) * bs])]
-            fake, latent_i, latent_o = netg(x)
-            pred_real, _ = netd(x)
-            pred_fake, _ = netd(fake.detach())
-            opt_g.zero_grad()
-            err_adv = l2(netd(x)[1], netd(fake)[1])
-            err_con = l1(fake, x)
-            err_enc = l2(latent_o, latent_i)
-            err_g = err_adv * 1 + err_con * 50 + err_enc * 1
-            err_g.backward(retain_graph=True)
-            opt_g.step()
-            opt_d.zero_grad()
-            err_d = (bce(pred_real, real) + bce(pred_fake, fake_lbl)) * 0.5
-            err_d.backward()
-            opt_d.step()
-            if err_d.item() < 1e-5:
-                netd.apply(weights_init)
-                reinits += 1
+            err_g, err_d, err_adv, err_con, err_enc, reinit = train_step(netg, netd, opt_g, opt_d, x, real, fake_lbl)
+            reinits += int(reinit)
             losses.append([err_g.item(), err_d.item(), err_adv.item(), err_con.item(), err_enc.item()])
     train_s = time.perf_counter() - t0
 
