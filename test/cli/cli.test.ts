@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { liveTensors, manualSeed, randn } from '../../src/core/index.js';
+import { dispose, liveTensors, manualSeed, randn } from '../../src/core/index.js';
 import { Ganomaly, loadBundle, saveBundle } from '../../src/detectors/index.js';
 import { preprocessFile } from '../../src/data/index.js';
+import { pixelAuroc } from '../../src/eval/metrics.js';
 import { imageTransforms } from '../../src/cli/images.js';
 import { settledLiveTensors } from '../helpers/live.js';
 
@@ -205,16 +206,21 @@ test('a tiny train -> eval run on MNIST writes a bundle and results.json', async
 
 /** A tiny image folder in the MVTec layout (16x16 gray PNGs: normals are gradients, defects carry a bright square) plus a labelled validation folder. */
 async function makeFolder(root: string): Promise<void> {
-  const png = async (file: string, seed: number, defect: boolean) => {
+  const png = async (file: string, seed: number, defect: boolean, maskFile?: string) => {
     const px = Buffer.alloc(16 * 16);
+    const mask = Buffer.alloc(16 * 16);
     for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) px[y * 16 + x] = (x * 8 + y * 4 + ((seed * 37 + x * y) % 13)) % 256;
-    if (defect) for (let y = 4 + (seed % 6); y < 10 + (seed % 6); y++) for (let x = 5; x < 11; x++) px[y * 16 + x] = 255;
+    if (defect) for (let y = 4 + (seed % 6); y < 10 + (seed % 6); y++) for (let x = 5; x < 11; x++) px[y * 16 + x] = mask[y * 16 + x] = 255;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await sharp(px, { raw: { width: 16, height: 16, channels: 1 } }).toColourspace('b-w').png().toFile(file);
+    if (maskFile) {
+      fs.mkdirSync(path.dirname(maskFile), { recursive: true });
+      await sharp(mask, { raw: { width: 16, height: 16, channels: 1 } }).toColourspace('b-w').png().toFile(maskFile);
+    }
   };
   for (let i = 0; i < 24; i++) await png(path.join(root, 'data', 'train', 'good', `${i}.png`), i, false);
   for (let i = 0; i < 6; i++) await png(path.join(root, 'data', 'test', 'good', `${i}.png`), 100 + i, false);
-  for (let i = 0; i < 7; i++) await png(path.join(root, 'data', 'test', 'crack', `${i}.png`), 200 + i, true);
+  for (let i = 0; i < 7; i++) await png(path.join(root, 'data', 'test', 'crack', `${i}.png`), 200 + i, true, path.join(root, 'data', 'ground_truth', 'crack', `${i}_mask.png`));
   for (let i = 0; i < 4; i++) await png(path.join(root, 'val', 'good', `${i}.png`), 300 + i, false);
   for (let i = 0; i < 4; i++) await png(path.join(root, 'val', 'crack', `${i}.png`), 400 + i, true);
 }
@@ -260,6 +266,24 @@ test('image folder: train with a labelled --val-dir (f1-max), eval streams in ba
   assert.ok(Math.abs(r5.metrics.auroc - r64.metrics.auroc) < 1e-9);
   assert.ok(Math.abs(r5.floors.knn.auroc - r64.floors.knn.auroc) < 1e-9);
   assert.equal(r5.floors.knn.auroc, 1, 'kNN on pixels separates the bright squares');
+  // pixel AUROC of the maps against the ground-truth masks (all 13 x 16 x 16 pixels here),
+  // the same for every batch size and equal to the library's pixelAuroc on the same maps
+  assert.deepEqual([r5.pixel.pixels, r5.pixel.stride], [13 * 256, 1]);
+  assert.ok(Math.abs(r5.pixel.auroc - r64.pixel.auroc) < 1e-9);
+  const b = loadBundle(out);
+  const files = [...fs.readdirSync(path.join(data, 'test', 'good')).map((f) => ['good', f]), ...fs.readdirSync(path.join(data, 'test', 'crack')).map((f) => ['crack', f])];
+  const maps: Float32Array[] = [];
+  const masks: Uint8Array[] = [];
+  for (const [c, f] of files) {
+    const x = await preprocessFile(path.join(data, 'test', c, f), b.transforms!);
+    const m = b.detector.score(x, { maps: true }).maps!;
+    maps.push(m.toFloat32Array());
+    const mf = path.join(data, 'ground_truth', 'crack', f.replace('.png', '_mask.png'));
+    masks.push(c === 'crack' ? Uint8Array.from((await sharp(mf).extractChannel(0).raw().toBuffer()), (v) => (v > 127 ? 1 : 0)) : new Uint8Array(256));
+    dispose([x, m]);
+  }
+  b.detector.dispose();
+  assert.ok(Math.abs(pixelAuroc(maps, masks) - r5.pixel.auroc) < 1e-6, `pixel AUROC ${r5.pixel.auroc} vs library ${pixelAuroc(maps, masks)}`);
   const html = fs.readFileSync(path.join(tmp, 'r5.html'), 'utf8');
   assert.match(html, /Most anomalous test images \(13 of 13/);
 

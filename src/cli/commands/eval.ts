@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { AnogenError, cat, dispose, setNumThreads, tensor, tidy, type Tensor } from '../../core/index.js';
-import { evaluateScores, type ScoreMetrics } from '../../eval/metrics.js';
+import { auroc, evaluateScores, type ScoreMetrics } from '../../eval/metrics.js';
 import { knnScores, PcaFloor } from '../../eval/floors.js';
 import { loadBundle, requireTransforms } from '../../detectors/bundle.js';
 import type { Detector } from '../../detectors/api.js';
@@ -45,8 +45,17 @@ export interface EvalResults {
   threshold: number;
   metrics: ScoreMetrics;
   floors?: { pca: { auroc: number; auprc: number }; knn: { auroc: number; auprc: number } };
+  /**
+   * Pixel-level AUROC of the anomaly maps against the ground-truth masks (datasets with masks
+   * only; images without a mask count as all-normal), on every `stride`-th pixel of the test
+   * maps (at most PIXEL_SAMPLE pixels in all).
+   */
+  pixel?: { auroc: number; pixels: number; stride: number };
   seconds: number;
 }
+
+/** Most pixels kept for the pixel-level AUROC (a deterministic stride over all test pixels). */
+export const PIXEL_SAMPLE = 2_000_000;
 
 export interface EvalRequest {
   bundle: string;
@@ -151,12 +160,17 @@ export async function runEval(req: EvalRequest, log: (s: string) => void = (s) =
     const pcaS: number[] = [];
     const knnS: number[] = [];
     const featLabels: number[] = [];
-    const loader = new DataLoader(test, { batchSize: req.batchSize ?? 256, shuffle: false, augment: false, masks: false, transforms, seed: dataOpts.seed });
+    const withMasks = test.dataset.hasMasks;
+    const pixScores: Float32Array[] = [];
+    const pixLabels: Uint8Array[] = [];
+    let pixSeen = 0;
+    let pixStride = 0;
+    const loader = new DataLoader(test, { batchSize: req.batchSize ?? 256, shuffle: false, augment: false, masks: withMasks, transforms, seed: dataOpts.seed });
     for await (const b of loader) {
       try {
         if (b.positions.length === 0) continue;
         if (b.perImage !== 1) throw new AnogenError(`bundle ${req.bundle}: its transforms give ${b.perImage} crops per image; anogen eval scores whole images (remove randomCrop)`);
-        const { scores, maps } = detector.score(b.x, { maps: wantReport });
+        const { scores, maps } = detector.score(b.x, { maps: wantReport || withMasks });
         try {
           const nb = detector.normalise(scores);
           const pos = Array.from(b.positions);
@@ -174,6 +188,23 @@ export async function runEval(req: EvalRequest, log: (s: string) => void = (s) =
             } finally {
               flat.dispose();
             }
+          }
+          if (b.mask && maps) {
+            const m = maps.toFloat32Array();
+            const k = b.mask.toFloat32Array();
+            if (m.length !== k.length) throw new AnogenError(`anogen eval: anomaly maps [${maps.shape.join(', ')}] and masks [${b.mask.shape.join(', ')}] differ in size`);
+            if (pixStride === 0) pixStride = Math.max(1, Math.ceil((n * m.length) / pos.length / PIXEL_SAMPLE));
+            const first = (pixStride - (pixSeen % pixStride)) % pixStride;
+            const count = first < m.length ? Math.floor((m.length - 1 - first) / pixStride) + 1 : 0;
+            const ps = new Float32Array(count);
+            const pl = new Uint8Array(count);
+            for (let j = 0, g = first; j < count; j++, g += pixStride) {
+              ps[j] = m[g]!;
+              pl[j] = k[g]! > 0.5 ? 1 : 0;
+            }
+            pixScores.push(ps);
+            pixLabels.push(pl);
+            pixSeen += m.length;
           }
           if (wantReport && maps) {
             const min = top.length < REPORT_TOP ? -Infinity : top[top.length - 1].score;
@@ -226,6 +257,20 @@ export async function runEval(req: EvalRequest, log: (s: string) => void = (s) =
       };
       results.floors = { pca: m(floorScores.pca), knn: m(floorScores.knn) };
     }
+    const pixTotal = pixLabels.reduce((a, l) => a + l.length, 0);
+    if (pixTotal > 0) {
+      const ps = new Float32Array(pixTotal);
+      const pl = new Uint8Array(pixTotal);
+      let o = 0;
+      for (let i = 0; i < pixScores.length; i++) {
+        ps.set(pixScores[i]!, o);
+        pl.set(pixLabels[i]!, o);
+        o += pixLabels[i]!.length;
+      }
+      const anomalous = pl.reduce((a, v) => a + v, 0);
+      if (anomalous > 0 && anomalous < pixTotal) results.pixel = { auroc: auroc(ps, pl), pixels: pixTotal, stride: pixStride };
+      else log('anogen eval: the masks mark no anomalous pixel (or only anomalous ones) in this test split: no pixel AUROC');
+    }
     results.seconds = (performance.now() - t0) / 1000;
     writeJsonAtomic(req.json, results);
     let report: string | null = null;
@@ -273,6 +318,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `AUROC ${results.metrics.auroc.toFixed(4)}  AUPRC ${results.metrics.auprc.toFixed(4)}  F1@Phi ${(results.metrics.atThreshold?.f1 ?? NaN).toFixed(4)}  best F1 ${results.metrics.bestF1.f1.toFixed(4)}  FPR@95TPR ${results.metrics.fpr95.toFixed(4)}\n` +
       (f ? `floors: PCA AUROC ${f.pca.auroc.toFixed(4)}  kNN AUROC ${f.knn.auroc.toFixed(4)}\n` : '') +
+      (results.pixel ? `pixel AUROC ${results.pixel.auroc.toFixed(4)} (${results.pixel.pixels} pixels, every ${results.pixel.stride})\n` : '') +
       `results: ${req.json}\n` +
       (report ? `report: ${report}\n` : ''),
   );
