@@ -12,15 +12,12 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
-  manualSeed, setNumThreads, getNumThreads, rand, ones, zeros, tidy, torchVersion, noGrad, type Tensor,
+  manualSeed, setNumThreads, getNumThreads, rand, ones, zeros, tidy, torchVersion, noGrad,
 } from '../src/core/index.js';
-import * as F from '../src/nn/functional.js';
-import { Module } from '../src/nn/module.js';
-import { Sequential } from '../src/nn/layers/container.js';
-import { Sigmoid } from '../src/nn/layers/activation.js';
 import { dcganInit } from '../src/nn/init.js';
-import { DcganEncoder, DcganDecoder } from '../src/models/dcgan/index.js';
 import { Adam } from '../src/optim/index.js';
+import { NetD, NetG } from '../src/detectors/ganomaly/network.js';
+import { discriminatorLoss, generatorLoss } from '../src/detectors/ganomaly/loss.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -39,39 +36,11 @@ const threads = Number(o.threads);
 const batch = Number(o.batch);
 const [isize, nc, nz, ngf] = [32, 1, 100, 64];
 
-class NetG extends Module<[Tensor], [Tensor, Tensor, Tensor]> {
-  encoder1 = this.registerModule('encoder1', new DcganEncoder(isize, nz, nc, ngf));
-  decoder = this.registerModule('decoder', new DcganDecoder(isize, nz, nc, ngf));
-  encoder2 = this.registerModule('encoder2', new DcganEncoder(isize, nz, nc, ngf));
-  forward(x: Tensor): [Tensor, Tensor, Tensor] {
-    const zi = this.encoder1.call(x);
-    const xh = this.decoder.call(zi);
-    return [xh, zi, this.encoder2.call(xh)];
-  }
-}
-
-class NetD extends Module<[Tensor], [Tensor, Tensor]> {
-  features: Sequential;
-  classifier: Sequential;
-  constructor() {
-    super();
-    const enc = new DcganEncoder(isize, 1, nc, ngf);
-    const layers = Array.from({ length: enc.main.length }, (_, i) => enc.main.at(i));
-    this.features = this.registerModule('features', new Sequential(...layers.slice(0, -1)));
-    this.classifier = this.registerModule('classifier', new Sequential(layers[layers.length - 1]!, new Sigmoid()));
-  }
-  forward(x: Tensor): [Tensor, Tensor] {
-    const f = this.features.call(x);
-    return [this.classifier.call(f).view(-1), f];
-  }
-}
-
-const l2 = (a: Tensor, b: Tensor): Tensor => a.sub(b).pow(2).mean();
-
 function anogenRun(): { ms: number[]; rss: number } {
   manualSeed(0);
-  const netg = dcganInit(new NetG());
-  const netd = dcganInit(new NetD());
+  const arch = { isize, nz, nc, ngf, ndf: ngf, extraLayers: 0 };
+  const netg = dcganInit(new NetG(arch));
+  const netd = dcganInit(new NetD(arch));
   const optG = new Adam(netg.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
   const optD = new Adam(netd.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
   const x = rand([batch, nc, isize, isize]).mul_(2).sub_(1);
@@ -86,14 +55,11 @@ function anogenRun(): { ms: number[]; rss: number } {
       const [predReal] = netd.call(x);
       const [predFake] = netd.call(fake.detach());
       optG.zeroGrad();
-      const errAdv = l2(netd.call(x)[1], netd.call(fake)[1]);
-      const errCon = F.l1Loss(fake, x);
-      const errEnc = l2(zo, zi);
-      const errG = errAdv.add(errCon.mul(50)).add(errEnc);
+      const errG = generatorLoss(x, fake, zi, zo, netd.call(x)[1], netd.call(fake)[1], { wAdv: 1, wCon: 50, wEnc: 1 }).total;
       errG.backward(null, { retainGraph: true });
       optG.step();
       optD.zeroGrad();
-      const errD = F.bce(predReal, real).add(F.bce(predFake, fakeL)).mul(0.5);
+      const errD = discriminatorLoss(predReal, predFake, real, fakeL).total;
       errD.backward();
       optD.step();
       if (errD.item() < 1e-5) noGrad(() => dcganInit(netd));
