@@ -205,14 +205,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
   /** Every parameter with its dotted name (`main.0.weight`), each tensor once, in PyTorch's order. */
   *namedParameters(): Generator<[string, Tensor]> {
-    const seen = new Set<Tensor>();
-    for (const [prefix, m] of this.namedModules()) {
-      for (const [name, p] of m._parameters) {
-        if (p === null || seen.has(p)) continue;
-        seen.add(p);
-        yield [prefix === '' ? name : `${prefix}.${name}`, p];
-      }
-    }
+    yield* this.namedTensors((m) => m._parameters);
   }
   /** Every parameter (each once), in PyTorch's order. */
   parameters(): Tensor[] {
@@ -220,12 +213,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
   /** Every buffer with its dotted name (non-persistent ones too), each once. */
   *namedBuffers(): Generator<[string, Tensor]> {
+    yield* this.namedTensors((m) => m._buffers);
+  }
+  /** The tensors of one registry (parameters or buffers) of every module, dotted names, each once. */
+  private *namedTensors(registry: (m: Module<any, any>) => Map<string, Tensor | null>): Generator<[string, Tensor]> {
     const seen = new Set<Tensor>();
     for (const [prefix, m] of this.namedModules()) {
-      for (const [name, b] of m._buffers) {
-        if (b === null || seen.has(b)) continue;
-        seen.add(b);
-        yield [prefix === '' ? name : `${prefix}.${name}`, b];
+      for (const [name, t] of registry(m)) {
+        if (t === null || seen.has(t)) continue;
+        seen.add(t);
+        yield [prefix === '' ? name : `${prefix}.${name}`, t];
       }
     }
   }
