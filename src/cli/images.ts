@@ -10,9 +10,9 @@ import path from 'node:path';
 import { AnogenError, cat, dispose, type Tensor } from '../core/index.js';
 import {
   DATASET_NAMES,
-  FolderDataset,
   isImageFile,
   isMvtecFolder,
+  openLabelledFolder,
   labelledSplit,
   loadSplit as loadWholeSplit,
   makeSplits,
@@ -67,36 +67,16 @@ export function openData(o: Pick<DataOptions, 'data' | 'includeUncertain' | 'ski
   return openDataset(o.data, { includeUncertain: o.includeUncertain ?? false, skipBad: o.skipBad ?? false });
 }
 
-/**
- * A flat labelled folder: `<dir>/good/*` normal, every other sub-folder anomalous (one
- * source 'validation'). Images are decoded lazily by src/data's FolderDataset.
- */
-function openLabelledFolder(dir: string, skipBad: boolean): FolderDataset {
-  const subs = fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
-  if (!subs.includes('good')) {
-    throw new AnogenError(
-      `--val-dir ${dir}: expected the MVTec layout (train/good, test/<class>) or a labelled folder with good/ (normal) and one folder per anomaly type; found ${subs.length ? subs.join(', ') : 'no sub-folders'}`,
-    );
-  }
-  const classes = ['good', ...subs.filter((s) => s !== 'good')];
-  const items: { file: string; classId: number; mask: null }[] = [];
-  classes.forEach((c, classId) => {
-    const d = path.join(dir, c);
-    const files = fs.readdirSync(d).filter(isImageFile).sort();
-    if (files.length === 0) throw new AnogenError(`${d}: empty folder: no images found; expected files ending in ${IMAGE_EXTENSIONS.join(', ')}`);
-    for (const f of files) items.push({ file: path.join(d, f), classId, mask: null });
-  });
-  return new FolderDataset(path.basename(path.resolve(dir)), path.resolve(dir), classes, 'good', { validation: items }, skipBad, 64 * 1024 * 1024);
-}
-
 /** The labelled validation split of `--val-dir`. */
 export function openValidationDir(dir: string, skipBad = false): Split {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnogenError(`--val-dir ${dir}: no such folder`);
-  const ds = isMvtecFolder(dir) ? openDataset(dir, { skipBad }) : openLabelledFolder(dir, skipBad);
+  let ds: Dataset;
+  try {
+    ds = isMvtecFolder(dir) ? openDataset(dir, { skipBad }) : openLabelledFolder(dir, { skipBad });
+  } catch (e) {
+    if (e instanceof AnogenError) throw new AnogenError(`--val-dir (the MVTec layout, or good/ plus one folder per anomaly type): ${e.message}`);
+    throw e;
+  }
   return labelledSplit(ds, { role: 'validation' });
 }
 

@@ -247,3 +247,29 @@ export function openNormalAbnormal(dirs: NormalAbnormalFolders, opts: FolderOpti
     opts.cacheBytes ?? 256 * 1024 * 1024,
   );
 }
+
+/**
+ * Opens a labelled folder: `<dir>/good/` (normal images) and one sub-folder per anomaly type,
+ * all in one source `validation` (the form a user gives as a labelled validation set). Classes:
+ * 'good' first, then the other sub-folders in name order. Sub-sub-folders are not searched.
+ */
+export function openLabelledFolder(dir: string, opts: FolderOptions = {}): FolderDataset {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnogenError(`${dir}: folder does not exist`);
+  const subs = subdirs(dir);
+  if (!subs.includes('good')) {
+    throw new AnogenError(
+      `${dir}: a labelled folder needs good/ (normal images) and one folder per anomaly type; found ${subs.length ? subs.join(', ') : 'no sub-folders'}`,
+    );
+  }
+  const classes = ['good', ...subs.filter((c) => c !== 'good')];
+  const validation = classes.flatMap((c, classId) => requireImages(path.join(dir, c)).map((file) => ({ file, classId, mask: null })));
+  return new FolderDataset(
+    opts.name ?? path.basename(path.resolve(dir)),
+    path.resolve(dir),
+    classes,
+    'good',
+    { validation },
+    opts.skipBad ?? false,
+    opts.cacheBytes ?? 64 * 1024 * 1024,
+  );
+}

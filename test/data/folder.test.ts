@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { AnogenError } from '../../src/core/errors.js';
-import { decodeImage, openFolder, openNormalAbnormal, openDataset, makeSplits, DataLoader, loadSplit, disposeBatch, ImageCache } from '../../src/data/index.js';
+import { decodeImage, openFolder, openNormalAbnormal, openLabelledFolder, labelledSplit, openDataset, makeSplits, DataLoader, loadSplit, disposeBatch, ImageCache } from '../../src/data/index.js';
 import { dataInfoCommand } from '../../src/cli/commands/data.js';
 import { elpvRoot, makeMvtec, pattern, tempDir, writeBmp24, writePng, writePng16 } from './helpers.js';
 
@@ -202,4 +202,21 @@ test('reads ELPV as it is (counts from its README)', { skip: elpv === null ? 'EL
   assert.match(text, /128x128, gray, 8-bit: 2329/);
   const json = JSON.parse(await dataInfoCommand({ target: elpv!, includeUncertain: true, json: true }));
   assert.equal(json.sources.test.classes.uncertain, 295);
+});
+
+test('labelled folder: good/ plus one folder per anomaly type, one validation source; bad layouts are clear errors', async () => {
+  const root = tempDir();
+  for (const [c, n] of [['good', 3], ['scratch', 2], ['dent', 1]] as const) {
+    fs.mkdirSync(path.join(root, c));
+    for (let i = 0; i < n; i++) await writePng(path.join(root, c, `${i}.png`), 8, 8, 1, i);
+  }
+  const ds = openLabelledFolder(root);
+  assert.deepEqual(ds.classes, ['good', 'dent', 'scratch']);
+  const split = labelledSplit(ds, { role: 'validation' });
+  assert.deepEqual([split.length, split.counts.anomalous], [6, 3]);
+  const noGood = tempDir();
+  fs.mkdirSync(path.join(noGood, 'scratch'));
+  assert.throws(() => openLabelledFolder(noGood), (e: Error) => e instanceof AnogenError && /needs good\/ \(normal images\).*found scratch/.test(e.message));
+  fs.mkdirSync(path.join(noGood, 'good'));
+  assert.throws(() => openLabelledFolder(noGood), (e: Error) => e instanceof AnogenError && /good: empty folder: no images found/.test(e.message));
 });
