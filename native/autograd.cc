@@ -1,6 +1,9 @@
 // Autograd (backward, grad, grad mode), randomness, threads and devices.
 #include "common.h"
 #include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <cstring>
+#include <mutex>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/variable.h>
@@ -111,6 +114,38 @@ static Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The CPU generator's state as bytes (a copy), for exact resume of training.
+static Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ANOGEN_PROTECT(env, {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    at::Tensor st;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      st = gen.get_state();
+    }
+    st = st.contiguous();
+    return Napi::Buffer<uint8_t>::Copy(env, st.data_ptr<uint8_t>(), static_cast<size_t>(st.numel()));
+  })
+  return env.Undefined();
+}
+
+// Restores the CPU generator's state from GetRngState's bytes (libtorch validates the size).
+static Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ANOGEN_PROTECT(env, {
+    if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "setRngState: expected a Buffer");
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    at::Tensor st = at::empty({static_cast<int64_t>(buf.Length())}, at::kByte);
+    std::memcpy(st.data_ptr<uint8_t>(), buf.Data(), buf.Length());
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(st);
+    return env.Undefined();
+  })
+  return env.Undefined();
+}
+
 static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ANOGEN_PROTECT(env, {
@@ -146,6 +181,8 @@ void InitAutograd(Napi::Env env, Napi::Object exports) {
   exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));
   exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("getRngState", Napi::Function::New(env, GetRngState));
+  exports.Set("setRngState", Napi::Function::New(env, SetRngState));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));

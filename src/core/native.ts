@@ -45,6 +45,8 @@ export interface NativeAddon {
   setGradEnabled(v: boolean): boolean;
   isGradEnabled(): boolean;
   manualSeed(seed: number): void;
+  getRngState(): Buffer;
+  setRngState(state: Buffer): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaIsAvailable(): boolean;

@@ -8,6 +8,17 @@ export function manualSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0) throw new AnogenError(`manualSeed: seed must be a non-negative integer, got ${seed}`);
   native.manualSeed(seed);
 }
+/**
+ * The state of libtorch's CPU random generator (a copy of its bytes), so that a training run
+ * can be checkpointed and resumed with exactly the same random draws afterwards.
+ */
+export function getRngState(): Uint8Array {
+  return new Uint8Array(native.getRngState());
+}
+/** Restores the CPU generator from {@link getRngState}'s bytes (a TorchError when they are not a valid state). */
+export function setRngState(state: Uint8Array): void {
+  native.setRngState(Buffer.from(state.buffer, state.byteOffset, state.byteLength));
+}
 /** Sets the number of intra-op threads libtorch uses (default: libtorch's, usually the core count). */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new AnogenError(`setNumThreads: n must be a positive integer, got ${n}`);
