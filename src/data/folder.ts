@@ -13,12 +13,14 @@
  *
  * Items are listed eagerly (sorted by file name) and decoded lazily through a bounded LRU
  * cache, so a folder larger than memory streams. Files with other extensions (README,
- * labels.csv...) are ignored.
+ * labels.csv...) are ignored. Symlinked images and folders are followed, as reading one file
+ * does; a broken symlink, a symlink loop, or a FIFO/socket/device named like an image is an
+ * AnogenError naming it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { AnogenError } from '../core/errors.js';
-import { ImageCache, isImageFile, IMAGE_EXTENSIONS, type RawImage } from './image.js';
+import { ImageCache, isImageFile, IMAGE_EXTENSIONS, requireRegularFile, type RawImage } from './image.js';
 import type { Dataset, LoadedItem } from './dataset.js';
 
 /** Options of {@link openFolder} and {@link openNormalAbnormal}. */
@@ -44,18 +46,73 @@ interface Item {
   mask: string | null;
 }
 
-function listImages(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && isImageFile(e.name))
-    .map((e) => e.name)
-    .sort();
+/** What a directory entry is once symlinks are followed: 'file', 'dir' or 'other'. */
+type EntryKind = 'file' | 'dir' | 'other';
+
+/**
+ * The kind of `dir/e`, following symlinks the same way reading a file does (a symlinked file
+ * is a file, a symlinked folder a folder). A symlink loop or a dangling symlink is an
+ * AnogenError naming the path, never a silently skipped entry.
+ */
+function entryKind(dir: string, e: fs.Dirent): EntryKind {
+  let st: fs.Stats | fs.Dirent = e;
+  if (e.isSymbolicLink()) {
+    const p = path.join(dir, e.name);
+    try {
+      st = fs.statSync(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new AnogenError(`${p}: symlink loop (ELOOP): the link resolves to itself; expected a link to an image file or folder`);
+      if (code === 'ENOENT') {
+        let target = '?';
+        try {
+          target = fs.readlinkSync(p);
+        } catch {
+          // keep '?'
+        }
+        throw new AnogenError(`${p}: broken symlink: its target ${target} does not exist; remove the link or restore its target`);
+      }
+      throw new AnogenError(`${p}: cannot follow symlink: ${(err as Error).message}`);
+    }
+  }
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
 }
 
+/**
+ * Image files of `dir` (names sorted), symlinks followed. An entry with an image extension
+ * that is not a regular file (FIFO, socket, device: reading it would block) is an AnogenError.
+ */
+function listImages(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!isImageFile(e.name)) continue;
+    const kind = entryKind(dir, e);
+    if (kind === 'file') out.push(e.name);
+    else if (kind === 'other') {
+      requireRegularFile(path.join(dir, e.name), fs.statSync(path.join(dir, e.name)));
+    }
+  }
+  return out.sort();
+}
+
+/**
+ * True when `p` is a folder (symlinks followed), false when nothing is there; a symlink loop
+ * on the way is an AnogenError naming `p` instead of a misleading "does not exist".
+ */
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new AnogenError(`${p}: symlink loop (ELOOP): the link resolves to itself; expected a folder`);
+    return false;
+  }
+}
+
+/** Sub-folders of `dir` (names sorted), symlinked folders included. */
 function subdirs(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && entryKind(dir, e) === 'dir')
     .map((e) => e.name)
     .sort();
 }
@@ -155,7 +212,7 @@ export function isMvtecFolder(dir: string): boolean {
  * mask whose image does not exist.
  */
 export function openFolder(root: string, opts: FolderOptions = {}): FolderDataset {
-  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+  if (!isDir(root)) {
     throw new AnogenError(`${root}: folder does not exist; expected a dataset folder with train/good and test/<class>`);
   }
   const trainDir = path.join(root, 'train');
@@ -231,7 +288,7 @@ export interface NormalAbnormalFolders {
 export function openNormalAbnormal(dirs: NormalAbnormalFolders, opts: FolderOptions = {}): FolderDataset {
   const items: Record<string, Item[]> = {};
   const add = (source: string, dir: string, classId: number) => {
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnogenError(`${dir}: ${source} folder does not exist`);
+    if (!isDir(dir)) throw new AnogenError(`${dir}: ${source} folder does not exist`);
     items[source] = requireImages(dir).map((file) => ({ file, classId, mask: null }));
   };
   add('normal', dirs.normal, 0);
@@ -254,7 +311,7 @@ export function openNormalAbnormal(dirs: NormalAbnormalFolders, opts: FolderOpti
  * 'good' first, then the other sub-folders in name order. Sub-sub-folders are not searched.
  */
 export function openLabelledFolder(dir: string, opts: FolderOptions = {}): FolderDataset {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnogenError(`${dir}: folder does not exist`);
+  if (!isDir(dir)) throw new AnogenError(`${dir}: folder does not exist`);
   const subs = subdirs(dir);
   if (!subs.includes('good')) {
     throw new AnogenError(

@@ -9,9 +9,10 @@
  * Channels: grayscale files decode to 1 channel, colour files to 3 (alpha dropped, CMYK and
  * palettes converted to sRGB). 16-bit files keep 16 bits (Uint16Array).
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { AnogenError } from '../core/errors.js';
 
 /** Decoded pixels, interleaved HWC. uint8 data is in [0,255], uint16 in [0,65535]. */
@@ -36,36 +37,70 @@ export function imageBytes(img: RawImage): number {
   return img.data.byteLength;
 }
 
-/** Decodes an uncompressed BMP; throws AnogenError naming `file` for what it does not support. */
+/** The largest BMP width or height {@link decodeBmp} accepts (65535 pixels). */
+export const MAX_BMP_SIDE = 65535;
+
+/**
+ * Decodes an uncompressed BMP; throws AnogenError naming `file` for what it does not support.
+ * Every header field (header size, width, height, planes, bits, compression, palette count,
+ * pixel offset) is checked against the file's size BEFORE any pixel is read, so a malformed
+ * header is an AnogenError naming the file and the field, never a hang or an all-zero image.
+ */
 export function decodeBmp(buf: Uint8Array, file: string): RawImage {
+  const bad = (field: string, problem: string): never => {
+    throw new AnogenError(`${file}: malformed BMP header: ${field} ${problem}`);
+  };
+  if (buf.length < 54 || buf[0] !== 0x42 || buf[1] !== 0x4d) {
+    throw new AnogenError(`${file}: not a BMP file (expected 'BM' and a 54-byte header, got ${buf.length} bytes)`);
+  }
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.length < 54 || buf[0] !== 0x42 || buf[1] !== 0x4d) throw new AnogenError(`${file}: not a BMP file (expected 'BM' and a 54-byte header)`);
   const offset = dv.getUint32(10, true);
   const hsize = dv.getUint32(14, true);
-  if (hsize < 40) throw new AnogenError(`${file}: BMP core header (OS/2) is not supported; expected a BITMAPINFOHEADER`);
+  if (hsize < 40) throw new AnogenError(`${file}: BMP core header (OS/2, header size ${hsize}) is not supported; expected a BITMAPINFOHEADER (40 to 124 bytes)`);
+  if (hsize > 124 || 14 + hsize > buf.length) {
+    bad('header size', `${hsize} is not valid for a ${buf.length}-byte file; expected 40 to 124 (BITMAPINFOHEADER to BITMAPV5HEADER)`);
+  }
   const width = dv.getInt32(18, true);
   const rawH = dv.getInt32(22, true);
+  const planes = dv.getUint16(26, true);
   const bpp = dv.getUint16(28, true);
   const compression = dv.getUint32(30, true);
-  const height = Math.abs(rawH);
-  const topDown = rawH < 0;
+  const clrUsed = dv.getUint32(46, true);
   if (compression !== 0 || ![8, 24, 32].includes(bpp)) {
     throw new AnogenError(
       `${file}: unsupported BMP (${bpp} bits, compression ${compression}); expected uncompressed 8-, 24- or 32-bit BMP, or convert it to PNG`,
     );
   }
+  if (width < 1 || width > MAX_BMP_SIDE) bad('width', `${width}; expected 1 to ${MAX_BMP_SIDE}`);
+  if (rawH === 0) bad('height', `0; expected 1 to ${MAX_BMP_SIDE} (negative for top-down rows)`);
+  const height = Math.abs(rawH);
+  if (height > MAX_BMP_SIDE) bad('height', `${rawH}; expected 1 to ${MAX_BMP_SIDE} (negative for top-down rows)`);
+  const topDown = rawH < 0;
+  if (planes !== 1) bad('planes', `${planes}; expected 1`);
+  let colours = 0;
+  if (bpp === 8) {
+    if (clrUsed > 256) bad('palette count', `${clrUsed}; expected 0 (meaning 256) to 256 for an 8-bit BMP`);
+    colours = clrUsed || 256;
+  }
+  const paletteStart = 14 + hsize;
+  const paletteEnd = paletteStart + 4 * colours;
+  if (paletteEnd > buf.length) {
+    bad('palette count', `${colours} colours need bytes ${paletteStart} to ${paletteEnd}, beyond the end of the ${buf.length}-byte file (truncated?)`);
+  }
+  if (offset < paletteEnd || offset > buf.length) {
+    const before = colours ? `the ${hsize}-byte header and ${colours}-colour palette` : `the ${hsize}-byte header`;
+    bad('pixel offset', `${offset}; expected ${paletteEnd} to ${buf.length} (after ${before}, within the file)`);
+  }
   const stride = Math.ceil((width * bpp) / 32) * 4;
-  if (width <= 0 || height === 0 || offset + stride * height > buf.length) {
+  if (offset + stride * height > buf.length) {
     throw new AnogenError(`${file}: truncated BMP: ${buf.length} bytes, expected ${offset + stride * height} for ${width}x${height}x${bpp}`);
   }
   let palette: Uint8Array | null = null;
   let gray = false;
   if (bpp === 8) {
-    const n = dv.getUint32(46, true) || 256;
-    const p = 14 + hsize;
-    palette = buf.subarray(p, p + 4 * n);
+    palette = buf.subarray(paletteStart, paletteEnd);
     gray = true;
-    for (let i = 0; i < n && gray; i++) gray = palette[4 * i] === palette[4 * i + 1] && palette[4 * i] === palette[4 * i + 2];
+    for (let i = 0; i < colours && gray; i++) gray = palette[4 * i] === palette[4 * i + 1] && palette[4 * i] === palette[4 * i + 2];
   }
   const channels = gray ? 1 : 3;
   const out = new Uint8Array(width * height * channels);
@@ -74,7 +109,11 @@ export function decodeBmp(buf: Uint8Array, file: string): RawImage {
     for (let x = 0; x < width; x++) {
       const o = (y * width + x) * channels;
       if (palette) {
-        const k = buf[row + x] * 4;
+        const idx = buf[row + x];
+        if (idx >= colours) {
+          throw new AnogenError(`${file}: malformed BMP: pixel (${x}, ${y}) uses palette index ${idx} but the palette has ${colours} colours`);
+        }
+        const k = idx * 4;
         if (gray) out[o] = palette[k];
         else {
           out[o] = palette[k + 2];
@@ -92,14 +131,61 @@ export function decodeBmp(buf: Uint8Array, file: string): RawImage {
   return { width, height, channels, data: out };
 }
 
-/** Decodes one image file into raw pixels; any failure is an AnogenError naming the file. */
-export async function decodeImage(file: string): Promise<RawImage> {
-  let buf: Buffer;
+function kindOf(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Throws an AnogenError unless `st` (from stat, i.e. symlinks followed) is a regular file:
+ * reading a FIFO, socket or device named `x.png` would block forever or never end.
+ * `what` names the file's role in the message (default 'image').
+ */
+export function requireRegularFile(file: string, st: fs.Stats, what = 'image'): void {
+  if (!st.isFile()) throw new AnogenError(`${file}: cannot read ${what}: it is ${kindOf(st)}; expected a regular file`);
+}
+
+/** `no such file or directory (ENOENT)` from a Node system error; the plain message otherwise. */
+function describe(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const msg = String(err?.message ?? e);
+  if (err?.code === 'ELOOP') return 'symlink loop (ELOOP): too many levels of symbolic links';
+  if (typeof err?.code !== 'string') return msg;
+  const m = /^[A-Z0-9_]+: ([^,]+)/.exec(msg);
+  return `${m ? m[1] : msg} (${err.code})`;
+}
+
+/**
+ * Reads a whole file that must be a regular file (symlinks are followed). A FIFO, socket,
+ * device or directory is an AnogenError instead of a read that blocks forever; so is any
+ * read failure (ENOENT, EACCES, ELOOP...). `what` names the file's role in messages (default 'image').
+ */
+export async function readRegularFile(file: string, what = 'image'): Promise<Buffer> {
+  let handle: fsp.FileHandle | undefined;
   try {
-    buf = await fs.readFile(file);
+    // stat first, so that a device is never opened; then open without blocking (a FIFO swapped
+    // in meanwhile would otherwise block open() itself) and check the opened file again.
+    requireRegularFile(file, await fsp.stat(file), what);
+    handle = await fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    requireRegularFile(file, await handle.stat(), what);
+    return await handle.readFile();
   } catch (e) {
-    throw new AnogenError(`${file}: cannot read image: ${(e as Error).message}`);
+    if (e instanceof AnogenError) throw e;
+    throw new AnogenError(`${file}: cannot read ${what}: ${describe(e)}`);
+  } finally {
+    await handle?.close();
   }
+}
+
+/**
+ * Decodes the bytes of one image file into raw pixels (BMP by the reader above, everything
+ * else through sharp). Any failure is an AnogenError naming `file` (used only in messages).
+ */
+export async function decodeImageBytes(buf: Buffer, file: string): Promise<RawImage> {
   if (buf.length >= 2 && buf[0] === 0x42 && buf[1] === 0x4d) return decodeBmp(buf, file);
   try {
     const meta = await sharp(buf).metadata();
@@ -115,27 +201,36 @@ export async function decodeImage(file: string): Promise<RawImage> {
   } catch (e) {
     if (e instanceof AnogenError) throw e;
     throw new AnogenError(
-      `${file}: cannot decode image (${(e as Error).message.split('\n')[0]}); expected a valid PNG, JPEG, TIFF, WebP or uncompressed BMP`,
+      `${file}: cannot decode image (${String((e as Error)?.message ?? e).split('\n')[0]}); expected a valid PNG, JPEG, TIFF, WebP or uncompressed BMP`,
     );
   }
 }
 
-/** Reads an image's width, height and channels from its header (no full decode). */
+/**
+ * Decodes one image file into raw pixels; any failure is an AnogenError naming the file.
+ * Symlinks are followed; anything that is not a regular file (FIFO, socket, device,
+ * directory) is refused before it is read.
+ */
+export async function decodeImage(file: string): Promise<RawImage> {
+  return decodeImageBytes(await readRegularFile(file), file);
+}
+
+/** Reads an image's width, height and channels from its header (no full decode, except for BMP); regular files only. */
 export async function imageHeader(file: string): Promise<{ width: number; height: number; channels: number; depth: 8 | 16 }> {
-  const buf = await fs.readFile(file).catch((e: Error) => {
-    throw new AnogenError(`${file}: cannot read image: ${e.message}`);
-  });
+  const buf = await readRegularFile(file);
   if (buf.length >= 2 && buf[0] === 0x42 && buf[1] === 0x4d) {
     const img = decodeBmp(buf, file);
     return { width: img.width, height: img.height, channels: img.channels, depth: 8 };
   }
+  let m: Metadata;
   try {
-    const m = await sharp(buf).metadata();
-    const ch = m.channels ?? 3;
-    return { width: m.width ?? 0, height: m.height ?? 0, channels: ch <= 2 && m.space !== 'cmyk' ? 1 : 3, depth: m.depth === 'ushort' ? 16 : 8 };
+    m = await sharp(buf).metadata();
   } catch (e) {
-    throw new AnogenError(`${file}: cannot decode image header (${(e as Error).message.split('\n')[0]})`);
+    throw new AnogenError(`${file}: cannot decode image header (${String((e as Error)?.message ?? e).split('\n')[0]})`);
   }
+  if (!m.width || !m.height) throw new AnogenError(`${file}: cannot decode image header (no width and height found)`);
+  const ch = m.channels ?? 3;
+  return { width: m.width, height: m.height, channels: ch <= 2 && m.space !== 'cmyk' ? 1 : 3, depth: m.depth === 'ushort' ? 16 : 8 };
 }
 
 /**
