@@ -88,6 +88,64 @@ export async function heatmapToPng(map: ImageInput, opts: { vmin?: number; vmax?
   return sharp(out, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 
+/** Options of {@link overlayToPng}. */
+export interface OverlayOptions {
+  /** Pixel range of the image (default 'auto'). */
+  range?: PixelRange;
+  /** Map value drawn fully transparent (default: the map's minimum). */
+  vmin?: number;
+  /** Map value drawn with the strongest colour (default: the map's maximum). */
+  vmax?: number;
+  /** Opacity of the heat colour where the map reaches `vmax` (default 0.7); it falls linearly to 0 at `vmin`. */
+  alpha?: number;
+}
+
+/**
+ * PNG bytes of an image with its anomaly map laid over it as a semi-transparent heat
+ * overlay: each pixel is (1 − a)·image + a·heat(t) with t the map value scaled by
+ * [vmin, vmax] and a = alpha·t, so the image stays visible where the map is low and the
+ * hot regions are tinted. A grey image becomes RGB; a map of another size than the image is
+ * resampled to it (nearest neighbour).
+ */
+export async function overlayToPng(img: ImageInput, map: ImageInput, opts: OverlayOptions = {}): Promise<Buffer> {
+  const { data, c, h, w } = readImage(img);
+  const mm = readImage(map, 'anomaly map');
+  const plane = mapPlane(mm.data, mm.c, mm.h, mm.w);
+  const range = opts.range ?? 'auto';
+  let lo = 0;
+  if (range === 'auto') {
+    for (const v of data) if (v < 0) { lo = -1; break; }
+  } else if (range === '[-1,1]') lo = -1;
+  else if (range !== '[0,1]') throw new AnogenError(`overlayToPng: range ${JSON.stringify(range)} is not valid; expected '[-1,1]', '[0,1]' or 'auto'`);
+  let vmin = opts.vmin, vmax = opts.vmax;
+  if (vmin === undefined || vmax === undefined) {
+    let a = Infinity, b = -Infinity;
+    for (const v of plane) if (Number.isFinite(v)) { if (v < a) a = v; if (v > b) b = v; }
+    vmin ??= Number.isFinite(a) ? a : 0;
+    vmax ??= Number.isFinite(b) ? b : 1;
+  }
+  const span = vmax > vmin ? vmax - vmin : 1;
+  const alpha = Math.min(1, Math.max(0, opts.alpha ?? 0.7));
+  const out = new Uint8Array(h * w * 3);
+  for (let yy = 0; yy < h; yy++) {
+    const my = Math.min(mm.h - 1, Math.floor(((yy + 0.5) * mm.h) / h));
+    for (let xx = 0; xx < w; xx++) {
+      const mx = Math.min(mm.w - 1, Math.floor(((xx + 0.5) * mm.w) / w));
+      const mv = plane[my * mm.w + mx]!;
+      const t = Number.isFinite(mv) ? Math.min(1, Math.max(0, (mv - vmin) / span)) : 0;
+      const heat = heatColor(t);
+      const a = alpha * t;
+      const i = yy * w + xx;
+      for (let k = 0; k < 3; k++) {
+        const v = data[(c === 3 ? k : 0) * h * w + i]!;
+        const base = Math.min(1, Math.max(0, Number.isFinite(v) ? (v - lo) / (1 - lo) : 0)) * 255;
+        out[3 * i + k] = Math.round((1 - a) * base + a * heat[k]!);
+      }
+    }
+  }
+  return sharp(out, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
 /** @internal One plane of a map: the channel mean. */
 export function mapPlane(data: Float32Array, c: number, h: number, w: number): Float32Array {
   if (c === 1) return data;

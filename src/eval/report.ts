@@ -8,15 +8,19 @@
  *   (AUROC, AUPRC, FPR@95%TPR, best F1; F1/precision/recall at Φ for the model);
  * - score histograms of normal vs anomalous test scores with Φ marked;
  * - ROC and PR curves with AUROC/AUPRC (the floors' curves dashed);
- * - training loss curves (named series);
- * - the most anomalous test images beside their reconstructions x̂ and anomaly maps;
+ * - training loss curves (named series, with an optional one-line explanation per loss);
+ * - the most anomalous test images beside their reconstructions x̂, anomaly maps and the maps
+ *   laid over the images, each card saying its ground truth ("truth: anomalous") apart from
+ *   the model's decision ("model: flagged" when score > Φ);
+ * - the most confidently missed anomalies (anomalous images with the lowest scores) and the
+ *   most normal images (lowest scores), in the same cards;
  * - a t-SNE scatter of features coloured by label.
  */
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { AnogenError } from '../core/errors.js';
 import { evaluateScores, prCurve, rocCurve, toLabelArray, toScoreArray, f1AtThreshold, type Labels, type ScoreMetrics, type Scores } from './metrics.js';
 import { esc, fmt, lineChart, scatterPlot, scoreHistogram, PALETTE, ANOMALY_COLOR, NORMAL_COLOR, type Series } from './svg.js';
-import { heatColor, heatmapToPng, imageToPng, mapPlane, pngDataUri, readImage, type ImageInput, type PixelRange } from './png.js';
+import { heatColor, heatmapToPng, imageToPng, mapPlane, overlayToPng, pngDataUri, readImage, type ImageInput, type PixelRange } from './png.js';
 import { tsne, type TsneOptions } from './tsne.js';
 import type { ImageMatrix } from './floors.js';
 
@@ -77,12 +81,17 @@ export interface ReportSample {
   reconstruction?: ImageInput;
   /** Its anomaly map ([1, H, W] or [H, W]; channels are averaged). */
   map?: ImageInput;
-  /** Its anomaly score. */
+  /** Its anomaly score, on the scale of the report's `threshold`. */
   score: number;
-  /** Its label (1 = anomalous), if known. */
+  /** Its ground-truth label (1 = anomalous, 0 = normal); default unknown ("truth: unknown"). */
   label?: number;
-  /** A caption (e.g. the file name or the dataset index). */
+  /** A caption (e.g. the file name or the dataset index); default none. */
   caption?: string;
+  /**
+   * Whether the model flags this image as anomalous. Default: `score > threshold` when the
+   * report has a `threshold`, else no flag badge is shown.
+   */
+  flagged?: boolean;
 }
 
 /** A ready 2-D embedding, or features to embed with t-SNE. */
@@ -98,13 +107,29 @@ export interface ReportInput extends EvaluationInput {
   info?: Record<string, string | number | boolean>;
   /** Name of the model's row and curves (default 'model'). */
   modelName?: string;
-  /** Training loss curves: name → values per step (or full {@link Series}). */
+  /** Training loss curves: name → values per step (or full {@link Series}); default none (section omitted). */
   losses?: Record<string, ArrayLike<number>> | Series[];
+  /**
+   * One-line explanation per loss name, shown in the loss legend as "name — explanation"
+   * (e.g. `{ g: 'generator total', con: 'contextual L1 |x − x̂|' }`); default none (names only).
+   */
+  lossDocs?: Record<string, string>;
   /** x-axis title of the loss chart (default 'step'). */
   lossXLabel?: string;
-  /** Test images for the grid; the `maxSamples` highest scores are shown, highest first. */
+  /** Test images for the "most anomalous" grid; the `maxSamples` highest scores are shown, highest first. Default none (section omitted). */
   samples?: ReportSample[];
-  /** Number of images in the grid (default 16). */
+  /**
+   * The most confidently MISSED anomalies: anomalous test images (label 1) with the LOWEST
+   * scores. Shown lowest score first, at most `maxSamples`; entries labelled 0 are left out.
+   * Default none (section omitted).
+   */
+  missed?: ReportSample[];
+  /**
+   * The MOST NORMAL test images: those with the LOWEST scores (any label). Shown lowest score
+   * first, at most `maxSamples`. Default none (section omitted).
+   */
+  mostNormal?: ReportSample[];
+  /** Number of images in each image grid (default 16). */
   maxSamples?: number;
   /** Pixel range of the images (default 'auto'). */
   pixelRange?: PixelRange;
@@ -130,18 +155,30 @@ table.metrics th,table.metrics td{padding:6px 12px;border-bottom:1px solid var(-
 table.metrics th:first-child,table.metrics td:first-child{text-align:left}
 table.metrics thead th{font-weight:600;color:var(--muted);font-size:12.5px;border-bottom:2px solid var(--line)}
 table.metrics tr.model td{font-weight:600;background:#f3f6fd}table.kv{width:auto;margin-top:14px}table.kv td{text-align:left}
-.samplegrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px}
-.sample{border:1px solid var(--line);border-radius:6px;padding:8px 10px}
-.sample .cap{font-size:12.5px;margin-bottom:6px;display:flex;justify-content:space-between;gap:8px}
-.sample .imgs{display:flex;gap:8px}.sample figure{margin:0;text-align:center}
-.sample figcaption{font-size:11px;color:var(--muted)}.sample img{image-rendering:pixelated;display:block;border:1px solid var(--line)}
-.tag{font-size:11px;padding:1px 6px;border-radius:9px;color:#fff}.tag.anom{background:${ANOMALY_COLOR}}.tag.norm{background:${NORMAL_COLOR}}.tag.unk{background:#7f7f7f}
+.samplegrid{display:grid;gap:12px}
+.sample{border:1px solid var(--line);border-radius:6px;padding:8px 10px;min-width:0}
+.sample .cap{font-size:12.5px;margin-bottom:4px;display:flex;flex-wrap:wrap;align-items:center;gap:4px 6px}
+.sample .cap .score{margin-right:auto;white-space:nowrap}
+.sample .name{font-size:11.5px;color:var(--muted);margin-bottom:6px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.sample .imgs{display:flex;gap:8px}.sample figure{margin:0;text-align:center;min-width:0;flex:0 1 auto}
+.sample figcaption{font-size:11px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.sample img{image-rendering:pixelated;display:block;border:1px solid var(--line);max-width:100%;height:auto}
+.tag{font-size:11px;padding:1px 7px;border-radius:9px;color:#fff;white-space:nowrap;border:1px solid transparent}
+.tag.anom{background:${ANOMALY_COLOR}}.tag.norm{background:${NORMAL_COLOR}}.tag.unk{background:#7f7f7f}
+.tag.flag{background:#fff;color:#1d2330;border-color:#1d2330;font-weight:600}.tag.noflag{background:#fff;color:var(--muted);border-color:#c3c8d1}
+.tag.err{background:#fff3cd;color:#7a5200;border-color:#e0b84a}
+.legendline{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;font-size:12px;color:var(--muted);margin:0 0 10px}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
 svg .gridline{stroke:#edf0f4;stroke-width:1}svg .tick{stroke:#888}svg .frame{fill:none;stroke:#9aa1ad;stroke-width:1}
 svg .ticklabel{font-size:11px;fill:#4a5160}svg .axislabel{font-size:12px;fill:#333}svg .title{font-size:13.5px;font-weight:600;fill:#1d2330}
 svg .legendbox{fill:#fff;fill-opacity:.88;stroke:#d5d9e0}svg .legendtext{font-size:11.5px;fill:#222}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:10px}
 `;
+
+/** A floor's row name: its key, with " (floor)" added unless the key already says so. */
+function floorLabel(name: string): string {
+  return /\bfloor\b/i.test(name) ? name : `${name} (floor)`;
+}
 
 function metricCells(m: ScoreMetrics | undefined, at: boolean): string {
   if (!m) return '';
@@ -174,63 +211,142 @@ function lossSeries(losses: ReportInput['losses']): Series[] {
   });
 }
 
+let gradId = 0;
+
 function colorbar(vmax: number): string {
+  const id = `heatgrad${++gradId}`;
   const stops = Array.from({ length: 9 }, (_, i) => {
     const [r, g, b] = heatColor(i / 8);
     return `<stop offset="${(i / 8) * 100}%" stop-color="rgb(${r},${g},${b})"/>`;
   }).join('');
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="260" height="34" viewBox="0 0 260 34" class="colorbar"><defs><linearGradient id="heatgrad">${stops}</linearGradient></defs>` +
-    `<text x="0" y="12" font-size="11" fill="#4a5160">anomaly map scale</text><rect x="0" y="16" width="200" height="10" fill="url(#heatgrad)" stroke="#9aa1ad" stroke-width="0.5"/>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="260" height="34" viewBox="0 0 260 34" class="colorbar"><defs><linearGradient id="${id}">${stops}</linearGradient></defs>` +
+    `<text x="0" y="12" font-size="11" fill="#4a5160">anomaly map scale</text><rect x="0" y="16" width="200" height="10" fill="url(#${id})" stroke="#9aa1ad" stroke-width="0.5"/>` +
     `<text x="204" y="25" font-size="11" fill="#4a5160">0 … ${esc(fmt(vmax))}</text></svg>`
   );
 }
 
-async function samplesSection(samples: ReportSample[], max: number, range0: PixelRange): Promise<string> {
-  const shown = [...samples].sort((a, b) => b.score - a.score).slice(0, max);
+/** The sample sections share one pixel range and one map colour scale, so they compare. */
+interface SampleScales {
+  range: PixelRange;
+  vmax: number;
+}
+
+function sampleScales(lists: ReportSample[][], range0: PixelRange): SampleScales {
   // one pixel range for every x and x̂ ('auto': [-1, 1] when any INPUT image has a negative value;
   // reconstructions may overshoot slightly and must not change the range)
   let range: PixelRange = range0;
+  const all = lists.flat();
   if (range === 'auto') {
     range = '[0,1]';
-    for (const [i, s] of shown.entries()) if (readImage(s.image, `samples[${i}].image`).data.some((v) => v < 0)) range = '[-1,1]';
+    for (const [i, s] of all.entries()) if (readImage(s.image, `samples[${i}].image`).data.some((v) => v < 0)) range = '[-1,1]';
   }
-  // one colour scale for every map shown, 0 .. the largest value, so the maps compare
+  // one colour scale for every map shown, 0 .. the largest value
   let vmax = 0;
-  const planes = shown.map((s, i) => {
-    if (!s.map) return null;
+  for (const [i, s] of all.entries()) {
+    if (!s.map) continue;
     const { data, c, h, w } = readImage(s.map, `samples[${i}].map`);
-    const m = mapPlane(data, c, h, w);
-    for (const v of m) if (Number.isFinite(v) && v > vmax) vmax = v;
-    return { data: m, shape: [1, h, w] };
-  });
-  if (!(vmax > 0)) vmax = 1;
+    for (const v of mapPlane(data, c, h, w)) if (Number.isFinite(v) && v > vmax) vmax = v;
+  }
+  return { range, vmax: vmax > 0 ? vmax : 1 };
+}
+
+/** Largest side of an image as shown (px): small images are enlarged by a whole factor, large ones shrunk. */
+const SHOW_PX = 128;
+
+function displaySize(w: number, h: number): [number, number] {
+  const scale = Math.max(1, Math.floor(SHOW_PX / Math.max(w, h)));
+  let dw = w * scale, dh = h * scale;
+  if (Math.max(dw, dh) > SHOW_PX) {
+    const f = SHOW_PX / Math.max(dw, dh);
+    dw = Math.max(1, Math.round(dw * f));
+    dh = Math.max(1, Math.round(dh * f));
+  }
+  return [dw, dh];
+}
+
+interface SampleSection {
+  id: string;
+  title: string;
+  note: string;
+}
+
+async function samplesSection(sec: SampleSection, shown: ReportSample[], sc: SampleScales, phi: number | undefined): Promise<string> {
   const cards: string[] = [];
+  let maxFigs = 1;
+  let maxW = 0;
+  let anyMap = false;
   for (let i = 0; i < shown.length; i++) {
     const s = shown[i]!;
     const figs: string[] = [];
-    const add = async (what: string, png: Buffer, w: number, h: number) => {
-      const scale = Math.max(1, Math.ceil(96 / Math.max(w, h)));
-      figs.push(`<figure><img alt="${esc(what)}" width="${w * scale}" height="${h * scale}" src="${pngDataUri(png)}"/><figcaption>${esc(what)}</figcaption></figure>`);
+    const add = (what: string, cls: string, png: Buffer, w: number, h: number): void => {
+      const [dw, dh] = displaySize(w, h);
+      maxW = Math.max(maxW, dw);
+      figs.push(`<figure class="${cls}"><img alt="${esc(what)}" width="${dw}" height="${dh}" src="${pngDataUri(png)}"/><figcaption>${esc(what)}</figcaption></figure>`);
     };
-    const im = readImage(s.image, `samples[${i}].image`);
-    await add('x', await imageToPng(s.image, range), im.w, im.h);
+    const where = `${sec.id}[${i}]`;
+    const im = readImage(s.image, `${where}.image`);
+    add('x', 'x', await imageToPng(s.image, sc.range), im.w, im.h);
     if (s.reconstruction) {
-      const r = readImage(s.reconstruction, `samples[${i}].reconstruction`);
-      await add('x̂', await imageToPng(s.reconstruction, range), r.w, r.h);
+      const r = readImage(s.reconstruction, `${where}.reconstruction`);
+      add('x̂', 'xhat', await imageToPng(s.reconstruction, sc.range), r.w, r.h);
     }
-    if (planes[i]) await add('|x − x̂| map', await heatmapToPng(planes[i]!, { vmin: 0, vmax }), planes[i]!.shape[2]!, planes[i]!.shape[1]!);
-    const tag = s.label === 1 ? '<span class="tag anom">anomalous</span>' : s.label === 0 ? '<span class="tag norm">normal</span>' : '<span class="tag unk">unlabelled</span>';
+    if (s.map) {
+      anyMap = true;
+      const mp = readImage(s.map, `${where}.map`);
+      const plane = { data: mapPlane(mp.data, mp.c, mp.h, mp.w), shape: [1, mp.h, mp.w] };
+      add('map', 'map', await heatmapToPng(plane, { vmin: 0, vmax: sc.vmax }), mp.w, mp.h);
+      add('map on x', 'overlay', await overlayToPng(s.image, plane, { range: sc.range, vmin: 0, vmax: sc.vmax }), im.w, im.h);
+    }
+    maxFigs = Math.max(maxFigs, figs.length);
+    const truth = s.label === 1 ? '<span class="tag anom" title="ground-truth label">truth: anomalous</span>' : s.label === 0 ? '<span class="tag norm" title="ground-truth label">truth: normal</span>' : '<span class="tag unk" title="ground-truth label">truth: unknown</span>';
+    const flagged = s.flagged ?? (phi !== undefined && Number.isFinite(phi) ? s.score > phi : undefined);
+    const flag = flagged === undefined ? '' : flagged ? '<span class="tag flag" title="the model\'s decision: score &gt; Φ">model: flagged</span>' : '<span class="tag noflag" title="the model\'s decision: score ≤ Φ">model: not flagged</span>';
+    const err = flagged === undefined || (s.label !== 0 && s.label !== 1) ? '' : s.label === 1 && !flagged ? '<span class="tag err">missed</span>' : s.label === 0 && flagged ? '<span class="tag err">false alarm</span>' : '';
+    const name = s.caption ? `<div class="name" title="${esc(s.caption)}">${esc(s.caption)}</div>` : '';
     cards.push(
-      `<div class="sample"><div class="cap"><span>#${i + 1} · score <b>${esc(fmt(s.score, 4))}</b>${s.caption ? ` · ${esc(s.caption)}` : ''}</span>${tag}</div><div class="imgs">${figs.join('')}</div></div>`,
+      `<div class="sample"><div class="cap"><span class="score">#${i + 1} · score <b>${esc(fmt(s.score, 4))}</b></span>${truth}${flag}${err}</div>${name}<div class="imgs">${figs.join('')}</div></div>`,
     );
   }
-  const anyMap = planes.some((p) => p !== null);
+  // a column wide enough for every image of a card at full size; narrower only when the page is
+  const cardW = Math.ceil(maxFigs * (maxW + 2) + (maxFigs - 1) * 8 + 2 * 10 + 2);
+  const grid = `grid-template-columns:repeat(auto-fill,minmax(min(100%,${cardW}px),1fr))`;
+  const phiText = phi !== undefined ? ` (score &gt; Φ = ${esc(fmt(phi, 4))})` : '';
+  const legend =
+    `<div class="legendline"><span><span class="tag anom">truth: anomalous</span> <span class="tag norm">truth: normal</span> the test label (ground truth)</span>` +
+    `<span><span class="tag flag">model: flagged</span> <span class="tag noflag">model: not flagged</span> the model's decision${phiText}</span>` +
+    `<span><span class="tag err">missed</span> <span class="tag err">false alarm</span> the two disagree</span></div>`;
   return (
-    `<section id="samples"><h2>Most anomalous test images (${shown.length} of ${samples.length}, highest score first)</h2>` +
-    `<div class="samplegrid">${cards.join('')}</div>${anyMap ? `<div style="margin-top:10px">${colorbar(vmax)}</div>` : ''}` +
-    `<p class="note">x: input; x̂: reconstruction; map: anomaly map on one colour scale shared by every image shown.</p></section>`
+    `<section id="${sec.id}"><h2>${esc(sec.title)}</h2>${legend}` +
+    `<div class="samplegrid" style="${grid}">${cards.join('')}</div>${anyMap ? `<div style="margin-top:10px">${colorbar(sc.vmax)}</div>` : ''}` +
+    `<p class="note">${esc(sec.note)} x: input; x̂: reconstruction; map: the anomaly map; map on x: the map laid over the input (hot = anomalous). Every map shown in this report uses one colour scale.</p></section>`
   );
+}
+
+/** Recall below which a PR curve's precision (a few top-ranked images) does not set the y range. */
+const PR_RANGE_MIN_RECALL = 0.05;
+
+/**
+ * The PR chart's y range: from just under the lowest precision plotted at recall ≥ 0.05 (or
+ * the anomaly rate) to just over 1, so a high anomaly rate does not squash every curve against
+ * y = 1; from 0 when the data reach down near 0 anyway. `cut` tells whether some points at
+ * lower recall fall below the range (they are clipped).
+ */
+function prYRange(series: Series[], prevalence: number): { y0: number; y1: number; cut: boolean } {
+  let lo = Number.isFinite(prevalence) ? prevalence : 0;
+  let lowest = lo;
+  for (const q of series) {
+    for (let i = 0; i < q.y.length; i++) {
+      const v = q.y[i]!, r = q.x ? q.x[i]! : 1;
+      if (!Number.isFinite(v)) continue;
+      if (v < lowest) lowest = v;
+      if (r >= PR_RANGE_MIN_RECALL && v < lo) lo = v;
+    }
+  }
+  const margin = Math.max(0.02, 0.08 * (1 - lo));
+  let y0 = Math.floor((lo - margin) * 20) / 20; // a multiple of 0.05
+  if (y0 < 0.2) y0 = 0;
+  return { y0, y1: 1 + 0.02 * (1 - y0), cut: lowest < y0 };
 }
 
 /** Renders the report as one self-contained HTML string (see the module doc for the sections). */
@@ -245,8 +361,11 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const parts: string[] = [];
 
   // header
-  const info = Object.entries(input.info ?? {}).map(([k, v]) => `<span>${esc(k)}: <b>${esc(v)}</b></span>`);
-  info.push(`<span>test images: <b>${m.n}</b> (${m.nAnomalous} anomalous)</span>`);
+  // the report states the test-set size itself (with the anomaly count), so an info entry of the same name is not repeated
+  const info = Object.entries(input.info ?? {})
+    .filter(([k]) => k.trim().toLowerCase() !== 'test images')
+    .map(([k, v]) => `<span>${esc(k)}: <b>${esc(v)}</b></span>`);
+  info.push(`<span>test images: <b>${m.n}</b> (${m.nAnomalous} anomalous, ${esc(fmt((100 * m.nAnomalous) / Math.max(1, m.n), 3))}%)</span>`);
   parts.push(`<header><h1>${esc(title)}</h1><div class="info">${info.join('')}</div></header><main>`);
 
   // metrics table
@@ -254,7 +373,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const head = ['method', 'AUROC', 'AUPRC', 'FPR@95%TPR', 'best F1', ...(hasPhi ? ['F1@Φ', 'precision@Φ', 'recall@Φ'] : [])];
   const rows = [`<tr class="model"><td>${esc(name)}</td>${metricCells(m, hasPhi)}</tr>`];
   for (const [fname, fm] of Object.entries(summary.floors)) {
-    rows.push(`<tr><td>${esc(fname)} (floor)</td>${metricCells(fm, false)}${hasPhi ? '<td>—</td><td>—</td><td>—</td>' : ''}</tr>`);
+    rows.push(`<tr><td>${esc(floorLabel(fname))}</td>${metricCells(fm, false)}${hasPhi ? '<td>—</td><td>—</td><td>—</td>' : ''}</tr>`);
   }
   const extraRows = Object.entries(input.extraMetrics ?? {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(typeof v === 'number' ? fmt(v, 4) : v)}</td></tr>`);
   const extra = extraRows.length ? `<table class="metrics kv"><tbody>${extraRows.join('')}</tbody></table>` : '';
@@ -278,20 +397,22 @@ export async function renderReport(input: ReportInput): Promise<string> {
   });
   const op = hasPhi ? f1AtThreshold(s, y, phi!) : null;
   const rocSvg = lineChart(rocSeries, {
-    title: 'ROC curve', xLabel: 'false positive rate', yLabel: 'true positive rate', xRange: [0, 1], yRange: [0, 1.0001], legendCorner: 'br',
+    title: 'ROC curve', xLabel: 'false positive rate', yLabel: 'true positive rate', xRange: [0, 1], yRange: [0, 1.0001], legendCorner: 'auto',
     extra: ({ sx, sy }) =>
       `<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(1)}" y2="${sy(1)}" stroke="#bbb" stroke-dasharray="3 3"/>` +
       (op ? `<circle cx="${sx(op.fpr).toFixed(1)}" cy="${sy(op.recall).toFixed(1)}" r="5" fill="none" stroke="#222" stroke-width="1.8"/><text x="${(sx(op.fpr) + 8).toFixed(1)}" y="${(sy(op.recall) + 14).toFixed(1)}" font-size="11.5" fill="#222">Φ</text>` : ''),
   });
   const prevalence = m.nAnomalous / m.n;
+  const { y0: py0, y1: py1, cut: prCut } = prYRange(prSeries, prevalence);
   const prSvg = lineChart(prSeries, {
-    title: 'Precision-recall curve', xLabel: 'recall', yLabel: 'precision', xRange: [0, 1], yRange: [0, 1.0001], legendCorner: 'tl',
+    title: 'Precision-recall curve', xLabel: 'recall', yLabel: py0 > 0 ? `precision (axis from ${fmt(py0)}, not 0)` : 'precision', xRange: [0, 1], yRange: [py0, py1], legendCorner: 'auto',
     extra: ({ sx, sy }) => `<line x1="${sx(0)}" y1="${sy(prevalence).toFixed(1)}" x2="${sx(1)}" y2="${sy(prevalence).toFixed(1)}" stroke="#bbb" stroke-dasharray="3 3"/>`,
   });
   const hist = scoreHistogram(s, y, { title: 'Test score distribution', threshold: phi, bins: input.bins });
   parts.push(
     `<section id="scores"><h2>Scores, ROC and PR</h2><div class="charts">${hist}${rocSvg}${prSvg}</div>` +
-      `<p class="note">Histograms are densities per class. Grey dashed lines: chance (ROC diagonal; PR at the anomaly rate ${esc(fmt(prevalence, 3))}).${op ? ` Circle: the operating point at Φ (FPR ${esc(fmt(op.fpr, 3))}, TPR ${esc(fmt(op.recall, 3))}).` : ''}</p></section>`,
+      `<p class="note">Histograms are densities per class. Grey dashed lines: chance (ROC diagonal; PR at the anomaly rate ${esc(fmt(prevalence, 3))}).${op ? ` Circle: the operating point at Φ (FPR ${esc(fmt(op.fpr, 3))}, TPR ${esc(fmt(op.recall, 3))}).` : ''}` +
+      `${py0 > 0 ? ` The PR chart's precision axis starts at ${esc(fmt(py0))}, just under the lowest precision plotted, so curves near 1 stay apart${prCut ? ` (a few points at recall under ${PR_RANGE_MIN_RECALL}, lower still, are cut off)` : ''}.` : ''}</p></section>`,
   );
 
   // losses
@@ -300,12 +421,39 @@ export async function renderReport(input: ReportInput): Promise<string> {
     const ys = ls.flatMap((q) => Array.from(q.y).filter(Number.isFinite));
     const pos = ys.filter((v) => v > 0);
     const logY = pos.length === ys.length && ys.length > 0 && Math.max(...pos) / Math.min(...pos) > 100;
-    const chart = lineChart(ls, { xLabel: input.lossXLabel ?? 'step', yLabel: logY ? 'loss (log scale)' : 'loss', logY, width: 720, height: 320, legendCorner: 'outside' });
-    parts.push(`<section id="losses"><h2>Training losses</h2><div class="charts">${chart}</div></section>`);
+    const docs = input.lossDocs ?? {};
+    const hasDocs = ls.some((q) => docs[q.name] !== undefined);
+    const named = ls.map((q) => (docs[q.name] !== undefined ? { ...q, name: `${q.name} — ${docs[q.name]}` } : q));
+    const integerX = ls.every((q) => Array.from(q.x ?? []).every((v) => !Number.isFinite(v) || Number.isInteger(v)));
+    const chart = lineChart(named, {
+      xLabel: input.lossXLabel ?? 'step', yLabel: logY ? 'loss (log scale)' : 'loss', logY, integerX, width: 720, height: 320, legendCorner: hasDocs ? 'below' : 'outside',
+    });
+    const note = hasDocs ? '' : '<p class="note">Loss names as logged by the model\'s training step.</p>';
+    parts.push(`<section id="losses"><h2>Training losses</h2><div class="charts">${chart}</div>${note}</section>`);
   }
 
-  // samples
-  if (input.samples && input.samples.length > 0) parts.push(await samplesSection(input.samples, input.maxSamples ?? 16, input.pixelRange ?? 'auto'));
+  // image grids: most anomalous, missed anomalies, most normal (one pixel range and map scale for all)
+  const max = input.maxSamples ?? 16;
+  const top = [...(input.samples ?? [])].sort((a, b) => b.score - a.score).slice(0, max);
+  const missed = (input.missed ?? []).filter((q) => q.label !== 0).sort((a, b) => a.score - b.score).slice(0, max);
+  const normal = [...(input.mostNormal ?? [])].sort((a, b) => a.score - b.score).slice(0, max);
+  if (top.length + missed.length + normal.length > 0) {
+    const sc = sampleScales([top, missed, normal], input.pixelRange ?? 'auto');
+    if (top.length > 0) {
+      parts.push(await samplesSection({ id: 'samples', title: `Most anomalous test images (${top.length} of ${input.samples!.length}, highest score first)`, note: 'What the model finds most anomalous.' }, top, sc, phi));
+    }
+    if (missed.length > 0) {
+      parts.push(
+        await samplesSection(
+          { id: 'missed', title: `Missed anomalies: anomalous test images with the lowest scores (${missed.length}, lowest first)`, note: 'Anomalies the model is most sure are normal: what it cannot see.' },
+          missed, sc, phi,
+        ),
+      );
+    }
+    if (normal.length > 0) {
+      parts.push(await samplesSection({ id: 'normal', title: `Most normal test images (${normal.length}, lowest score first)`, note: 'What the model finds most normal.' }, normal, sc, phi));
+    }
+  }
 
   // embedding
   if (input.embedding) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { renderReport, writeReport, writeResultsJson, summarizeEvaluation, type ReportSample } from '../../src/eval/report.js';
-import { imageToPng, heatmapToPng } from '../../src/eval/png.js';
+import { imageToPng, heatmapToPng, overlayToPng } from '../../src/eval/png.js';
 import { niceTicks, fmt } from '../../src/eval/svg.js';
 import { auroc } from '../../src/eval/metrics.js';
 
@@ -60,7 +60,7 @@ test('report contains every section, the metrics, SVG charts and inline PNGs', a
   assert.ok(html.includes('L_adv') && html.includes('L_con'));
   assert.equal((html.match(/<svg /g) ?? []).length, 6); // histogram, ROC, PR, losses, colorbar, t-SNE scatter
   const imgs = [...html.matchAll(/<img [^>]*src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)];
-  assert.equal(imgs.length, 4 * 3); // 4 samples x (x, x^, map)
+  assert.equal(imgs.length, 4 * 4); // 4 samples x (x, x^, map, map on x)
   const meta = await sharp(Buffer.from(imgs[0]![1]!, 'base64')).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height, meta.channels], ['png', 8, 8, 3]);
   // the highest score comes first
@@ -99,8 +99,62 @@ test('writeReport and writeResultsJson write files; non-finite numbers become nu
 
 test('niceTicks and fmt', () => {
   assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(-0.03, 3.03, 5, true), [0, 1, 2, 3]);
+  assert.deepEqual(niceTicks(0, 1, 5, true), [0, 1]);
+  assert.deepEqual(niceTicks(0, 40, 4, true), [0, 10, 20, 30, 40]);
   assert.deepEqual(niceTicks(3, 47, 4), [10, 20, 30, 40]);
   assert.equal(fmt(0.000012345), '1.23e-5');
   assert.equal(fmt(0.95238), '0.952');
   assert.equal(fmt(Infinity), '∞');
+});
+
+test('overlay PNG: the image shows where the map is 0, heat colours where it is high', async () => {
+  const img = { data: Float32Array.from({ length: 4 }, () => 1), shape: [1, 2, 2] }; // white, [0, 1]
+  const map = { data: Float32Array.from([0, 0, 0, 1]), shape: [2, 2] };
+  const png = await overlayToPng(img, map, { range: '[0,1]', alpha: 0.7 });
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height, info.channels], [2, 2, 3]);
+  assert.deepEqual(Array.from(data.subarray(0, 3)), [255, 255, 255]); // map 0: the image
+  assert.ok(data[9]! < 255 && data[11]! < 200, 'map 1: tinted towards the heat colour'); // light yellow (252,255,164) at 70 %
+  // a map of another size is resampled to the image
+  const big = await overlayToPng({ data: new Float32Array(16), shape: [4, 4] }, map, { range: '[0,1]' });
+  assert.equal((await sharp(big).metadata()).width, 4);
+});
+
+test('report fixes: floor names, header, badges, PR range, integer loss ticks, loss docs, extra image sections', async () => {
+  const n = 100;
+  const lab = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? 0 : 1)); // 91 % anomalous
+  const sc = lab.map((l, i) => l + ((i * 37) % 17) / 10);
+  const px = (v: number): ReportSample['image'] => ({ data: new Float32Array(3 * 64 * 64).fill(v), shape: [3, 64, 64] });
+  const mk = (score: number, label: number, caption: string, flagged?: boolean): ReportSample => ({
+    image: px(0.5), reconstruction: px(0.4), map: { data: new Float32Array(64 * 64).fill(score), shape: [64, 64] }, score, label, caption, flagged,
+  });
+  const html = await renderReport({
+    scores: sc, labels: lab, threshold: 1.2,
+    info: { 'test images': n, seed: 1 },
+    floors: { 'PCA (floor)': sc.map((v, i) => v + ((i * 13) % 7) / 5), knn: sc },
+    losses: { g: [3, 2, 1.5, 1.2], d: [0.7, 0.69, 0.7, 0.68] },
+    lossDocs: { g: 'generator total', d: 'discriminator BCE' },
+    samples: [mk(2.5, 1, 'top-a'), mk(0.9, 0, 'top-b')],
+    missed: [mk(0.3, 1, 'miss-a'), mk(0.1, 1, 'miss-b'), mk(0.05, 0, 'not-an-anomaly')],
+    mostNormal: [mk(0.2, 0, 'norm-a'), mk(0.01, 0, 'norm-b', true)],
+  });
+  assert.ok(html.includes('<td>PCA (floor)</td>') && html.includes('<td>knn (floor)</td>'));
+  assert.doesNotMatch(html, /\(floor\) \(floor\)/);
+  assert.equal((html.match(/test images:/g) ?? []).length, 1);
+  assert.ok(html.includes('truth: anomalous') && html.includes('truth: normal'));
+  assert.ok(html.includes('>model: flagged<') && html.includes('>model: not flagged<'));
+  for (const id of ['samples', 'missed', 'normal']) assert.match(html, new RegExp(`<section id="${id}">`));
+  // lowest first; a normal image passed as "missed" is left out; an explicit flag wins over the threshold
+  assert.ok(html.indexOf('miss-b') < html.indexOf('miss-a') && !html.includes('not-an-anomaly'));
+  assert.ok(html.indexOf('norm-b') < html.indexOf('norm-a'));
+  const normalSec = html.slice(html.indexOf('<section id="normal">'));
+  assert.ok(normalSec.includes('false alarm'));
+  // PR axis from the data, said on the axis
+  assert.match(html, /precision \(axis from 0\.\d+, not 0\)/);
+  // integer step ticks and explained loss names
+  const lossSvg = html.slice(html.indexOf('<section id="losses">'), html.indexOf('</section>', html.indexOf('<section id="losses">')));
+  const xt = [...lossSvg.matchAll(/class="ticklabel xtick">([^<]+)</g)].map((m) => Number(m[1]));
+  assert.ok(xt.length >= 2 && xt.every(Number.isInteger), `integer step ticks: ${xt.join(', ')}`);
+  assert.ok(lossSvg.includes('g — generator total') && lossSvg.includes('d — discriminator BCE'));
 });
