@@ -58,7 +58,7 @@ test('saving a bundle frees the state-dict views it serialised (the detector kee
   const dir = path.join(tmp, 'noleak');
   saveBundle(dir, d, { protocol: { protocol: 'folder' } });
   const before = settledLiveTensors();
-  saveBundle(dir, d, { protocol: { protocol: 'folder' } });
+  saveBundle(dir, d, { protocol: { protocol: 'folder' } }, { replace: true });
   assert.ok(liveTensors() <= before, `saveBundle left ${liveTensors() - before} tensors alive`);
   const b = loadBundle(dir);
   const x = randn([2, 1, 16, 16]).tanh();

@@ -143,7 +143,7 @@ test('bundle round trip gives identical scores for one image and for a batch', a
 test('a NaN loss stops training naming epoch and step; the last good checkpoint is kept', async () => {
   const d = new Ganomaly(TINY);
   const dir = tmp();
-  d.checkpointer = (info) => saveBundle(path.join(dir, 'checkpoint'), d, { training: info });
+  d.checkpointer = (info) => saveBundle(path.join(dir, 'checkpoint'), d, { training: info }, { replace: true });
   const firstWeight = d.stateDict().get('netg.encoder1.main.initial-conv-1-8.weight')!;
   await assert.rejects(
     d.fit(
