@@ -103,24 +103,105 @@ export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
+/** The largest IDX file {@link readIdx} reads or decompresses by default: 2 GiB. */
+export const MAX_IDX_BYTES = 2 * 1024 ** 3;
+
+/** Options of {@link readIdx}. */
+export interface ReadIdxOptions {
+  /**
+   * Absolute bound on the (decompressed) IDX bytes, whatever the header claims (default
+   * {@link MAX_IDX_BYTES}, 2 GiB).
+   */
+  maxBytes?: number;
+}
+
 /**
- * Reads an IDX file, raw or gzip-compressed (detected by its content, not its name).
- * A missing file, a corrupt/truncated gzip stream or any IDX check failure throws AnogenError.
+ * The total byte size an IDX header declares (header + elements), or null when `head` is too
+ * short to hold the whole header. Malformed headers throw parseIdx's AnogenErrors.
  */
-export function readIdx(file: string): IdxArray {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(file);
-  } catch (e) {
-    throw new AnogenError(`${file}: cannot read IDX file: ${(e as Error).message}`);
-  }
-  let bytes: Uint8Array = raw;
-  if (isGzip(raw)) {
+function declaredSize(head: Uint8Array, file: string): { size: number; shape: number[]; dtype: IdxDType } | null {
+  if (head.length < 4) return null;
+  if (head[0] !== 0 || head[1] !== 0 || IDX_DTYPE_CODES[head[2]] === undefined || head[3] === 0) parseIdx(head.subarray(0, 4), file);
+  const ndim = head[3];
+  const header = 4 + 4 * ndim;
+  if (head.length < header) return null;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const shape = Array.from({ length: ndim }, (_, i) => dv.getUint32(4 + 4 * i, false));
+  const dtype = IDX_DTYPE_CODES[head[2]];
+  return { size: header + shape.reduce((a, b) => a * b, 1) * SIZES[dtype], shape, dtype };
+}
+
+/**
+ * Decompresses a gzip IDX file with its output bounded by what the IDX header declares: the
+ * header is read from a small decompressed prefix first, then the whole stream is inflated
+ * with at most that many output bytes (and never more than `maxBytes`), so a small file that
+ * inflates to gigabytes is an AnogenError after a few bytes of work, not after 4 GB.
+ */
+function gunzipIdx(raw: Uint8Array, file: string, maxBytes: number): Uint8Array {
+  const corrupt = (e: unknown): never => {
+    throw new AnogenError(`${file}: truncated or corrupt gzip stream (${(e as Error).message}); expected a complete .gz IDX file`);
+  };
+  // 1. the header from a prefix of the compressed bytes (a prefix of K bytes inflates to at
+  //    most ~1032*K bytes, so this stays small); doubling K until the header is complete.
+  let info: ReturnType<typeof declaredSize> = null;
+  for (let k = 64; info === null; k *= 2) {
+    const n = Math.min(k, raw.length);
+    let head: Uint8Array;
     try {
-      bytes = zlib.gunzipSync(raw);
+      head = zlib.gunzipSync(raw.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1100 * n + 4096 });
     } catch (e) {
-      throw new AnogenError(`${file}: truncated or corrupt gzip stream (${(e as Error).message}); expected a complete .gz IDX file`);
+      return corrupt(e);
+    }
+    info = declaredSize(head, file);
+    if (info === null && n === raw.length) {
+      // The whole stream holds less than an IDX header: a cut gzip stream is named as such,
+      // a complete one by parseIdx's message for what is missing.
+      try {
+        head = zlib.gunzipSync(raw, { maxOutputLength: 4096 });
+      } catch (e) {
+        return corrupt(e);
+      }
+      parseIdx(head, file);
+      return corrupt(new Error(`only ${head.length} bytes, less than an IDX header`));
     }
   }
+  const { size, shape, dtype } = info;
+  if (size > maxBytes) {
+    throw new AnogenError(
+      `${file}: IDX header declares shape [${shape.join(', ')}] of ${dtype}, ${size} bytes, more than the limit of ${maxBytes} bytes; expected a smaller IDX file (or raise maxBytes)`,
+    );
+  }
+  // 2. the whole stream, output capped at the declared size.
+  try {
+    return zlib.gunzipSync(raw, { maxOutputLength: Math.max(1, size) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new AnogenError(
+        `${file}: IDX file has trailing bytes: the gzip stream decompresses to more than the ${size} bytes its header declares (shape [${shape.join(', ')}] of ${dtype}); decompression was stopped there`,
+      );
+    }
+    return corrupt(e);
+  }
+}
+
+/**
+ * Reads an IDX file, raw or gzip-compressed (detected by its content, not its name). A missing
+ * file, anything that is not a regular file (a FIFO would block), a corrupt/truncated gzip
+ * stream, a stream that inflates past what the header declares or past `opts.maxBytes`
+ * (default 2 GiB), or any IDX check failure throws AnogenError naming the file.
+ */
+export function readIdx(file: string, opts: ReadIdxOptions = {}): IdxArray {
+  const maxBytes = opts.maxBytes ?? MAX_IDX_BYTES;
+  let raw: Buffer;
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) throw new AnogenError(`${file}: cannot read IDX file: it is not a regular file (a folder, FIFO, socket or device); expected a regular file`);
+    if (st.size > maxBytes) throw new AnogenError(`${file}: IDX file of ${st.size} bytes is larger than the limit of ${maxBytes} bytes`);
+    raw = fs.readFileSync(file);
+  } catch (e) {
+    if (e instanceof AnogenError) throw e;
+    throw new AnogenError(`${file}: cannot read IDX file: ${(e as Error).message}`);
+  }
+  const bytes = isGzip(raw) ? gunzipIdx(raw, file, maxBytes) : raw;
   return parseIdx(bytes, file);
 }
