@@ -15,7 +15,7 @@ import { keep } from '../core/scope.js';
 import { noGrad } from '../core/autograd.js';
 import { callOp } from '../core/ops.js';
 import { AnogenError, TorchError } from '../core/errors.js';
-import { isFloating } from '../core/dtype.js';
+import { isFloating, type DType } from '../core/dtype.js';
 
 /** A state dict: dotted names -> tensors, in PyTorch's order. */
 export type StateDict = Map<string, Tensor>;
@@ -40,6 +40,31 @@ function checkName(kind: string, name: string): void {
   if (typeof name !== 'string' || name.length === 0 || name.includes('.')) {
     throw new AnogenError(`${kind} name ${JSON.stringify(name)} is not valid: it must be a non-empty string without '.'`);
   }
+}
+
+/** Lossless widenings {@link Module.loadStateDict} performs: stored dtype -> the dtypes it may load into. */
+const WIDENS_TO: Partial<Record<DType, readonly DType[]>> = {
+  float16: ['float32', 'float64'],
+  float32: ['float64'],
+  uint8: ['int16', 'int32', 'int64'],
+  int8: ['int16', 'int32', 'int64'],
+  int16: ['int32', 'int64'],
+  int32: ['int64'],
+};
+
+/**
+ * Why a tensor stored as `stored` may not be loaded into a parameter/buffer of dtype `own`,
+ * or null when it may: the same dtype, or a lossless widening (float16 -> float32/float64,
+ * float32 -> float64, a narrower integer -> a wider integer). Integers into floating-point
+ * parameters (or back), bool into anything else, and every narrowing (float64 -> float32
+ * included) are refused: copying them would silently change or reinterpret the weights.
+ */
+export function loadDtypeProblem(stored: DType, own: DType): string | null {
+  if (stored === own || WIDENS_TO[stored]?.includes(own)) return null;
+  const kind = (d: DType) => (d === 'bool' ? 'boolean' : isFloating(d) ? 'floating-point' : 'integer');
+  const article = (k: string) => (k === 'integer' ? 'an' : 'a');
+  if (kind(stored) !== kind(own)) return `${kind(stored)} values cannot be loaded into ${article(kind(own))} ${kind(own)} tensor`;
+  return `${stored} -> ${own} would lose precision or range`;
 }
 
 function sameShape(a: number[], b: number[]): boolean {
@@ -322,8 +347,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /**
    * Copies `stateDict` (a Map or a record of name -> tensor) into this module's parameters and
    * buffers in place. Everything is checked before anything is copied: with strict (default
-   * true) the names must match exactly, and the shapes must always match; otherwise an
-   * AnogenError lists the missing and unexpected names and the mismatched shapes.
+   * true) the names must match exactly; the shapes must always match, and so must the dtypes,
+   * except for lossless widenings (float16 -> float32, int32 -> int64: see
+   * {@link loadDtypeProblem}), which are converted. Otherwise an AnogenError lists the missing
+   * and unexpected names, the mismatched shapes and the mismatched dtypes (tensor, stored and
+   * expected dtype); nothing is copied.
    */
   loadStateDict(stateDict: Map<string, Tensor> | Record<string, Tensor>, opts: LoadOptions = {}): LoadResult {
     const strict = opts.strict ?? true;
@@ -333,19 +361,27 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const missing = [...own.keys()].filter((k) => !given.has(k));
     const unexpected = [...given.keys()].filter((k) => !own.has(k));
     const mismatched: string[] = [];
+    const badDtype: string[] = [];
     for (const [k, t] of own) {
       const g = given.get(k);
       if (g === undefined) continue;
       if (!(g instanceof Tensor)) {
         mismatched.push(`${k}: not a Tensor`);
-      } else if (!sameShape(g.shape, t.shape)) {
-        mismatched.push(`${k}: shape [${g.shape.join(', ')}] in ${source}, [${t.shape.join(', ')}] in the module`);
+      } else {
+        if (!sameShape(g.shape, t.shape)) {
+          mismatched.push(`${k}: shape [${g.shape.join(', ')}] in ${source}, [${t.shape.join(', ')}] in the module`);
+        }
+        const why = loadDtypeProblem(g.dtype, t.dtype);
+        if (why !== null) badDtype.push(`tensor '${k}' is ${g.dtype} in ${source} but ${t.dtype} in the module (${why})`);
       }
     }
     const problems: string[] = [];
     if (strict && missing.length > 0) problems.push(`missing keys: ${missing.join(', ')}`);
     if (strict && unexpected.length > 0) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
     if (mismatched.length > 0) problems.push(`size mismatch: ${mismatched.join('; ')}`);
+    if (badDtype.length > 0) {
+      problems.push(`dtype mismatch: ${badDtype.join('; ')}; expected the same dtype or a lossless widening (float16 -> float32, int32 -> int64)`);
+    }
     if (problems.length > 0) {
       throw new AnogenError(`Error loading ${source} into ${this.typeName}: ${problems.join('. ')}`);
     }
