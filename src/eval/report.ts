@@ -308,8 +308,9 @@ async function samplesSection(sec: SampleSection, shown: ReportSample[], sc: Sam
       `<div class="sample"><div class="cap"><span class="score">#${i + 1} · score <b>${esc(fmt(s.score, 4))}</b></span>${truth}${flag}${err}</div>${name}<div class="imgs">${figs.join('')}</div></div>`,
     );
   }
-  // a column wide enough for every image of a card at full size; narrower only when the page is
-  const cardW = Math.ceil(maxFigs * (maxW + 2) + (maxFigs - 1) * 8 + 2 * 10 + 2);
+  // columns wide enough for every image of a card at 3/4 of its size or more (the images shrink
+  // with the card, never overflow it); narrower only when the page itself is
+  const cardW = Math.ceil(maxFigs * (0.75 * maxW + 2) + (maxFigs - 1) * 8 + 2 * 10 + 2);
   const grid = `grid-template-columns:repeat(auto-fill,minmax(min(100%,${cardW}px),1fr))`;
   const phiText = phi !== undefined ? ` (score &gt; Φ = ${esc(fmt(phi, 4))})` : '';
   const legend =
