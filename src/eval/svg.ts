@@ -463,13 +463,13 @@ export function scatterPlot(coords: ArrayLike<number>, labels: ArrayLike<number>
   const r = opts.radius ?? (n < 300 ? 3.5 : 2.6);
   // the whole frame first (legend room, margins), then the scales, then the points
   p.reserve(distinct.map((v) => ({ label: `${nameOf(v)} (n=${n})`, color: '' })), 'outside');
+  p.inset = r + 3;
   if (opts.hideTicks ?? true) {
     p.f = { ...p.f, left: 16, bottom: 16, top: opts.title ? p.f.top : 10 };
     const { left, top } = p.f;
     p.parts.push(`<rect x="${left}" y="${top}" width="${p.pw}" height="${p.ph}" class="frame"/>`);
     if (opts.title) p.parts.push(`<text x="${left + p.pw / 2}" y="${top - 14}" text-anchor="middle" class="title">${esc(opts.title)}</text>`);
   } else p.axes();
-  p.inset = r + 3;
   const { left, top } = p.f;
   const cx = (v: number): number => Math.min(left + p.pw - p.inset, Math.max(left + p.inset, p.sx(v)));
   const cy = (v: number): number => Math.min(top + p.ph - p.inset, Math.max(top + p.inset, p.sy(v)));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { renderReport, writeReport, writeResultsJson, summarizeEvaluation, type ReportSample } from '../../src/eval/report.js';
 import { imageToPng, heatmapToPng, overlayToPng } from '../../src/eval/png.js';
-import { niceTicks, fmt } from '../../src/eval/svg.js';
+import { niceTicks, fmt, scatterPlot, lineChart } from '../../src/eval/svg.js';
 import { auroc } from '../../src/eval/metrics.js';
 
 const scores = [0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.8, 0.9, 0.95, 0.3];
@@ -157,4 +157,28 @@ test('report fixes: floor names, header, badges, PR range, integer loss ticks, l
   const xt = [...lossSvg.matchAll(/class="ticklabel xtick">([^<]+)</g)].map((m) => Number(m[1]));
   assert.ok(xt.length >= 2 && xt.every(Number.isInteger), `integer step ticks: ${xt.join(', ')}`);
   assert.ok(lossSvg.includes('g — generator total') && lossSvg.includes('d — discriminator BCE'));
+});
+
+test('scatter points lie whole inside the frame; legends stay clear of the curves', () => {
+  const coords = [0, 0, 100, -50, -3, 7, 1e-3, 1e3, 5, 5, NaN, 1];
+  const labels = [0, 1, 0, 1, 0, 1];
+  for (const hideTicks of [true, false]) {
+    for (const title of [undefined, 't-SNE']) {
+      const svg = scatterPlot(coords, labels, { hideTicks, title, xRange: hideTicks ? undefined : [-1, 10] });
+      const fr = svg.match(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" class="frame"\/>/)!;
+      const [fx, fy, fw, fh] = fr.slice(1).map(Number) as [number, number, number, number];
+      const pts = [...svg.slice(svg.indexOf('class="points"')).matchAll(/<circle cx="([-\d.]+)" cy="([-\d.]+)" r="([\d.]+)"\/>/g)];
+      assert.equal(pts.length, 5, 'the point with a NaN coordinate is left out');
+      for (const m of pts) {
+        const [cx, cy, r] = m.slice(1).map(Number) as [number, number, number];
+        assert.ok(cx - r >= fx && cx + r <= fx + fw && cy - r >= fy && cy + r <= fy + fh, `point (${cx}, ${cy}) inside [${fx}, ${fy}, ${fw}, ${fh}] (hideTicks ${hideTicks}, title ${title})`);
+      }
+    }
+  }
+  // a curve along the top edge: the 'auto' legend goes to a bottom corner, not over the curve
+  const svg = lineChart([{ name: 'a long series name', x: [0, 1], y: [1, 1] }, { name: 'b', x: [0, 1], y: [0.95, 0.97] }], { xRange: [0, 1], yRange: [0, 1.02], legendCorner: 'auto' });
+  assert.match(svg, /class="legend legend-b[rl]"/);
+  // curves everywhere: below the plot
+  const zig = Array.from({ length: 41 }, (_, i) => (i % 2 ? 1 : 0));
+  assert.match(lineChart([{ name: 'zigzag', y: zig }], { legendCorner: 'auto' }), /class="legend legend-below"/);
 });
