@@ -106,8 +106,9 @@ export interface SaveBundleOptions {
    * Extra files saved as part of the same atomic bundle version, by name (e.g.
    * `train-state.safetensors`, `train-state.json`); strings are written as UTF-8 (default
    * none). Names are plain file names of letters, digits, `.`, `_` and `-`, not starting with
-   * `.`, and not one of {@link RESERVED_BUNDLE_FILES}. Extra files of the previous version
-   * that are not given again are removed. Read them back with {@link readBundleFile}.
+   * `.`, not ending in `.tmp`, and not one of {@link RESERVED_BUNDLE_FILES}. Extra files of
+   * the previous version that are not given again are removed. Read them back with
+   * {@link readBundleFile}.
    */
   files?: Record<string, Uint8Array | string>;
   /**
@@ -134,6 +135,9 @@ function checkExtraName(name: string, where: string): void {
     throw new AnogenError(
       `${where}: extra bundle file name ${JSON.stringify(name)} is not valid; expected a plain file name of letters, digits, '.', '_' and '-' (not starting with '.', at most 128 characters, no folders)`,
     );
+  }
+  if (/\.tmp$/i.test(name)) {
+    throw new AnogenError(`${where}: extra bundle file name ${JSON.stringify(name)} is not valid; names ending in .tmp are reserved for anogen's temporary files`);
   }
   if (RESERVED_BUNDLE_FILES.includes(name)) {
     throw new AnogenError(`${where}: extra bundle file name ${JSON.stringify(name)} is reserved; the bundle's own names are ${RESERVED_BUNDLE_FILES.join(', ')}`);

@@ -115,7 +115,7 @@ test('extra files: saved with the bundle, read back checked, names validated bef
   assert.equal(readBundleFile(dir, 'absent.json'), null);
   fs.writeFileSync(path.join(dir, 'train-state.json'), '{"step": 4}');
   assert.throws(() => readBundleFile(dir, 'train-state.json'), isAnogen(/train-state\.json: the file is corrupt or was replaced \(SHA-256/));
-  for (const bad of ['../x', 'a/b', 'a\\b', '.hidden', '', 'config.json', 'model.safetensors', 'checkpoint']) {
+  for (const bad of ['../x', 'a/b', 'x.1.2.tmp', 'a\\b', '.hidden', '', 'config.json', 'model.safetensors', 'checkpoint']) {
     const where = path.join(tmp, 'never');
     assert.throws(() => saveBundle(where, d, {}, { files: { [bad]: 'x' } }), isAnogen(/extra bundle file name .* is (not valid|reserved)/), bad);
     assert.ok(!fs.existsSync(where));
