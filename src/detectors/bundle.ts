@@ -494,7 +494,7 @@ function readVerified(dir: string, pick: (c: BundleConfig) => { name: string; sh
 export function readBundleFile(dir: string, name: string): Uint8Array | null {
   checkExtraName(name, `readBundleFile ${dir}`);
   const r = readVerified(dir, (c) => {
-    const e = c.files?.[name];
+    const e = c.files !== undefined && Object.hasOwn(c.files, name) ? c.files[name] : undefined;
     return e === undefined ? null : { name, sha256: e.sha256 };
   });
   return r.bytes === null ? null : new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);

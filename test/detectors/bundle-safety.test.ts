@@ -113,6 +113,7 @@ test('extra files: saved with the bundle, read back checked, names validated bef
   assert.deepEqual(readBundleFile(dir, 'train-state.safetensors'), bin);
   assert.equal(Buffer.from(readBundleFile(dir, 'train-state.json')!).toString(), '{"step": 3}');
   assert.equal(readBundleFile(dir, 'absent.json'), null);
+  assert.equal(readBundleFile(dir, 'constructor'), null);
   fs.writeFileSync(path.join(dir, 'train-state.json'), '{"step": 4}');
   assert.throws(() => readBundleFile(dir, 'train-state.json'), isAnogen(/train-state\.json: the file is corrupt or was replaced \(SHA-256/));
   for (const bad of ['../x', 'a/b', 'x.1.2.tmp', 'a\\b', '.hidden', '', 'config.json', 'model.safetensors', 'checkpoint']) {
