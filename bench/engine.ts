@@ -12,12 +12,11 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
-  manualSeed, setNumThreads, getNumThreads, rand, ones, zeros, tidy, torchVersion, noGrad,
+  manualSeed, setNumThreads, getNumThreads, rand, stack, tidy, torchVersion, noGrad,
 } from '../src/core/index.js';
-import { dcganInit } from '../src/nn/init.js';
-import { Adam } from '../src/optim/index.js';
-import { NetD, NetG } from '../src/detectors/ganomaly/network.js';
-import { discriminatorLoss, generatorLoss } from '../src/detectors/ganomaly/loss.js';
+import { GanomalyNetworks } from '../src/detectors/ganomaly/network.js';
+import { ganomalyProcess } from '../src/detectors/ganomaly/step.js';
+import { TensorSource } from '../src/train/source.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -38,37 +37,33 @@ const [isize, nc, nz, ngf] = [32, 1, 100, 64];
 
 function anogenRun(): { ms: number[]; rss: number } {
   manualSeed(0);
-  const arch = { isize, nz, nc, ngf, ndf: ngf, extraLayers: 0 };
-  const netg = dcganInit(new NetG(arch));
-  const netd = dcganInit(new NetD(arch));
-  const optG = new Adam(netg.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
-  const optD = new Adam(netd.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  // The real GANomaly training process (src/detectors/ganomaly/step.ts), as src/train's loop runs it.
+  const nets = new GanomalyNetworks({ isize, nz, nc, ngf, ndf: ngf, extraLayers: 0 });
   const x = rand([batch, nc, isize, isize]).mul_(2).sub_(1);
-  const real = ones([batch]);
-  const fakeL = zeros([batch]);
+  const proc = ganomalyProcess(
+    nets,
+    { weights: { wAdv: 1, wCon: 50, wEnc: 1 }, beta1: 0.5, beta2: 0.999, bnRecalibration: false },
+    { fresh: true, lr: 2e-4, batchSize: batch, source: new TensorSource(x), device: 'cpu' },
+  );
   const ms: number[] = [];
   let peak = 0;
   for (let step = 0; step < warmup + steps; step++) {
     const t0 = performance.now();
-    tidy(() => {
-      const [fake, zi, zo] = netg.call(x);
-      const [predReal] = netd.call(x);
-      const [predFake] = netd.call(fake.detach());
-      optG.zeroGrad();
-      const errG = generatorLoss(x, fake, zi, zo, netd.call(x)[1], netd.call(fake)[1], { wAdv: 1, wCon: 50, wEnc: 1 }).total;
-      errG.backward(null, { retainGraph: true });
-      optG.step();
-      optD.zeroGrad();
-      const errD = discriminatorLoss(predReal, predFake, real, fakeL).total;
-      errD.backward();
-      optD.step();
-      if (errD.item() < 1e-5) noGrad(() => dcganInit(netd));
+    const ctx = { epoch: 1, step: step + 1, globalStep: step, device: 'cpu' as const };
+    const losses = tidy(() => {
+      const out = proc.step(x, ctx);
+      const names = Object.keys(out.losses);
+      const v = noGrad(() => stack(names.map((k) => out.losses[k]!.detach().reshape([]))).toFloat32Array());
+      out.update();
+      return Object.fromEntries(names.map((k, i) => [k, v[i]!]));
     });
+    proc.afterStep?.(losses, ctx);
     if (step >= warmup) ms.push(performance.now() - t0);
     peak = Math.max(peak, process.memoryUsage().rss);
   }
-  netg.dispose();
-  netd.dispose();
+  proc.dispose();
+  nets.dispose();
+  x.dispose();
   return { ms, rss: peak / 2 ** 20 };
 }
 

@@ -23,7 +23,7 @@ import { auroc } from '../src/eval/metrics.js';
 import { Ganomaly } from '../src/detectors/index.js';
 import { latentScore } from '../src/detectors/ganomaly/loss.js';
 import { mulberry32, permutation } from '../src/data/random.js';
-import { recalibrateBatchNorm } from '../src/detectors/ganomaly/network.js';
+import { recalibrateBatchNorm } from '../src/nn/batchnorm.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: o } = parseArgs({

@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import '../src/detectors/index.js';
-import { runTrain } from '../src/cli/commands/train.js';
-import { runEval } from '../src/cli/commands/eval.js';
+import { train } from '../src/pipeline/train.js';
+import { evaluate } from '../src/pipeline/evaluate.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
@@ -32,7 +32,7 @@ const log = () => {};
 async function one(name: string, data: { data: string; protocol: 'one-vs-rest' | 'leave-one-out' | 'folder'; normal?: string; abnormal?: string }, imageSize: number, limit?: number) {
   const dir = path.join(out, name);
   const t0 = performance.now();
-  const tr = await runTrain(
+  const tr = await train(
     {
       detector: 'ganomaly',
       data: { ...data, seed: 0, valFraction: 0.1 },
@@ -42,12 +42,12 @@ async function one(name: string, data: { data: string; protocol: 'one-vs-rest' |
       valLimit: 1000,
       out: dir,
       hparams: { ngf, ndf: ngf },
-      quiet: true,
+      force: true,
     },
-    log,
+    { log },
   );
   tr.detector.dispose();
-  const ev = await runEval({ bundle: dir, testLimit, json: path.join(dir, 'results.json'), report: null, floors: true }, log);
+  const ev = await evaluate({ bundle: dir, testLimit, json: path.join(dir, 'results.json'), report: null, floors: true }, log);
   const row = {
     name,
     auroc: ev.results.metrics.auroc,

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { AnogenError, validList } from '../core/index.js';
+import { didYouMean } from '../detectors/schema.js';
 
 /** One option of a verb. */
 export interface OptionSpec {
@@ -17,6 +18,8 @@ export interface OptionSpec {
   values?: readonly string[];
   /** Minimum (numbers). */
   min?: number;
+  /** Maximum (numbers; default: none, but every number must be a plain decimal literal). */
+  max?: number;
   /** One line for --help, with its default. */
   doc: string;
 }
@@ -38,9 +41,12 @@ function convert(spec: OptionSpec, raw: unknown, where: string): string | number
     return bad('true or false');
   }
   if (spec.type === 'int' || spec.type === 'number') {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    if (!Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) return bad(spec.type === 'int' ? 'an integer' : 'a number');
+    // Plain decimal literals only: '0x1', '1e20' for an integer, 'Infinity' and ' 3' are refused.
+    const literal = spec.type === 'int' ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && literal.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(n) || (spec.type === 'int' && !Number.isSafeInteger(n))) return bad(spec.type === 'int' ? 'an integer' : 'a number');
     if (spec.min !== undefined && n < spec.min) return bad(`a number >= ${spec.min}`);
+    if (spec.max !== undefined && n > spec.max) return bad(`a number <= ${spec.max}`);
     return n;
   }
   if (typeof raw !== 'string' && typeof raw !== 'number') return bad('a string');
@@ -52,6 +58,7 @@ function convert(spec: OptionSpec, raw: unknown, where: string): string | number
 /** Reads a JSON or YAML config file into option values (validated against `specs`). */
 export function readConfigFile(file: string, specs: OptionSpec[]): Record<string, string | number | boolean> {
   if (!fs.existsSync(file)) throw new AnogenError(`--config ${file}: no such file`);
+  if (!fs.statSync(file).isFile()) throw new AnogenError(`--config ${file}: not a file (expected a JSON or YAML file of option: value)`);
   const text = fs.readFileSync(file, 'utf8');
   let obj: unknown;
   try {
@@ -64,7 +71,8 @@ export function readConfigFile(file: string, specs: OptionSpec[]): Record<string
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     const spec = specs.find((s) => s.name === k || s.name === kebab(k));
     if (spec === undefined || spec.name === 'config') {
-      throw new AnogenError(`--config ${file}: unknown key ${JSON.stringify(k)}; valid keys: ${specs.filter((s) => s.name !== 'config').map((s) => s.name).join(', ')}`);
+      const names = specs.filter((s) => s.name !== 'config').map((s) => s.name);
+      throw new AnogenError(`--config ${file}: unknown key ${JSON.stringify(k)}${didYouMean(kebab(k), names)}; valid keys: ${names.join(', ')}`);
     }
     out[camel(spec.name)] = convert(spec, v, `--config ${file}: ${k}`);
   }
@@ -93,7 +101,8 @@ export function parseArgs(argv: string[], specs: OptionSpec[], verb: string): Pa
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     const spec = specs.find((s) => s.name === name);
     if (spec === undefined) {
-      throw new AnogenError(`anogen ${verb}: unknown option --${name}; valid options: ${specs.map((s) => `--${s.name}`).join(', ')}`);
+      const names = specs.map((s) => s.name);
+      throw new AnogenError(`anogen ${verb}: unknown option --${name}${didYouMean(name, names, (m) => `--${m}`)}; valid options: ${names.map((s) => `--${s}`).join(', ')}`);
     }
     let raw: string | undefined;
     if (eq >= 0) raw = a.slice(eq + 1);

@@ -8,15 +8,18 @@
 import { AnogenError, TorchError } from '../core/index.js';
 import '../detectors/index.js';
 import { detectorNames, getDetector } from '../detectors/registry.js';
+import { didYouMean } from '../detectors/schema.js';
+import { DivergenceError } from '../train/loop.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
+import { torchVersion } from '../core/index.js';
 import { optionsHelp } from './args.js';
-import { trainCommand, trainSpecsFor, InterruptedError } from './commands/train.js';
+import { trainCommand, trainSpecs, InterruptedError } from './commands/train.js';
 import { evalCommand, EVAL_SPECS } from './commands/eval.js';
 import { scoreCommand, SCORE_SPECS } from './commands/score.js';
 import { demoCommand, DEMO_SPECS } from './commands/demo.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
 
-const VERBS = ['train', 'eval', 'score', 'data', 'demo', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -28,21 +31,28 @@ Usage:
                [--val-dir DIR --threshold f1-max]
   anogen eval <bundle> [data options] [--json FILE] [--report FILE]
   anogen score <bundle> <image|dir...> [--json | --csv] [--skip-bad]
+  anogen models                                every model with its one-line description
   anogen data info <name|dir> [--json]
-  anogen help <verb>                           options of one verb
-  anogen --version
+  anogen help <verb>                           options of one verb (help train <model>: the model's options)
+  anogen version
 
-Detectors: ${detectorNames().map((n) => `${n} (${getDetector(n).description})`).join('; ')}
+Models: ${detectorNames().join(', ')} (anogen models)
 Preprocessing: a src/data transform chain (channels, resize, scale to [-1, 1]) stored in the
 bundle's config.json ("transforms"); eval and score replay it exactly.
 Exit codes: 0 ok, 1 internal/libtorch error, 2 usage or input error, 130 interrupted (checkpoint saved).
 `;
 }
 
-function verbHelp(verb: string): string {
+function verbHelp(verb: string, model?: string): string {
   switch (verb) {
     case 'train':
-      return `anogen train <detector> [options]\n\n${optionsHelp(trainSpecsFor())}\n`;
+      return model === undefined
+        ? `anogen train <model> [options]\n\nModels: ${detectorNames().join(', ')}; \`anogen help train <model>\` adds that model's own options.\n\n${optionsHelp(trainSpecs(undefined))}\n`
+        : `anogen train ${getDetector(model).name} [options]\n\n${getDetector(model).description}\n\n${optionsHelp(trainSpecs(getDetector(model).name))}\n`;
+    case 'models':
+      return 'anogen models [--json]\n\nLists every registered model with its one-line description.\n';
+    case 'version':
+      return 'anogen version\n\nPrints the anogen and libtorch versions.\n';
     case 'eval':
       return `anogen eval <bundle> [options]\n\n${optionsHelp(EVAL_SPECS)}\n`;
     case 'score':
@@ -52,8 +62,25 @@ function verbHelp(verb: string): string {
     case 'data':
       return DATA_HELP;
     default:
-      throw new AnogenError(`anogen help: unknown verb ${JSON.stringify(verb)}; expected one of ${VERBS.join(', ')}`);
+      throw new AnogenError(`anogen help: unknown verb ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; expected one of ${VERBS.join(', ')}`);
   }
+}
+
+/** `anogen models`: every registered model with its description (a table, or JSON with --json). */
+function modelsCommand(argv: string[]): number {
+  const bad = argv.filter((a) => a !== '--json');
+  if (bad.length > 0) throw new AnogenError(`anogen models: unknown argument ${bad[0]}; valid: --json`);
+  const rows = detectorNames().map((n) => {
+    const e = getDetector(n);
+    return { name: n, description: e.description, input: e.input, trainDefaults: e.trainDefaults, options: Object.keys(e.schema) };
+  });
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else {
+    const w = Math.max(...rows.map((r) => r.name.length));
+    for (const r of rows) process.stdout.write(`${r.name.padEnd(w)}  ${r.description}\n`);
+    process.stdout.write(`\nanogen help train <model> lists a model's options.\n`);
+  }
+  return 0;
 }
 
 /** Runs the CLI on argv (without node and script); resolves to the exit code. */
@@ -69,7 +96,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if ((VERBS as readonly string[]).includes(verb) && (rest.includes('--help') || rest.includes('-h'))) {
-      process.stdout.write(verb === 'help' ? mainHelp() : verbHelp(verb));
+      const model = verb === 'train' ? rest.find((a) => !a.startsWith('-')) : undefined;
+      process.stdout.write(verb === 'help' ? mainHelp() : verbHelp(verb, model));
       return 0;
     }
     switch (verb) {
@@ -83,17 +111,26 @@ export async function main(argv: string[]): Promise<number> {
         return await dataCommand(rest);
       case 'demo':
         return await demoCommand(rest);
+      case 'models':
+        return modelsCommand(rest);
+      case 'version':
+        process.stdout.write(`anogen ${ANOGEN_VERSION} (libtorch ${torchVersion()}, node ${process.version})\n`);
+        return 0;
       case 'help':
-        process.stdout.write(rest.length ? verbHelp(rest[0]) : mainHelp());
+        process.stdout.write(rest.length ? verbHelp(rest[0]!, rest[1]) : mainHelp());
         return 0;
       default:
-        throw new AnogenError(`unknown command ${JSON.stringify(verb)}; expected one of ${VERBS.join(', ')} (anogen --help)`);
+        throw new AnogenError(`unknown command ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; expected one of ${VERBS.join(', ')} (anogen --help)`);
     }
   } catch (e) {
     if (process.env.ANOGEN_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     if (e instanceof InterruptedError) {
       process.stderr.write(`anogen: ${e.message}\n`);
       return 130;
+    }
+    if (e instanceof DivergenceError) {
+      process.stderr.write(`anogen: error: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof AnogenError) {
       process.stderr.write(`anogen: error: ${e.message}\n`);

@@ -11,3 +11,4 @@ export * from './layers/container.js';
 export * from './layers/rnn.js';
 export { dcganInit } from './init.js';
 export * from './safetensors.js';
+export { recalibrateBatchNorm, recalibrateBatchNormFrom } from './batchnorm.js';

@@ -11,7 +11,7 @@ import { dispose, liveTensors, manualSeed, randn } from '../../src/core/index.js
 import { Ganomaly, loadBundle, saveBundle } from '../../src/detectors/index.js';
 import { preprocessFile } from '../../src/data/index.js';
 import { pixelAuroc } from '../../src/eval/metrics.js';
-import { imageTransforms } from '../../src/cli/images.js';
+import { imageTransforms } from '../../src/pipeline/data.js';
 import { settledLiveTensors } from '../helpers/live.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -60,7 +60,7 @@ test('--version and --help', () => {
 
 test('unknown options, values, commands and detectors: exit 2, valid values listed, no stack trace', async () => {
   const cases: [string[], RegExp][] = [
-    [['train', 'ganomaly', '--data', 'mnist', '--protocl', 'x'], /unknown option --protocl; valid options: .*--protocol/],
+    [['train', 'ganomaly', '--data', 'mnist', '--protocl', 'x'], /unknown option --protocl \(did you mean --protocol\?\); valid options: .*--protocol/],
     [['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-all'], /"one-vs-all" is not valid; expected 'one-vs-rest', 'leave-one-out' or 'folder'/],
     [['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '11', '--epochs', '1'], /11/],
     [['train', 'ganomaly', '--data', 'mnist', '--epochs', 'two'], /--epochs: "two" is not valid; expected an integer/],
@@ -87,7 +87,7 @@ test('--config files: values are used, unknown keys are rejected with the valid 
   fs.writeFileSync(bad, 'data: mnist\nprotocol: one-vs-rest\nnormal: 1\nepoch: 3\n');
   const r = await inProcess('train', 'ganomaly', '--config', bad);
   assert.equal(r.code, 2);
-  assert.match(r.err, /unknown key "epoch"; valid keys: .*epochs/);
+  assert.match(r.err, /unknown key "epoch" \(did you mean epochs\?\); valid keys: .*epochs/);
   const badv = path.join(tmp, 'badv.json');
   fs.writeFileSync(badv, JSON.stringify({ data: 'mnist', protocol: 'leave-some-out' }));
   const r2 = await inProcess('train', 'ganomaly', '--config', badv);
@@ -109,7 +109,10 @@ test('score prints JSON and CSV for image files; a corrupt bundle is a clear err
   await sharp(Buffer.alloc(20 * 20 * 3, 200), { raw: { width: 20, height: 20, channels: 3 } }).png().toFile(rgb);
   const j = anogen('score', bundle, img, rgb, '--json');
   assert.equal(j.code, 0, j.err);
-  const rows = JSON.parse(j.out) as { file: string; score: number; normalized: number; anomalous: number }[];
+  const out = JSON.parse(j.out) as { threshold: number; images: { file: string; score: number; normalized: number; anomalous: boolean }[] };
+  const rows = out.images;
+  assert.equal(typeof rows[0].anomalous, 'boolean');
+  assert.equal(rows[0].anomalous, rows[0].normalized > out.threshold);
   assert.equal(rows.length, 2);
   assert.equal(rows[0].file, img);
   assert.ok(Number.isFinite(rows[0].score) && rows[0].score >= 0);
@@ -127,7 +130,7 @@ test('score prints JSON and CSV for image files; a corrupt bundle is a clear err
     assert.deepEqual(x.shape, [1, 1, 16, 16]);
     const s = lib.detector.score(x, { maps: false }).scores[0];
     assert.equal(s, rows[k].score, `${f}: library ${s} vs CLI ${rows[k].score}`);
-    assert.equal(lib.detector.normalise([s])[0], rows[k].normalized);
+    assert.equal(lib.detector.normalize([s])[0], rows[k].normalized);
     x.dispose();
   }
   lib.detector.dispose();
@@ -139,7 +142,7 @@ test('score prints JSON and CSV for image files; a corrupt bundle is a clear err
   noStack(bi.err);
   const sb = await inProcess('score', bundle, img, path.join(tmp, 'bad.png'), '--skip-bad', '--json');
   assert.equal(sb.code, 0, sb.err);
-  assert.equal((JSON.parse(sb.out) as unknown[]).length, 1);
+  assert.equal((JSON.parse(sb.out) as { images: unknown[] }).images.length, 1);
   assert.match(sb.err, /skipped 1 image\(s\) that failed to decode: .*bad\.png/);
   // missing image file, a non-image file
   const mi = await inProcess('score', bundle, path.join(tmp, 'missing.png'));
@@ -236,7 +239,7 @@ test('image folder: train with a labelled --val-dir (f1-max), eval streams in ba
   assert.deepEqual(j.sizes, [{ width: 16, height: 16, channels: 1, bits: 8, count: 37 }]);
   const infoBad = await inProcess('data', 'info', data, '--jsn');
   assert.equal(infoBad.code, 2);
-  assert.match(infoBad.err, /unknown option --jsn; valid options: --json, --include-uncertain/);
+  assert.match(infoBad.err, /unknown option --jsn \(did you mean --json\?\); valid options: --json, --include-uncertain/);
 
   const noVal = await inProcess('train', 'ganomaly', '--data', data, '--threshold', 'f1-max');
   assert.equal(noVal.code, 2);

@@ -7,10 +7,10 @@ import { parseTrain } from '../../src/cli/commands/train.js';
 const base = ['ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '3'];
 
 test('boolean hyperparameters are flags; numeric ones take numbers', () => {
-  assert.equal(parseTrain([...base]).hparams.bnRecalibration, undefined, 'default left to the detector');
-  assert.equal(parseTrain([...base, '--bn-recalibration=false']).hparams.bnRecalibration, false);
-  assert.equal(parseTrain([...base, '--bn-recalibration']).hparams.bnRecalibration, true);
-  assert.equal(parseTrain([...base, '--w-con', '20']).hparams.wCon, 20);
+  assert.equal(parseTrain([...base]).request.hparams.bnRecalibration, undefined, 'default left to the detector');
+  assert.equal(parseTrain([...base, '--bn-recalibration=false']).request.hparams.bnRecalibration, false);
+  assert.equal(parseTrain([...base, '--bn-recalibration']).request.hparams.bnRecalibration, true);
+  assert.equal(parseTrain([...base, '--w-con', '20']).request.hparams.wCon, 20);
   assert.throws(() => parseTrain([...base, '--bn-recalibration=maybe']), /--bn-recalibration: "maybe" is not valid; expected true or false/);
   assert.throws(() => parseTrain([...base, '--w-con', 'lots']), /--w-con: "lots" is not valid; expected a number/);
 });

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { AnogenError, liveTensors, manualSeed, noGrad, randn, tidy, type Tensor } from '../../src/core/index.js';
 import { Ganomaly, GanomalyNetworks, loadBundle, saveBundle } from '../../src/detectors/index.js';
-import { recalibrateBatchNorm } from '../../src/detectors/ganomaly/network.js';
+import { recalibrateBatchNorm } from '../../src/nn/batchnorm.js';
 import { settledLiveTensors } from '../helpers/live.js';
+import { DivergenceError } from '../../src/train/loop.js';
 
 const TINY = { isize: 16, nz: 8, ngf: 8, ndf: 8 };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-ganomaly-'));
@@ -74,7 +75,7 @@ test('recalibrateBatchNorm: running stats = mean of per-batch statistics for the
 test('bad hyperparameters are AnogenErrors naming the option', () => {
   assert.throws(() => new Ganomaly({ isize: 30 }), (e: Error) => e instanceof AnogenError && /isize: 30 .*power of two >= 16/.test(e.message));
   assert.throws(() => new Ganomaly({ isize: 48 }), (e: Error) => e instanceof AnogenError && /isize: 48 /.test(e.message));
-  assert.throws(() => new Ganomaly({ ngf: 0 }), (e: Error) => e instanceof AnogenError && /ngf: 0 .*positive integer/.test(e.message));
+  assert.throws(() => new Ganomaly({ ngf: 0 }), (e: Error) => e instanceof AnogenError && /ngf: 0 .*a number >= 2/.test(e.message));
   assert.throws(() => new Ganomaly({ bnRecalibration: 2 } as never), (e: Error) => e instanceof AnogenError && /bnRecalibration: 2 .*true or false/.test(e.message));
   assert.throws(() => new Ganomaly({ bnRecalibration: 0 } as never), /bnRecalibration: 0 .*true or false/);
   assert.equal(new Ganomaly({ bnRecalibration: false }).hparams.bnRecalibration, false);
@@ -102,7 +103,7 @@ test('a tiny GANomaly fits, scores, calibrates on validation only, and predicts'
   assert.ok(Math.abs(p.min - Math.min(...s.scores)) < 1e-9 * Math.max(1, Math.abs(p.min)) + 1e-12);
   assert.ok(Math.abs(p.max - Math.max(...s.scores)) < 1e-9 * Math.max(1, Math.abs(p.max)) + 1e-12);
   assert.equal(cal.threshold.kind, 'percentile');
-  const normed = d.normalise(s.scores);
+  const normed = d.normalize(s.scores);
   const flagged = d.predict(val).reduce((a, b) => a + b, 0);
   assert.equal(flagged, normed.filter((v) => v > cal.threshold.value).length);
   assert.ok(flagged <= 2, `about 5% of validation normals flagged, got ${flagged}/24`);
@@ -112,8 +113,9 @@ test('a tiny GANomaly fits, scores, calibrates on validation only, and predicts'
   assert.equal(d2.calibration, null, 'no val set -> no calibration');
   assert.deepEqual(Array.from(d2.score(val, { maps: false }).scores), Array.from(s.scores));
   assert.throws(() => d2.predict(val), /no calibration/);
-  // maps at the input size when the input is not isize
-  const big = d.score(normals(2, 4).repeat(1, 1, 2, 2));
+  // another input size is refused (it usually means the wrong preprocessing), unless asked to resize
+  assert.throws(() => d.score(normals(2, 4).repeat(1, 1, 2, 2)), /expected 16 x 16 images, got 32 x 32/);
+  const big = d.score(normals(2, 4).repeat(1, 1, 2, 2), { resize: true });
   assert.deepEqual(big.maps!.shape, [2, 1, 32, 32]);
   d.dispose();
   d2.dispose();
@@ -143,7 +145,6 @@ test('bundle round trip gives identical scores for one image and for a batch', a
 test('a NaN loss stops training naming epoch and step; the last good checkpoint is kept', async () => {
   const d = new Ganomaly(TINY);
   const dir = tmp();
-  d.checkpointer = (info) => saveBundle(path.join(dir, 'checkpoint'), d, { training: info }, { replace: true });
   const firstWeight = d.stateDict().get('netg.encoder1.main.initial-conv-1-8.weight')!;
   await assert.rejects(
     d.fit(
@@ -151,13 +152,13 @@ test('a NaN loss stops training naming epoch and step; the last good checkpoint 
       {
         epochs: 3,
         batchSize: 16,
-        checkpointDir: path.join(dir, 'checkpoint'),
+        onCheckpoint: (st) => void saveBundle(path.join(dir, 'checkpoint'), d, { training: { epoch: st.epoch } }, { replace: true }),
         onProgress: (e) => {
           if (e.epoch === 2 && e.step === 1) noGrad(() => firstWeight.fill_(NaN));
         },
       },
     ),
-    (e: Error) => e instanceof AnogenError && /epoch 2, step 2/.test(e.message) && e.message.includes(path.join(dir, 'checkpoint')),
+    (e: Error) => e instanceof DivergenceError && /epoch 2, step 2/.test(e.message) && /last good checkpoint is kept/.test(e.message) && e.epoch === 2 && e.step === 2,
   );
   const { detector, config } = loadBundle(path.join(dir, 'checkpoint'));
   assert.deepEqual((config.training as { epoch: number }).epoch, 1);

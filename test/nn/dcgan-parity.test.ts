@@ -9,8 +9,8 @@ import * as T from '../../src/core/index.js';
 import { DcganEncoder, DcganDecoder } from '../../src/models/dcgan/index.js';
 
 test('DCGAN encoder/decoder shapes and argument errors', () => {
-  const enc = new DcganEncoder(64, 10, 3, 8, { nExtraLayers: 1 });
-  const dec = new DcganDecoder(64, 10, 3, 8, { nExtraLayers: 1 });
+  const enc = new DcganEncoder(64, 10, 3, 8, { extraLayers: 1 });
+  const dec = new DcganDecoder(64, 10, 3, 8, { extraLayers: 1 });
   const z = T.tidy(() => enc.call(T.zeros([2, 3, 64, 64])));
   assert.deepEqual(z.shape, [2, 10, 1, 1]);
   assert.deepEqual(T.tidy(() => dec.call(z)).shape, [2, 3, 64, 64]);

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { setNumThreads } from '../../core/index.js';
 import { parseArgs, type OptionSpec } from '../args.js';
-import { runTrain } from './train.js';
-import { runEval } from './eval.js';
+import { evaluate } from '../../pipeline/evaluate.js';
+import { runTrainCommand } from './train.js';
 
 /** The demo's budget (defaults chosen to finish in a few minutes on 2 cores). */
 export const DEMO_DEFAULTS = { normal: '0', trainLimit: 1000, epochs: 2, imageSize: 32, ngf: 32, ndf: 32, testLimit: 2000, seed: 0 };
@@ -18,7 +18,7 @@ export const DEMO_SPECS: OptionSpec[] = [
   { name: 'train-limit', type: 'int', min: 1, doc: `training images (default ${DEMO_DEFAULTS.trainLimit})` },
   { name: 'test-limit', type: 'int', min: 1, doc: `test images scored (default ${DEMO_DEFAULTS.testLimit}; seeded subset of the 10,000)` },
   { name: 'seed', type: 'int', min: 0, doc: `seed (default ${DEMO_DEFAULTS.seed})` },
-  { name: 'out', type: 'string', doc: 'bundle folder (default runs/demo)' },
+  { name: 'out', type: 'string', doc: 'bundle folder (default runs/demo; an earlier demo bundle there is replaced)' },
   { name: 'threads', type: 'int', min: 1, doc: 'libtorch threads (default: all cores)' },
 ];
 
@@ -30,25 +30,37 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const seed = (opts.seed as number) ?? DEMO_DEFAULTS.seed;
   const normal = (opts.normal as string) ?? DEMO_DEFAULTS.normal;
   const t0 = performance.now();
-  const tr = await runTrain({
-    detector: 'ganomaly',
-    data: { data: 'mnist', protocol: 'one-vs-rest', normal, seed, valFraction: 0.1 },
-    epochs: (opts.epochs as number) ?? DEMO_DEFAULTS.epochs,
-    imageSize: DEMO_DEFAULTS.imageSize,
-    trainLimit: (opts.trainLimit as number) ?? DEMO_DEFAULTS.trainLimit,
-    valLimit: 2000,
-    out,
-    hparams: { ngf: DEMO_DEFAULTS.ngf, ndf: DEMO_DEFAULTS.ndf },
+  const testLimit = (opts.testLimit as number) ?? DEMO_DEFAULTS.testLimit;
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(
+    `anogen demo: trains GANomaly on ${(opts.trainLimit as number) ?? DEMO_DEFAULTS.trainLimit} MNIST images of digit ${normal}, then scores ${testLimit} test images (every digit; ${normal} is normal, the rest anomalous)`,
+  );
+  const tr = await runTrainCommand({
+    request: {
+      detector: 'ganomaly',
+      data: { data: 'mnist', protocol: 'one-vs-rest', normal, seed, valFraction: 0.1 },
+      epochs: (opts.epochs as number) ?? DEMO_DEFAULTS.epochs,
+      imageSize: DEMO_DEFAULTS.imageSize,
+      trainLimit: (opts.trainLimit as number) ?? DEMO_DEFAULTS.trainLimit,
+      valLimit: 2000,
+      out,
+      hparams: { ngf: DEMO_DEFAULTS.ngf, ndf: DEMO_DEFAULTS.ndf },
+      force: true,
+    },
     quiet: false,
   });
   tr.detector.dispose();
-  const { results, report } = await runEval({
-    bundle: out,
-    testLimit: (opts.testLimit as number) ?? DEMO_DEFAULTS.testLimit,
-    json: path.join(out, 'results.json'),
-    report: path.join(out, 'report.html'),
-    floors: true,
-  });
+  const { results, report } = await evaluate(
+    {
+      bundle: out,
+      testLimit,
+      json: path.join(out, 'results.json'),
+      csv: path.join(out, 'scores.csv'),
+      report: path.join(out, 'report.html'),
+      floors: true,
+    },
+    log,
+  );
   const f = results.floors;
   process.stdout.write(
     `\nanogen demo: GANomaly on MNIST, digit ${normal} normal, the other digits anomalous (${results.testImages} test images)\n` +

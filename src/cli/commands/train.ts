@@ -1,18 +1,22 @@
-/** `anogen train <detector> --data ... --protocol ... --out DIR`: trains, calibrates on validation normals, writes a bundle. */
-import fs from 'node:fs';
+/**
+ * `anogen train <detector> --data ... --out DIR`: the command-line front of src/pipeline's
+ * train. The detector's flags come from its hyperparameter schema; this file parses argv,
+ * installs the Ctrl-C handler and the progress printer, and prints where the bundle is.
+ */
 import path from 'node:path';
 import { AnogenError, setNumThreads } from '../../core/index.js';
 import { PROTOCOLS } from '../../data/protocols.js';
 import { NORMALIZATION_KINDS } from '../../eval/normalize.js';
 import { parseThresholdStrategy } from '../../eval/threshold.js';
-import { getDetector, detectorNames } from '../../detectors/registry.js';
-import { saveBundle, type BundleMeta } from '../../detectors/bundle.js';
-import type { Detector, FitReport } from '../../detectors/api.js';
-import { writeJsonAtomic } from '../../util/fs.js';
+import { detectorNames, getDetector } from '../../detectors/registry.js';
+import { describeParam, flagName, type ParamSpec } from '../../detectors/schema.js';
+import { checkpointRequest, InterruptedError, train, type TrainRequest, type TrainResult } from '../../pipeline/train.js';
+import type { DataOptions } from '../../pipeline/data.js';
 import { parseArgs, type OptionSpec } from '../args.js';
-import { buildSplits, imageTransforms, loadSubset, type DataOptions } from '../images.js';
-import { disposeBatch, FolderDataset, fromConfig } from '../../data/index.js';
 import { progressPrinter } from '../progress.js';
+import { checkOutputPath } from '../paths.js';
+
+export { InterruptedError };
 
 /** Data options shared by train and eval. */
 export const DATA_SPECS: OptionSpec[] = [
@@ -20,179 +24,170 @@ export const DATA_SPECS: OptionSpec[] = [
   { name: 'protocol', type: 'string', values: PROTOCOLS, doc: "one-class protocol (default 'folder' for image folders; required for mnist)" },
   { name: 'normal', type: 'string', doc: 'normal class for one-vs-rest (e.g. 3)' },
   { name: 'abnormal', type: 'string', doc: 'anomalous class for leave-one-out (e.g. 3)' },
-  { name: 'seed', type: 'int', min: 0, doc: 'seed of the splits, shuffles and torch (default 0)' },
-  { name: 'val-fraction', type: 'number', min: 0, doc: 'share of training normals kept for validation (default 0.1)' },
+  { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, doc: 'seed of the splits, shuffles and torch (default 0)' },
+  { name: 'val-fraction', type: 'number', min: 0, max: 0.9, doc: 'share of training normals kept for validation (default 0.1)' },
   { name: 'val-dir', type: 'string', doc: 'labelled validation folder (MVTec layout, or good/ + one folder per anomaly type) instead of --val-fraction; allows --threshold f1-max (default none)' },
-  { name: 'include-uncertain', type: 'bool', doc: "image folders: keep test/uncertain as anomalous (default false)" },
+  { name: 'include-uncertain', type: 'bool', doc: 'image folders: keep test/uncertain as anomalous (default false)' },
   { name: 'skip-bad', type: 'bool', doc: 'skip images that fail to decode and report how many (default false: stop with an error)' },
-  { name: 'threads', type: 'int', min: 1, doc: 'libtorch threads (default: all cores)' },
+  { name: 'cache-mb', type: 'number', min: 0, max: 1e6, doc: "image folders: memory for decoded images in MiB (default 256); training streams from disk beyond it" },
+  { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
 ];
 
-function trainSpecs(detector: string | undefined): OptionSpec[] {
+/** The generic input options mapped to a detector's own hyperparameters (not flags of their own). */
+function inputParams(detector: string): string[] {
+  const { input } = getDetector(detector);
+  return [input.sizeParam, input.channelsParam].filter((p): p is string => p !== undefined);
+}
+
+/** A schema entry as a CLI option. */
+function paramOption(detector: string, key: string, s: ParamSpec): OptionSpec {
+  const type = s.type === 'bool' ? 'bool' : s.type === 'int' ? 'int' : s.type === 'number' ? 'number' : 'string';
+  return {
+    name: flagName(key),
+    type,
+    ...(s.type === 'enum' ? { values: s.values } : {}),
+    ...((s.type === 'int' || s.type === 'number') && s.min !== undefined ? { min: s.min } : {}),
+    ...((s.type === 'int' || s.type === 'number') && s.max !== undefined ? { max: s.max } : {}),
+    doc: `${detector}: ${describeParam(s)}${s.type === 'bool' ? ` (--${flagName(key)}=${String(!s.default)} to change)` : ''}`,
+  };
+}
+
+/** Every option of `anogen train <detector>` (the generic ones, then the detector's schema). */
+export function trainSpecs(detector: string | undefined): OptionSpec[] {
+  const known = detector !== undefined && detectorNames().includes(detector);
+  const d = known ? getDetector(detector) : undefined;
+  const td = d?.trainDefaults;
+  const sizeDefault = d?.input.sizeParam !== undefined ? d.schema[d.input.sizeParam]!.default : d?.input.size;
   const specs: OptionSpec[] = [
-    { name: 'config', type: 'string', doc: 'JSON or YAML file of these options (flags override it)' },
+    { name: 'config', type: 'string', doc: 'JSON or YAML file of these options, and `model: <detector>` (flags override it)' },
+    { name: 'model', type: 'string', doc: 'the detector, instead of the positional name (mostly for config files)' },
     ...DATA_SPECS,
-    { name: 'epochs', type: 'int', min: 1, doc: "training epochs (default: the detector's, 15 for ganomaly)" },
-    { name: 'batch-size', type: 'int', min: 1, doc: 'mini-batch size (default 64)' },
-    { name: 'lr', type: 'number', min: 0, doc: 'learning rate (default 2e-4)' },
-    { name: 'image-size', type: 'int', min: 16, doc: "square input size, a power of two >= 16 for ganomaly (default 32)" },
-    { name: 'channels', type: 'string', values: ['1', '3'], doc: "input channels: 1 (grayscale) or 3 (RGB) (default: those of the first training image)" },
+    { name: 'epochs', type: 'int', min: 1, max: 100000, doc: `training epochs (default ${td ? td.epochs : "the detector's"})` },
+    { name: 'batch-size', type: 'int', min: 1, max: 65536, doc: `mini-batch size (default ${td ? td.batchSize : "the detector's"})` },
+    { name: 'lr', type: 'number', min: 0, max: 10, doc: `learning rate (default ${td ? td.lr : "the detector's"})` },
+    { name: 'image-size', type: 'int', min: 1, max: 1024, doc: `square input size (default ${sizeDefault ?? "the detector's"})` },
+    { name: 'channels', type: 'string', values: ['1', '3'], doc: 'input channels: 1 (grayscale) or 3 (RGB) (default: those of the first training image)' },
     { name: 'train-limit', type: 'int', min: 1, doc: 'use at most N training images (seeded random subset; default all)' },
     { name: 'val-limit', type: 'int', min: 1, doc: 'use at most N validation images (default 2000)' },
     { name: 'threshold', type: 'string', doc: "threshold strategy: 'percentile[:q]' (default percentile:95 of validation normals), 'f1-max' or 'fixed:<value>'" },
     { name: 'normalization', type: 'string', values: NORMALIZATION_KINDS, doc: "score normalisation fitted on validation normals (default 'minmax')" },
     { name: 'out', type: 'string', doc: 'bundle folder to write (default runs/<detector>-<data>-<class>)' },
-    { name: 'quiet', type: 'bool', doc: 'no progress output (default false)' },
+    { name: 'force', type: 'bool', doc: 'replace an existing bundle in --out (default false: refuse)' },
+    { name: 'resume', type: 'string', doc: 'continue an interrupted run from its checkpoint (<out> or <out>/checkpoint) exactly; only --epochs may change (default none)' },
+    { name: 'checkpoint-every', type: 'int', min: 0, doc: 'also write the checkpoint every N steps (default 0: at every epoch end)' },
+    { name: 'quiet', type: 'bool', doc: 'no progress output, only results (default false)' },
   ];
-  if (detector !== undefined && detectorNames().includes(detector)) {
-    for (const k of Object.keys(getDetector(detector).defaults)) {
-      if (k === 'isize' || k === 'nc') continue;
-      const def = getDetector(detector).defaults[k];
-      specs.push({
-        name: k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
-        type: typeof def === 'boolean' ? 'bool' : 'number',
-        doc: typeof def === 'boolean'
-          ? `${detector} hyperparameter ${k} (default ${String(def)}; --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=false turns it off)`
-          : `${detector} hyperparameter ${k} (default ${String(def)})`,
-      });
-    }
+  if (d !== undefined) {
+    const skip = inputParams(d.name);
+    for (const [k, s] of Object.entries(d.schema)) if (!skip.includes(k)) specs.push(paramOption(d.name, k, s));
   }
   return specs;
 }
 
-/** Help for `anogen train`. */
-export function trainSpecsFor(detector?: string): OptionSpec[] {
-  return trainSpecs(detector ?? detectorNames()[0]);
-}
-
-/** Everything a training run needs, after validation of the options. */
-export interface TrainRequest {
-  detector: string;
-  data: DataOptions;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  imageSize?: number;
-  /** 1 or 3 (default: the first training image's). */
-  channels?: 1 | 3;
-  trainLimit?: number;
-  valLimit: number;
-  threshold?: string;
-  normalization?: (typeof NORMALIZATION_KINDS)[number];
-  out: string;
-  hparams: Record<string, number | boolean>;
+/** What `anogen train` was asked: the pipeline request plus the front end's own options. */
+export interface TrainCommand {
+  request: TrainRequest;
+  /** The checkpoint to resume (then `request` is the checkpoint's, with --epochs applied). */
+  resume?: string;
   quiet: boolean;
 }
 
+/** Options that may be given with --resume (everything else comes from the checkpoint). */
+const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery'];
+
 /** Parses `anogen train` argv into a request. */
-export function parseTrain(argv: string[]): TrainRequest {
-  const first = argv.find((a) => !a.startsWith('-'));
-  const specs = trainSpecs(first);
-  const { positionals, opts } = parseArgs(argv, specs, 'train');
-  if (positionals.length !== 1) throw new AnogenError(`anogen train: expected one detector name (${detectorNames().join(', ')}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
-  const detector = getDetector(positionals[0]).name;
+export function parseTrain(argv: string[]): TrainCommand {
+  const first = argv.find((a, i) => !a.startsWith('-') && (i === 0 || !argv[i - 1]!.startsWith('--') || argv[i - 1]!.includes('=')));
+  let { positionals, opts } = parseArgs(argv, trainSpecs(first), 'train');
+  const model = typeof opts.model === 'string' ? opts.model : undefined;
+  if (positionals.length === 0 && model !== undefined) {
+    // The detector came from --model or the config file: parse again with its flags.
+    ({ positionals, opts } = parseArgs(argv, trainSpecs(model), 'train'));
+  }
+  if (typeof opts.threads === 'number') setNumThreads(opts.threads);
+  const quiet = opts.quiet === true;
+  if (typeof opts.resume === 'string') {
+    const extra = Object.keys(opts).filter((k) => !RESUME_OPTIONS.includes(k));
+    if (extra.length > 0 || positionals.length > 0) {
+      throw new AnogenError(
+        `anogen train --resume continues a run as it was started; only ${RESUME_OPTIONS.filter((k) => k !== 'resume').map((k) => `--${flagName(k)}`).join(', ')} may be given (got ${[...positionals, ...extra.map((k) => `--${flagName(k)}`)].join(', ')})`,
+      );
+    }
+    const request = checkpointRequest(opts.resume);
+    if (typeof opts.epochs === 'number') request.epochs = opts.epochs;
+    if (typeof opts.checkpointEvery === 'number') request.checkpointEvery = opts.checkpointEvery;
+    return { request, resume: opts.resume, quiet };
+  }
+  if (positionals.length !== 1 && model === undefined) {
+    throw new AnogenError(`anogen train: expected one detector name (${detectorNames().join(', ')}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+  }
+  if (model !== undefined && positionals.length > 0 && positionals[0] !== model) {
+    throw new AnogenError(`anogen train: the detector is given twice: ${positionals[0]} and model: ${model}`);
+  }
+  if (positionals.length > 1) throw new AnogenError(`anogen train: expected one detector name, got ${positionals.join(' ')}`);
+  const detector = getDetector(positionals[0] ?? model!).name;
   if (typeof opts.data !== 'string') throw new AnogenError("anogen train: --data is required ('mnist', 'fashion-mnist' or a folder)");
   if (opts.threshold !== undefined) {
     const t = parseThresholdStrategy(opts.threshold, '--threshold');
     if (t.kind === 'f1-max' && opts.valDir === undefined) {
-      throw new AnogenError("--threshold f1-max needs a labelled validation set: give --val-dir <folder> (good/ + one folder per anomaly type, or the MVTec layout); the default validation split holds normals only");
+      throw new AnogenError(
+        '--threshold f1-max needs a labelled validation set: give --val-dir <folder> (good/ + one folder per anomaly type, or the MVTec layout); the default validation split holds normals only',
+      );
     }
   }
-  const hparams: Record<string, number | boolean> = {};
-  const entry = getDetector(detector);
-  for (const k of Object.keys(entry.defaults)) {
-    const v = opts[k];
-    if (typeof v === 'number' || typeof v === 'boolean') hparams[k] = v;
+  if (opts.normal !== undefined && opts.abnormal !== undefined) throw new AnogenError('--normal and --abnormal exclude each other: --normal C is for --protocol one-vs-rest, --abnormal C for leave-one-out');
+  if (opts.protocol === 'one-vs-rest' && opts.abnormal !== undefined) throw new AnogenError('--abnormal is for --protocol leave-one-out; one-vs-rest takes --normal C');
+  if (opts.protocol === 'leave-one-out' && opts.normal !== undefined) throw new AnogenError('--normal is for --protocol one-vs-rest; leave-one-out takes --abnormal C');
+  if (opts.protocol === 'folder' && (opts.normal !== undefined || opts.abnormal !== undefined)) {
+    throw new AnogenError('--normal/--abnormal do not apply to --protocol folder (the folder layout says what is normal: train/good, test/good)');
   }
+  if (opts.valDir !== undefined && opts.valFraction !== undefined) throw new AnogenError('--val-dir and --val-fraction exclude each other: a labelled folder replaces the carved-out validation normals');
+  const entry = getDetector(detector);
+  const hparams: Record<string, unknown> = {};
+  for (const k of Object.keys(entry.schema)) if (opts[k] !== undefined) hparams[k] = opts[k];
   const cls = (opts.normal ?? opts.abnormal ?? '') as string;
   const dataName = path.basename(String(opts.data));
+  const out = (opts.out as string) ?? path.join('runs', [detector, dataName, opts.protocol === 'leave-one-out' ? `not-${cls}` : cls].filter(Boolean).join('-'));
+  checkOutputPath(out, '--out', 'folder');
+  const data: DataOptions = {
+    data: opts.data,
+    protocol: opts.protocol as DataOptions['protocol'],
+    normal: opts.normal as string | undefined,
+    abnormal: opts.abnormal as string | undefined,
+    seed: (opts.seed as number) ?? 0,
+    valFraction: (opts.valFraction as number) ?? 0.1,
+    includeUncertain: opts.includeUncertain as boolean | undefined,
+    skipBad: opts.skipBad as boolean | undefined,
+    valDir: opts.valDir as string | undefined,
+    cacheMb: opts.cacheMb as number | undefined,
+  };
   return {
-    detector,
-    data: {
-      data: opts.data,
-      protocol: opts.protocol as DataOptions['protocol'],
-      normal: opts.normal as string | undefined,
-      abnormal: opts.abnormal as string | undefined,
-      seed: (opts.seed as number) ?? 0,
-      valFraction: (opts.valFraction as number) ?? 0.1,
-      includeUncertain: opts.includeUncertain as boolean | undefined,
-      skipBad: opts.skipBad as boolean | undefined,
-      valDir: opts.valDir as string | undefined,
+    request: {
+      detector,
+      data,
+      epochs: opts.epochs as number | undefined,
+      batchSize: opts.batchSize as number | undefined,
+      lr: opts.lr as number | undefined,
+      imageSize: opts.imageSize as number | undefined,
+      channels: opts.channels === undefined ? undefined : (Number(opts.channels) as 1 | 3),
+      trainLimit: opts.trainLimit as number | undefined,
+      valLimit: (opts.valLimit as number) ?? 2000,
+      threshold: opts.threshold as string | undefined,
+      normalization: opts.normalization as TrainRequest['normalization'],
+      out,
+      hparams,
+      force: opts.force === true,
+      checkpointEvery: opts.checkpointEvery as number | undefined,
     },
-    epochs: opts.epochs as number | undefined,
-    batchSize: opts.batchSize as number | undefined,
-    lr: opts.lr as number | undefined,
-    imageSize: opts.imageSize as number | undefined,
-    channels: opts.channels === undefined ? undefined : (Number(opts.channels) as 1 | 3),
-    trainLimit: opts.trainLimit as number | undefined,
-    valLimit: (opts.valLimit as number) ?? 2000,
-    threshold: opts.threshold as string | undefined,
-    normalization: opts.normalization as TrainRequest['normalization'],
-    out: (opts.out as string) ?? path.join('runs', [detector, dataName, opts.protocol === 'leave-one-out' ? `not-${cls}` : cls].filter(Boolean).join('-')),
-    hparams,
-    quiet: opts.quiet === true,
-    ...(typeof opts.threads === 'number' ? (setNumThreads(opts.threads), {}) : {}),
+    quiet,
   };
 }
 
-/** Result of a training run. */
-export interface TrainResult {
-  out: string;
-  detector: Detector;
-  report: FitReport;
-  meta: BundleMeta;
-}
-
-/** Runs a training request: splits, tensors, fit (Ctrl-C aware), bundle. */
-export async function runTrain(req: TrainRequest, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
-  const entry = getDetector(req.detector);
-  const splits = buildSplits(req.data);
-  const ds = splits.train.dataset;
-  const first = await ds.loadItem(splits.train.sourceName(0), splits.train.index[0]);
-  const channels = req.channels ?? (first.image.channels === 3 ? 3 : 1);
-  const size = req.imageSize ?? (entry.defaults.isize as number) ?? 32;
-  const transforms = fromConfig(imageTransforms({ size, channels }));
-  // Validate hyperparameters before loading pixels.
-  const detector = entry.create({ ...req.hparams, isize: size, nc: channels });
-  const nTrain = Math.min(splits.train.length, req.trainLimit ?? Infinity);
-  const nVal = Math.min(splits.validation.length, req.valLimit);
-  log(
-    `anogen train ${req.detector}: ${splits.record.dataset} ${splits.record.protocol}` +
-      `${splits.record.normalClass !== undefined ? ` normal=${splits.record.normalClass}` : ''}${splits.record.anomalyClass !== undefined ? ` abnormal=${splits.record.anomalyClass}` : ''}` +
-      ` | train ${nTrain}/${splits.train.length}, val ${nVal}${splits.record.userValidation ? ` (labelled, ${splits.validation.counts.anomalous} anomalous)` : ''}, test ${splits.test.length} (${splits.record.counts.testAnomalous} anomalous) | ${size}x${size}x${channels}`,
-  );
-  let train;
-  let val;
-  try {
-    train = await loadSubset(splits.train, transforms, req.trainLimit, req.data.seed);
-    val = await loadSubset(splits.validation, transforms, req.valLimit, req.data.seed + 1);
-  } catch (e) {
-    detector.dispose();
-    if (train) disposeBatch(train.batch);
-    throw e;
-  }
-  const skipped = ds instanceof FolderDataset ? ds.badFiles.size : 0;
-  if (skipped > 0) log(`skipped ${skipped} image(s) that failed to decode (--skip-bad), e.g. ${[...(ds as FolderDataset).badFiles][0]}`);
-  const valLabels = val.split.subset(Array.from(val.batch.positions)).label;
-  const epochs = req.epochs ?? entry.trainDefaults.epochs;
-  const batchSize = req.batchSize ?? entry.trainDefaults.batchSize;
-  const lr = req.lr ?? entry.trainDefaults.lr;
-  const training = {
-    epochs,
-    batchSize,
-    lr,
-    seed: req.data.seed,
-    trainImages: train.batch.positions.length,
-    valImages: val.batch.positions.length,
-    trainLimit: req.trainLimit ?? null,
-    valLimit: req.valLimit,
-    ...(skipped > 0 ? { skippedImages: skipped } : {}),
-  };
-  const meta: BundleMeta = { transforms, protocol: { ...splits.record, options: req.data }, training };
-  const ckptDir = path.join(req.out, 'checkpoint');
-  (detector as { checkpointer?: unknown }).checkpointer = (info: { epoch: number; step: number; reason: string }) => {
-    saveBundle(ckptDir, detector, { ...meta, training: { ...training, checkpoint: info } });
-  };
+/**
+ * Runs a parsed training command with the terminal's conveniences: Ctrl-C saves a checkpoint
+ * (a second Ctrl-C quits at once), progress on stderr unless quiet.
+ */
+export async function runTrainCommand(cmd: TrainCommand, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
   let stop = false;
   let sigints = 0;
   const onSigint = (): void => {
@@ -203,55 +198,17 @@ export async function runTrain(req: TrainRequest, log: (s: string) => void = (s)
   };
   process.on('SIGINT', onSigint);
   const progress = progressPrinter(process.stderr);
-  let report: FitReport;
   try {
-    report = await detector.fit(
-      { images: train.batch.x },
-      {
-        val: { images: val.batch.x, ...(splits.record.userValidation ? { labels: valLabels } : {}) },
-        epochs,
-        batchSize,
-        lr,
-        seed: req.data.seed,
-        checkpointDir: ckptDir,
-        onProgress: req.quiet ? undefined : progress,
-        shouldStop: () => stop,
-        calibration: { normalization: req.normalization ?? 'minmax', threshold: req.threshold },
-      },
-    );
+    return await train(cmd.request, { log: cmd.quiet ? undefined : log, onProgress: cmd.quiet ? undefined : progress, shouldStop: () => stop }, cmd.resume);
   } finally {
     progress.done();
     process.off('SIGINT', onSigint);
-    disposeBatch(train.batch);
-    disposeBatch(val.batch);
-  }
-  if (report.interrupted) {
-    throw new InterruptedError(`interrupted at epoch ${report.epochs}: checkpoint saved in ${ckptDir}`);
-  }
-  const finalMeta = { ...meta, training: { ...training, seconds: report.seconds, imagesPerSecond: report.imagesPerSecond, steps: report.steps } };
-  saveBundle(req.out, detector, finalMeta);
-  writeJsonAtomic(path.join(req.out, 'history.json'), { losses: report.history });
-  fs.rmSync(ckptDir, { recursive: true, force: true });
-  log(
-    `trained in ${report.seconds.toFixed(1)} s (${report.imagesPerSecond.toFixed(1)} img/s, ${report.steps} steps); ` +
-      `threshold ${detector.calibration!.threshold.kind} = ${detector.calibration!.threshold.value.toPrecision(4)} on ${val.batch.positions.length} validation images`,
-  );
-  log(`bundle written to ${req.out}`);
-  return { out: req.out, detector, report, meta: finalMeta };
-}
-
-/** Ctrl-C during training: a checkpoint was saved; exit code 130. */
-export class InterruptedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InterruptedError';
   }
 }
 
 /** `anogen train`. */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const req = parseTrain(argv);
-  const r = await runTrain(req);
+  const r = await runTrainCommand(parseTrain(argv));
   r.detector.dispose();
   process.stdout.write(`${r.out}\n`);
   return 0;

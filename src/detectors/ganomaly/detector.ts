@@ -2,188 +2,108 @@
  * The GANomaly detector: A(x) = mean (z - z^)^2 over the latent (z = encoder1(x),
  * z^ = encoder2(decoder(z))); anomaly map = |x - x^| averaged over channels.
  */
-import { AnogenError, cat, noGrad, tidy, type Tensor } from '../../core/index.js';
-import * as F from '../../nn/functional.js';
-import { Detector, type FitOptions, type FitReport, type ImageSet, type ScoreResult } from '../api.js';
+import type { Tensor } from '../../core/index.js';
+import type { TrainingProcess } from '../../train/loop.js';
+import type { FeatureExtractor, InputSpec, Reconstructor } from '../api.js';
+import { NeuralDetector, type ProcessOptions } from '../neural.js';
 import { registerDetector } from '../registry.js';
+import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { GanomalyNetworks, type GanomalyArch } from './network.js';
 import { latentScore, residualMap } from './loss.js';
-import { trainGanomaly, type TrainConfig } from './trainer.js';
+import { ganomalyProcess } from './step.js';
+
+const powerOfTwo = (v: number) => (v >= 16 && (v & (v - 1)) === 0 ? null : 'a power of two >= 16 (16, 32, 64, 128...), the sizes the DCGAN networks can build');
+
+/** GANomaly's hyperparameters, declared once (defaults as in the paper and the authors' code). */
+export const GANOMALY_SCHEMA = {
+  isize: { type: 'int', default: 32, min: 16, max: 1024, check: powerOfTwo, doc: 'input image size (square)' },
+  nc: { type: 'int', default: 1, min: 1, max: 3, doc: 'image channels' },
+  nz: { type: 'int', default: 100, min: 1, max: 4096, doc: 'latent size' },
+  ngf: { type: 'int', default: 64, min: 2, max: 1024, check: (v) => (v % 2 === 0 ? null : 'an even integer'), doc: 'generator width' },
+  ndf: { type: 'int', default: 64, min: 1, max: 1024, doc: 'discriminator width' },
+  extraLayers: { type: 'int', default: 0, min: 0, max: 16, doc: 'extra 3x3 conv layers in the encoders and decoder' },
+  wAdv: { type: 'number', default: 1, min: 0, max: 1e6, doc: 'adversarial (feature-matching) loss weight' },
+  wCon: { type: 'number', default: 50, min: 0, max: 1e6, doc: 'contextual L1 loss weight' },
+  wEnc: { type: 'number', default: 1, min: 0, max: 1e6, doc: 'latent L2 loss weight' },
+  beta1: { type: 'number', default: 0.5, min: 0, below: 1, doc: 'Adam beta1' },
+  beta2: { type: 'number', default: 0.999, min: 0, below: 1, doc: 'Adam beta2' },
+  bnRecalibration: {
+    type: 'bool',
+    default: true,
+    doc: "recompute the generator's batch-norm statistics on the training images after training (false keeps the running averages, as the reference)",
+  },
+} satisfies HParamSchema;
 
 /** GANomaly hyperparameters (architecture + loss weights + Adam betas). */
 export interface GanomalyHParams extends GanomalyArch {
-  /** Adversarial (feature-matching) loss weight (default 1). */
   wAdv: number;
-  /** Contextual L1 loss weight (default 50). */
   wCon: number;
-  /** Encoder L2 loss weight (default 1). */
   wEnc: number;
-  /** Adam beta1 (default 0.5). */
   beta1: number;
-  /** Adam beta2 (default 0.999). */
   beta2: number;
-  /**
-   * Recompute the generator's batch-norm running statistics on the training images after training
-   * (and before each checkpoint), so that eval-mode scores match the final weights (default true;
-   * false keeps the running averages of training, as the reference does). See README.md.
-   */
   bnRecalibration: boolean;
 }
 
 /** Every default, as in the paper and the authors' code. */
-export const GANOMALY_DEFAULTS: GanomalyHParams = {
-  isize: 32,
-  nc: 1,
-  nz: 100,
-  ngf: 64,
-  ndf: 64,
-  extraLayers: 0,
-  wAdv: 1,
-  wCon: 50,
-  wEnc: 1,
-  beta1: 0.5,
-  beta2: 0.999,
-  bnRecalibration: true,
-};
+export const GANOMALY_DEFAULTS = schemaDefaults(GANOMALY_SCHEMA) as unknown as GanomalyHParams;
 
 /** Default training options: 15 epochs (the authors' niter), batch 64, Adam lr 2e-4. */
 export const GANOMALY_TRAIN_DEFAULTS = { epochs: 15, batchSize: 64, lr: 2e-4 };
 
-/** Checks a partial hyperparameter object; unknown keys and bad values are AnogenErrors. */
+/** Validates (partial) GANomaly hyperparameters and fills in the defaults (AnogenError naming a bad option). */
 export function ganomalyHParams(h: Record<string, unknown> = {}): GanomalyHParams {
-  const valid = Object.keys(GANOMALY_DEFAULTS);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(h)) {
-    if (!valid.includes(k)) throw new AnogenError(`GANomaly: unknown option ${JSON.stringify(k)}; valid options: ${valid.join(', ')}`);
-    out[k] = v;
-    if (typeof GANOMALY_DEFAULTS[k as keyof GanomalyHParams] === 'boolean') {
-      if (typeof v !== 'boolean') throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not valid; expected true or false`);
-    } else if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new AnogenError(`GANomaly ${k}: ${JSON.stringify(v)} is not a finite number`);
-    }
-  }
-  return { ...GANOMALY_DEFAULTS, ...(out as Partial<GanomalyHParams>) };
+  return resolveHParams(GANOMALY_SCHEMA, h, 'GANomaly') as unknown as GanomalyHParams;
 }
 
 /** GANomaly as an anogen detector. */
-export class Ganomaly extends Detector<GanomalyHParams> {
+export class Ganomaly extends NeuralDetector<GanomalyHParams> implements Reconstructor, FeatureExtractor {
   readonly name = 'ganomaly';
+  readonly producesMaps = true;
+  readonly featureName = 'discriminator features';
+  readonly trainDefaults = GANOMALY_TRAIN_DEFAULTS;
   readonly nets: GanomalyNetworks;
-  /** Called by the trainer at each epoch end / interruption (set by whoever writes bundles). */
-  checkpointer?: TrainConfig['saveCheckpoint'];
+  protected get net(): GanomalyNetworks {
+    return this.nets;
+  }
 
+  /** Builds GANomaly from (partial) hyperparameters, validated against {@link GANOMALY_SCHEMA}. */
   constructor(hparams: Partial<GanomalyHParams> = {}) {
     super(ganomalyHParams(hparams as Record<string, unknown>));
     const { isize, nc, nz, ngf, ndf, extraLayers } = this.hparams;
     this.nets = new GanomalyNetworks({ isize, nc, nz, ngf, ndf, extraLayers });
   }
 
-  private checkInput(x: Tensor): void {
-    const [, c] = x.shape;
-    if (x.ndim !== 4 || c !== this.hparams.nc) {
-      throw new AnogenError(`GANomaly: expected images N x ${this.hparams.nc} x H x W, got [${x.shape.join(', ')}]`);
-    }
+  get input(): InputSpec {
+    return { size: this.hparams.isize, channels: this.hparams.nc, range: [-1, 1] };
   }
 
-  protected async fitModel(train: ImageSet, opts: FitOptions): Promise<FitReport> {
-    this.checkInput(train.images);
-    const x = this.resize(train.images);
-    try {
-      return await trainGanomaly(this.nets, { images: x }, opts, {
-        epochs: opts.epochs ?? GANOMALY_TRAIN_DEFAULTS.epochs,
-        batchSize: opts.batchSize ?? GANOMALY_TRAIN_DEFAULTS.batchSize,
-        lr: opts.lr ?? GANOMALY_TRAIN_DEFAULTS.lr,
-        beta1: this.hparams.beta1,
-        beta2: this.hparams.beta2,
-        weights: { wAdv: this.hparams.wAdv, wCon: this.hparams.wCon, wEnc: this.hparams.wEnc },
-        bnRecalibration: this.hparams.bnRecalibration,
-        saveCheckpoint: this.checkpointer,
-      });
-    } finally {
-      if (x !== train.images) x.dispose();
-    }
+  protected trainingProcess(o: ProcessOptions): TrainingProcess {
+    const h = this.hparams;
+    return ganomalyProcess(this.nets, { weights: { wAdv: h.wAdv, wCon: h.wCon, wEnc: h.wEnc }, beta1: h.beta1, beta2: h.beta2, bnRecalibration: h.bnRecalibration }, o);
   }
 
-  /** Images resized (bilinear) to isize when they are not already. */
-  private resize(x: Tensor): Tensor {
-    const s = this.hparams.isize;
-    if (x.shape[2] === s && x.shape[3] === s) return x;
-    return noGrad(() => F.interpolate(x, { size: s, mode: 'bilinear' }));
+  protected scoreBatch(x: Tensor, maps: boolean): { scores: Tensor; maps?: Tensor } {
+    const [fake, latentI, latentO] = this.nets.netg.call(x);
+    return { scores: latentScore(latentI, latentO), ...(maps ? { maps: residualMap(x, fake) } : {}) };
   }
 
-  protected scoreRaw(x: Tensor, opts: { maps: boolean }): ScoreResult {
-    this.checkInput(x);
-    this.nets.eval();
-    const n = x.shape[0];
-    const [h, w] = [x.shape[2], x.shape[3]];
-    const scores = new Float32Array(n);
-    const maps: Tensor[] = [];
-    const bs = 256;
-    noGrad(() => {
-      for (let i = 0; i < n; i += bs) {
-        const m = tidy(() => {
-          const xb = x.narrow(0, i, Math.min(bs, n - i));
-          const xr = this.resize(xb);
-          const [fake, latentI, latentO] = this.nets.netg.call(xr);
-          scores.set(latentScore(latentI, latentO).toFloat32Array(), i);
-          if (!opts.maps) return null;
-          const r = residualMap(xr, fake);
-          return r.shape[2] === h && r.shape[3] === w ? r : F.interpolate(r, { size: [h, w], mode: 'bilinear' });
-        });
-        if (m !== null) maps.push(m);
-      }
-    });
-    if (!opts.maps) return { scores };
-    const all = maps.length === 1 ? maps[0] : cat(maps, 0);
-    if (maps.length > 1) for (const m of maps) m.dispose();
-    return { scores, maps: all };
-  }
-
-  /** Reconstructions x^ (at isize, eval mode) for reports. */
+  /** Reconstructions x^ (eval mode) for reports. */
   reconstruct(x: Tensor): Tensor {
-    this.checkInput(x);
-    this.nets.eval();
-    return noGrad(() => tidy(() => this.nets.netg.call(this.resize(x))[0]));
+    return this.inference(x, 'reconstruct', (xs) => this.nets.netg.call(xs)[0]);
   }
 
   /** Discriminator features (eval mode), flattened (N x F), for t-SNE plots. */
   features(x: Tensor): Tensor {
-    this.checkInput(x);
-    this.nets.eval();
-    return noGrad(() => tidy(() => this.nets.netd.call(this.resize(x))[1].flatten(1)));
-  }
-
-  /** Every parameter and batch-norm buffer (`netg.…`, `netd.…`, PyTorch's names); detached tensors sharing the weights' memory. */
-  stateDict(): Map<string, Tensor> {
-    return this.nets.stateDict();
-  }
-
-  /** Loads weights (strict: names and shapes must match the architecture). */
-  loadStateDict(sd: Map<string, Tensor>): void {
-    const own = this.nets.stateDictKeys();
-    const missing = own.filter((k) => !sd.has(k));
-    const unexpected = [...sd.keys()].filter((k) => !own.includes(k));
-    if (missing.length > 0 || unexpected.length > 0) {
-      const few = (a: string[]) => `${a.slice(0, 3).join(', ')}${a.length > 3 ? ', ...' : ''}`;
-      const { isize, nc, nz, ngf, ndf, extraLayers } = this.hparams;
-      throw new AnogenError(
-        `GANomaly weights do not match the architecture (isize ${isize}, nc ${nc}, nz ${nz}, ngf ${ngf}, ndf ${ndf}, extraLayers ${extraLayers}): ` +
-          `${missing.length} missing (${few(missing)}), ${unexpected.length} unexpected (${few(unexpected)})`,
-      );
-    }
-    this.nets.loadStateDict(sd, { source: 'GANomaly weights' });
-  }
-
-  dispose(): void {
-    this.nets.dispose();
+    return this.inference(x, 'features', (xs) => this.nets.netd.call(xs)[1].flatten(1));
   }
 }
 
 registerDetector({
   name: 'ganomaly',
   description: 'GANomaly (Akcay et al., 2018): encoder-decoder-encoder GAN, score = latent reconstruction error',
-  defaults: { ...GANOMALY_DEFAULTS },
+  schema: GANOMALY_SCHEMA,
+  input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16, nz: 8, ngf: 8, ndf: 8 },
-  trainDefaults: { ...GANOMALY_TRAIN_DEFAULTS },
-  create: (h = {}) => new Ganomaly(ganomalyHParams(h)),
+  trainDefaults: GANOMALY_TRAIN_DEFAULTS,
+  create: (h) => new Ganomaly(h as Partial<GanomalyHParams>),
 });

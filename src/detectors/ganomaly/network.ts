@@ -15,8 +15,7 @@
  * initialisation is DCGAN's (src/nn/init dcganInit: conv N(0, 0.02), batch-norm weight
  * N(1, 0.02), bias 0).
  */
-import { AnogenError, noGrad, tidy, zerosLike, keep, type Device, type Tensor } from '../../core/index.js';
-import { BatchNorm2d } from '../../nn/layers/norm.js';
+import { AnogenError, noGrad, type Tensor } from '../../core/index.js';
 import { Module } from '../../nn/module.js';
 import { Sequential } from '../../nn/layers/container.js';
 import { Sigmoid } from '../../nn/layers/activation.js';
@@ -62,7 +61,7 @@ export class NetG extends Module<[Tensor], [Tensor, Tensor, Tensor]> {
   constructor(arch: GanomalyArch) {
     super();
     const { isize, nz, nc, ngf, extraLayers } = arch;
-    const o = { nExtraLayers: extraLayers };
+    const o = { extraLayers };
     this.encoder1 = this.registerModule('encoder1', new DcganEncoder(isize, nz, nc, ngf, o));
     this.decoder = this.registerModule('decoder', new DcganDecoder(isize, nz, nc, ngf, o));
     this.encoder2 = this.registerModule('encoder2', new DcganEncoder(isize, nz, nc, ngf, o));
@@ -82,7 +81,7 @@ export class NetD extends Module<[Tensor], [Tensor, Tensor]> {
   constructor(arch: GanomalyArch) {
     super();
     const { isize, nc, ndf, extraLayers } = arch;
-    const enc = new DcganEncoder(isize, 1, nc, ndf, { nExtraLayers: extraLayers });
+    const enc = new DcganEncoder(isize, 1, nc, ndf, { extraLayers });
     const layers = Array.from({ length: enc.main.length }, (_, i) => enc.main.at(i)!);
     this.features = this.registerModule('features', new Sequential(...layers.slice(0, -1)));
     this.classifier = this.registerModule('classifier', new Sequential(layers[layers.length - 1]!));
@@ -127,61 +126,4 @@ export class GanomalyNetworks extends Module<[Tensor], [Tensor, Tensor, Tensor]>
   forward(x: Tensor): [Tensor, Tensor, Tensor] {
     return this.netg.call(x);
   }
-
-  /** Moves nothing: CPU only here; kept for API symmetry. */
-  get device(): Device {
-    return 'cpu';
-  }
-}
-
-/**
- * Recomputes the running statistics of every BatchNorm2d in `net` for its current weights, as
- * torch.optim.swa_utils.update_bn does: `net` runs in training mode (no autograd) over `images` in
- * batches of `batchSize` (the last batch may be smaller), and each layer's running mean and
- * (unbiased) variance become the plain average of the per-batch statistics. Nothing else changes
- * (weights, num_batches_tracked and the train/eval mode are kept).
- *
- * Why GANomaly needs it: the running averages kept during training (momentum 0.1) mix statistics
- * of weights from many steps back; after a short training they are far from the final weights'
- * and eval-mode scores are nonsense (measured in README.md: MNIST one-vs-rest AUROC 0.007 instead
- * of 0.997 for digit 1, identically in PyTorch).
- */
-export function recalibrateBatchNorm(net: Module<[Tensor], unknown>, images: Tensor, batchSize: number): void {
-  const bns = [...net.modules()].filter((m): m is BatchNorm2d => m instanceof BatchNorm2d && m.runningMean !== null && m.runningVar !== null);
-  const n = images.shape[0]!;
-  if (bns.length === 0 || n === 0) return;
-  const wasTraining = net.training;
-  noGrad(() => {
-    const acc = bns.map((b) => ({ mean: keep(zerosLike(b.runningMean!)), var: keep(zerosLike(b.runningVar!)), nbt: keep(b.numBatchesTracked!.clone()) }));
-    net.train();
-    let batches = 0;
-    try {
-      for (let i = 0; i < n; i += batchSize) {
-        tidy(() => {
-          // With the running statistics at 0 (and 0 batches tracked), one training-mode forward leaves
-          // factor * (batch statistics) in them: factor = momentum, or 1 for a cumulative average.
-          for (const b of bns) {
-            b.runningMean!.zero_();
-            b.runningVar!.zero_();
-            b.numBatchesTracked?.zero_();
-          }
-          net.call(images.narrow(0, i, Math.min(batchSize, n - i)));
-          bns.forEach((b, j) => {
-            const f = b.momentum ?? 1;
-            acc[j]!.mean.add_(b.runningMean!, 1 / f);
-            acc[j]!.var.add_(b.runningVar!, 1 / f);
-          });
-        });
-        batches++;
-      }
-      bns.forEach((b, j) => {
-        b.runningMean!.copy_(acc[j]!.mean.div_(batches));
-        b.runningVar!.copy_(acc[j]!.var.div_(batches));
-        b.numBatchesTracked?.copy_(acc[j]!.nbt);
-      });
-    } finally {
-      for (const a of acc) for (const t of [a.mean, a.var, a.nbt]) t.dispose();
-      net.train(wasTraining);
-    }
-  });
 }

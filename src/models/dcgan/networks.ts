@@ -14,7 +14,7 @@ import { LeakyReLU, ReLU, Tanh } from '../../nn/layers/activation.js';
 
 function checkArgs(what: string, args: Record<string, number>): void {
   for (const [k, v] of Object.entries(args)) {
-    const min = k === 'nExtraLayers' ? 0 : 1;
+    const min = k === 'extraLayers' ? 0 : 1;
     if (!Number.isInteger(v) || v < min) {
       throw new AnogenError(`${what}: ${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
     }
@@ -29,7 +29,7 @@ function checkArgs(what: string, args: Record<string, number>): void {
 /** Options of {@link DcganEncoder}. */
 export interface EncoderOptions {
   /** Extra 3x3 conv + batch norm + LeakyReLU blocks after the first layer (default 0). */
-  nExtraLayers?: number;
+  extraLayers?: number;
   /** End with the 4x4 conv to nz channels (default true; false leaves a K x 4 x 4 feature map). */
   addFinalConv?: boolean;
 }
@@ -52,14 +52,14 @@ export class DcganEncoder extends Module {
     opts: EncoderOptions = {},
   ) {
     super();
-    const nExtraLayers = opts.nExtraLayers ?? 0;
-    checkArgs('DcganEncoder', { isize, nz, nc, ndf, nExtraLayers });
+    const extraLayers = opts.extraLayers ?? 0;
+    checkArgs('DcganEncoder', { isize, nz, nc, ndf, extraLayers });
     const main = new Sequential();
     main.addModule(`initial-conv-${nc}-${ndf}`, new Conv2d(nc, ndf, 4, { stride: 2, padding: 1, bias: false }));
     main.addModule(`initial-relu-${ndf}`, new LeakyReLU(0.2));
     let csize = isize / 2;
     let cndf = ndf;
-    for (let t = 0; t < nExtraLayers; t++) {
+    for (let t = 0; t < extraLayers; t++) {
       main.addModule(`extra-layers-${t}-${cndf}-conv`, new Conv2d(cndf, cndf, 3, { stride: 1, padding: 1, bias: false }));
       main.addModule(`extra-layers-${t}-${cndf}-batchnorm`, new BatchNorm2d(cndf));
       main.addModule(`extra-layers-${t}-${cndf}-relu`, new LeakyReLU(0.2));
@@ -96,7 +96,7 @@ export class DcganEncoder extends Module {
 /** Options of {@link DcganDecoder}. */
 export interface DecoderOptions {
   /** Extra 3x3 conv + batch norm + ReLU blocks before the last layer (default 0). */
-  nExtraLayers?: number;
+  extraLayers?: number;
 }
 
 /**
@@ -117,8 +117,8 @@ export class DcganDecoder extends Module {
     opts: DecoderOptions = {},
   ) {
     super();
-    const nExtraLayers = opts.nExtraLayers ?? 0;
-    checkArgs('DcganDecoder', { isize, nz, nc, ngf, nExtraLayers });
+    const extraLayers = opts.extraLayers ?? 0;
+    checkArgs('DcganDecoder', { isize, nz, nc, ngf, extraLayers });
     let cngf = Math.floor(ngf / 2);
     for (let tisize = 4; tisize !== isize; tisize *= 2) cngf *= 2;
     if (cngf < 2) throw new AnogenError(`DcganDecoder: ngf ${ngf} is too small for isize ${isize}`);
@@ -133,7 +133,7 @@ export class DcganDecoder extends Module {
       main.addModule(`pyramid-${half}-relu`, new ReLU());
       cngf = half;
     }
-    for (let t = 0; t < nExtraLayers; t++) {
+    for (let t = 0; t < extraLayers; t++) {
       main.addModule(`extra-layers-${t}-${cngf}-conv`, new Conv2d(cngf, cngf, 3, { stride: 1, padding: 1, bias: false }));
       main.addModule(`extra-layers-${t}-${cngf}-batchnorm`, new BatchNorm2d(cngf));
       main.addModule(`extra-layers-${t}-${cngf}-relu`, new ReLU());

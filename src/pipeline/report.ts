@@ -1,10 +1,10 @@
 /** Gathers what the HTML report shows (scores, floors, losses, top images with x^ and maps, t-SNE of features) for src/eval's report writer. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Tensor } from '../../core/index.js';
-import type { Detector } from '../../detectors/api.js';
-import { writeReport, type ReportSample } from '../../eval/report.js';
-import { REPORT_TOP, type EvalRequest, type EvalResults, type ReportData } from './eval.js';
+import type { Tensor } from '../core/index.js';
+import { canReconstruct, type Detector } from '../detectors/api.js';
+import { writeReport, type ReportSample } from '../eval/report.js';
+import { REPORT_TOP, type EvalRequest, type EvalResults, type ReportData, type TopImages } from './types.js';
 
 export interface ReportArgs {
   req: EvalRequest;
@@ -17,33 +17,33 @@ export interface ReportArgs {
   labels: Uint8Array;
   results: EvalResults;
   floors: { pca: Float64Array; knn: Float64Array } | undefined;
+  /** One line per loss name for the loss plot (default none). */
+  lossDocs?: Record<string, string>;
 }
 
 /** Writes the report; returns its path. */
-export async function buildReportInputs(a: ReportArgs): Promise<string | null> {
+export async function buildReport(a: ReportArgs): Promise<string | null> {
   if (a.req.report === null) return null;
   const n = a.normed.length;
-  const extra = a.detector as Detector & { reconstruct?: (x: Tensor) => Tensor };
-  const samples: ReportSample[] = [];
   const held: Tensor[] = [];
-  const top = a.data.top;
-  if (top) {
-    const recon = extra.reconstruct ? extra.reconstruct(top.images) : null;
+  const samples = (t: TopImages | null): ReportSample[] => {
+    if (t === null) return [];
+    const recon = canReconstruct(a.detector) ? a.detector.reconstruct(t.images) : null;
     if (recon) held.push(recon);
-    top.scores.forEach((score, k) => {
-      const img = top.images.select(0, k);
-      const m = top.maps.select(0, k);
+    return t.scores.map((score, k) => {
+      const img = t.images.select(0, k);
+      const m = t.maps.select(0, k);
       const r = recon ? recon.select(0, k) : undefined;
       held.push(img, m, ...(r ? [r] : []));
-      samples.push({ image: img, reconstruction: r, map: m, score, label: top.labels[k], caption: path.basename(top.names[k]) });
+      return { image: img, reconstruction: r, map: m, score, label: t.labels[k], caption: path.basename(t.names[k]!) };
     });
-  }
+  };
   const embedding = a.data.embedding
     ? {
         features: a.data.embedding.features,
         labels: a.data.embedding.labels,
         labelNames: { 0: 'normal', 1: 'anomalous' },
-        title: 't-SNE of discriminator features (test images)',
+        title: a.data.embedding.title,
       }
     : undefined;
   let losses: Record<string, number[]> | undefined;
@@ -80,7 +80,10 @@ export async function buildReportInputs(a: ReportArgs): Promise<string | null> {
       threshold: a.results.threshold,
       floors: a.floors ? { 'PCA (floor)': a.floors.pca, 'kNN (floor)': a.floors.knn } : undefined,
       losses,
-      samples,
+      samples: samples(a.data.top),
+      missed: samples(a.data.missed),
+      mostNormal: samples(a.data.mostNormal),
+      lossDocs: a.lossDocs,
       maxSamples: REPORT_TOP,
       pixelRange: '[-1,1]',
       embedding,

@@ -1,9 +1,10 @@
 /**
- * The CLI's glue to the data layer (src/data): the command-line data options turned into a
- * dataset and protocol splits, the preprocessing chain a bundle stores, and image files named
- * on the command line. Decoding, transforms, protocols and batching are all src/data's; this
- * file only adds what is specific to the command line (option names in messages, walking
- * folders given to `anogen score`, the `--val-dir` validation folder).
+ * The pipeline's glue to the data layer (src/data): data options (as the CLI and the server
+ * take them, and as bundles store them) turned into a dataset and protocol splits, the
+ * preprocessing chain a bundle stores, and image files named by a user. Decoding, transforms,
+ * protocols and batching are all src/data's; this file adds what is specific to workflows
+ * (option names in messages, walking folders given to `anogen score`, the `--val-dir`
+ * validation folder, where a stored path came from).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,6 +54,18 @@ export interface DataOptions {
    * folder per anomaly type `<dir>/<defect>/*`. Makes the 'f1-max' threshold possible.
    */
   valDir?: string;
+  /** Bound of an image folder's decoded-image cache in MiB (default 256; 0 disables it). */
+  cacheMb?: number;
+  /** Where `data` came from, for messages (default '--data'; e.g. "the bundle's config.json"). */
+  dataOrigin?: string;
+}
+
+/**
+ * What identifies data robustly when stored in a bundle: named datasets by name, folders as
+ * absolute paths (so the bundle works from any working directory).
+ */
+export function storableData(data: string): string {
+  return (DATASET_NAMES as string[]).includes(data) ? data : path.resolve(data);
 }
 
 function notFound(what: string, target: string): AnogenError {
@@ -62,9 +75,18 @@ function notFound(what: string, target: string): AnogenError {
 }
 
 /** Opens the dataset of `--data` through src/data's openDataset. */
-export function openData(o: Pick<DataOptions, 'data' | 'includeUncertain' | 'skipBad'>): Dataset {
-  if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) throw notFound('--data', o.data);
-  return openDataset(o.data, { includeUncertain: o.includeUncertain ?? false, skipBad: o.skipBad ?? false });
+export function openData(o: Pick<DataOptions, 'data' | 'includeUncertain' | 'skipBad' | 'cacheMb' | 'dataOrigin'>): Dataset {
+  if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) throw notFound(o.dataOrigin ?? '--data', o.data);
+  try {
+    return openDataset(o.data, {
+      includeUncertain: o.includeUncertain ?? false,
+      skipBad: o.skipBad ?? false,
+      ...(o.cacheMb !== undefined ? { cacheBytes: Math.round(o.cacheMb * 1024 * 1024) } : {}),
+    });
+  } catch (e) {
+    if (e instanceof AnogenError && o.dataOrigin !== undefined) throw new AnogenError(`${e.message} (the data path comes from ${o.dataOrigin})`);
+    throw e;
+  }
 }
 
 /** The labelled validation split of `--val-dir`. */
