@@ -346,9 +346,18 @@ const runConfig: Target = {
 /** Every target, in campaign order. */
 export const TARGETS: readonly Target[] = [idxRaw, idxGzip, bmp, image, safetensors, bundleConfig, runConfig];
 
+/** Targets that misbehave on purpose, to test the harness itself (not part of campaigns). */
+export const SELFTEST_TARGETS: readonly Target[] = [
+  { name: 'selftest-ok', doc: 'rejects with AnogenError', init: async () => fc.uint8Array({ maxLength: 4 }), run: async () => { const { AnogenError } = await import('../../src/core/errors.js'); throw new AnogenError('fine'); } },
+  { name: 'selftest-error', doc: 'throws a TypeError', init: async () => fc.uint8Array({ minLength: 1, maxLength: 4 }), run: async (i) => void (null as unknown as number[]).at(i[0]!) },
+  { name: 'selftest-invalid', doc: 'returns garbage', init: async () => fc.constant(Uint8Array.of(1)), run: async () => check(false, 'width -1') },
+  { name: 'selftest-hang', doc: 'never returns', init: async () => fc.constant(Uint8Array.of(2, 2)), run: async () => { for (;;); } },
+  { name: 'selftest-crash', doc: 'dies (SIGKILL, as a native crash would, without a core file)', init: async () => fc.constant(Uint8Array.of(3, 3, 3)), run: async () => void process.kill(process.pid, 'SIGKILL') },
+];
+
 /** The target named `name` (throws listing the names otherwise). */
 export function targetByName(name: string): Target {
-  const t = TARGETS.find((x) => x.name === name);
+  const t = [...TARGETS, ...SELFTEST_TARGETS].find((x) => x.name === name);
   if (!t) throw new Error(`unknown fuzz target '${name}'; expected one of ${TARGETS.map((x) => x.name).join(', ')}`);
   return t;
 }
