@@ -104,7 +104,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, dataBytes: numbe
     const where = `tensor '${name}'`;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(source, `${where}: entry is not an object`);
     const e = raw as Record<string, unknown>;
-    if (typeof e.dtype !== 'string' || !(e.dtype in SAFETENSORS_DTYPES)) {
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, e.dtype)) {
       fail(source, `${where}: unknown dtype ${JSON.stringify(e.dtype)}; expected ${validList(DTYPE_NAMES)}`);
     }
     const dtype = SAFETENSORS_DTYPES[e.dtype]!;
