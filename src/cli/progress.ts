@@ -4,6 +4,9 @@
  */
 import type { ProgressEvent } from '../detectors/api.js';
 
+/** Extra listeners every progress printer calls on each step (e.g. a test's or a server's; default none). */
+export const progressListeners = new Set<(e: ProgressEvent) => void>();
+
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const m = Math.floor(s / 60);
@@ -17,6 +20,7 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr, opt
   const every = opts.every ?? 10;
   let lastLen = 0;
   const fn = (e: ProgressEvent): void => {
+    for (const l of progressListeners) l(e);
     const losses = Object.entries(e.losses)
       .slice(0, 5)
       .map(([k, v]) => `${k} ${v.toPrecision(4)}`)

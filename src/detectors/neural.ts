@@ -69,7 +69,14 @@ export abstract class NeuralDetector<H extends object = object> extends Detector
     return this;
   }
 
-  /** Builds one training run's optimisers and step. */
+  /** Re-initialises every layer's weights (each module's resetParameters), from torch's seeded generator. */
+  protected resetWeights(): void {
+    noGrad(() => {
+      for (const m of this.net.modules()) m.resetParameters();
+    });
+  }
+
+  /** Builds one training run's optimisers and step (a fresh run re-initialises the weights first). */
   protected abstract trainingProcess(o: ProcessOptions): TrainingProcess;
   /** Raw scores [N] (and maps N x 1 x S x S when `maps`) of a checked batch on the model's device; runs in noGrad + tidy. */
   protected abstract scoreBatch(x: Tensor, maps: boolean): { scores: Tensor; maps?: Tensor };

@@ -102,7 +102,7 @@ export class InterruptedError extends Error {
 export function findCheckpoint(dir: string): string {
   if (!fs.existsSync(dir)) throw new AnogenError(`--resume ${dir}: no such folder`);
   for (const d of [dir, path.join(dir, CHECKPOINT_DIR)]) {
-    if (fs.existsSync(d) && readBundleFile(d, TRAIN_STATE_JSON) !== null) return d;
+    if (fs.existsSync(path.join(d, 'config.json')) && readBundleFile(d, TRAIN_STATE_JSON) !== null) return d;
   }
   throw new AnogenError(
     `--resume ${dir}: no training state there (expected a checkpoint written by anogen train: <out>/${CHECKPOINT_DIR}/ with ${TRAIN_STATE_JSON}); a finished bundle has none, train a new run instead`,
