@@ -41,7 +41,14 @@ if (!fs.existsSync(path.join(elpv, 'train', 'good'))) {
 } else {
   const ds = openFolder(elpv);
   const all = labelledSplit(ds, { role: 'train' });
-  const loader = new DataLoader(all, { batchSize: 64, seed: 0, transforms: [{ type: 'resize', size: 128 }, { type: 'scale', range: [-1, 1] }] });
+  const loader = new DataLoader(all, {
+    batchSize: 64,
+    seed: 0,
+    transforms: [
+      { type: 'resize', size: 128 },
+      { type: 'scale', range: [-1, 1] },
+    ],
+  });
   for (const pass of ['cold', 'warm', 'warm']) {
     t = performance.now();
     let n = 0;
@@ -50,6 +57,8 @@ if (!fs.existsSync(path.join(elpv, 'train', 'good'))) {
       disposeBatch(b);
     }
     const s = (performance.now() - t) / 1000;
-    console.log(`elpv: ${pass} cache: ${n} images at 128x128, batch 64, in ${s.toFixed(2)} s = ${(n / s).toFixed(0)} images/s (cache ${(ds.cache.bytes / 2 ** 20).toFixed(1)} MiB)`);
+    console.log(
+      `elpv: ${pass} cache: ${n} images at 128x128, batch 64, in ${s.toFixed(2)} s = ${(n / s).toFixed(0)} images/s (cache ${(ds.cache.bytes / 2 ** 20).toFixed(1)} MiB)`,
+    );
   }
 }

@@ -11,9 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import {
-  manualSeed, setNumThreads, getNumThreads, rand, stack, tidy, torchVersion, noGrad,
-} from '../src/core/index.js';
+import { manualSeed, setNumThreads, getNumThreads, rand, stack, tidy, torchVersion, noGrad } from '../src/core/index.js';
 import { GanomalyNetworks } from '../src/detectors/ganomaly/network.js';
 import { ganomalyProcess } from '../src/detectors/ganomaly/step.js';
 import { TensorSource } from '../src/train/source.js';
@@ -101,7 +99,9 @@ for (let r = 0; r < rounds; r++) {
 }
 const tm = median(torchMs);
 const am = median(anoMs);
-console.log(`\nGANomaly training step (isize ${isize}, nc ${nc}, nz ${nz}, ngf=ndf ${ngf}, batch ${batch}), ${threads} threads (anogen reports ${getNumThreads()}), ${rounds} rounds x ${steps} steps after ${warmup} warm-up`);
+console.log(
+  `\nGANomaly training step (isize ${isize}, nc ${nc}, nz ${nz}, ngf=ndf ${ngf}, batch ${batch}), ${threads} threads (anogen reports ${getNumThreads()}), ${rounds} rounds x ${steps} steps after ${warmup} warm-up`,
+);
 console.log(`libtorch ${torchVersion()} (anogen) / torch ${torchVer} (PyTorch)`);
 console.log('| engine  | median ms/step | peak RSS MB |');
 console.log('|---------|---------------:|------------:|');

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { readIdx } from '../src/data/idx.js';
-import { mnistDir } from '../src/data/idxDataset.js';
+import { mnistDir } from '../src/data/idx-dataset.js';
 import { setNumThreads } from '../src/core/runtime.js';
 import { pcaScores, knnScores, PcaFloor } from '../src/eval/floors.js';
 import { auroc } from '../src/eval/metrics.js';
@@ -17,10 +17,10 @@ const opt = (name: string, def: number): number => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const nTrain = opt('train', 2000);
-const pcaC = opt("pca", 0.9);
+const pcaC = opt('pca', 0.9);
 const k = opt('k', 5);
-const variants = args.includes("--variants");
-const pcaList = args.includes("--pca-list") ? args[args.indexOf("--pca-list") + 1]!.split(",").map(Number) : null;
+const variants = args.includes('--variants');
+const pcaList = args.includes('--pca-list') ? args[args.indexOf('--pca-list') + 1]!.split(',').map(Number) : null;
 setNumThreads(Number(process.env.ANOGEN_NUM_THREADS ?? 2));
 
 const dir = mnistDir();
@@ -48,7 +48,12 @@ for (let digit = 0; digit < 10; digit++) {
   const labels = Array.from(test.y, (v) => (v === digit ? 0 : 1));
   if (pcaList) {
     for (const c of pcaList) add(`pca(${c})`, auroc(pcaScores(trM, testM, { components: c }), labels));
-    console.log(`digit ${digit}: ` + Object.entries(rows).map(([n, v]) => `${n}=${v[digit]!.toFixed(4)}`).join(' '));
+    console.log(
+      `digit ${digit}: ` +
+        Object.entries(rows)
+          .map(([n, v]) => `${n}=${v[digit]!.toFixed(4)}`)
+          .join(' '),
+    );
     continue;
   }
   const p = new PcaFloor({ components: pcaC }).fit(trM);
@@ -61,8 +66,12 @@ for (let digit = 0; digit < 10; digit++) {
     add('knn(k=1)', auroc(knnScores(trM, testM, { k: 1 }), labels));
     add(`knn(k=${k},kth)`, auroc(knnScores(trM, testM, { k, reduction: 'kth' }), labels));
   }
-  console.log(`digit ${digit}: n_train=${idx.length} pca_components=${nc} ` +
-    Object.entries(rows).map(([n, v]) => `${n}=${v[digit]!.toFixed(4)}`).join(' '));
+  console.log(
+    `digit ${digit}: n_train=${idx.length} pca_components=${nc} ` +
+      Object.entries(rows)
+        .map(([n, v]) => `${n}=${v[digit]!.toFixed(4)}`)
+        .join(' '),
+  );
 }
 console.log(`\nMNIST one-vs-rest, ${nTrain} training images per digit, full test set (10,000), ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`| method | ${Array.from({ length: 10 }, (_, i) => i).join(' | ')} | mean |`);

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { readIdx } from '../src/data/idx.js';
-import { mnistDir } from '../src/data/idxDataset.js';
+import { mnistDir } from '../src/data/idx-dataset.js';
 import { setNumThreads } from '../src/core/runtime.js';
 import { PcaFloor, knnScores } from '../src/eval/floors.js';
 import { fitThreshold } from '../src/eval/threshold.js';
@@ -27,7 +27,11 @@ const te = load('t10k');
 const pick = (src: typeof tr, pred: (i: number) => boolean, max: number) => {
   const rows: Float32Array[] = [];
   const idx: number[] = [];
-  for (let i = 0; i < src.n && rows.length < max; i++) if (pred(i)) { rows.push(src.x.subarray(i * 784, (i + 1) * 784)); idx.push(i); }
+  for (let i = 0; i < src.n && rows.length < max; i++)
+    if (pred(i)) {
+      rows.push(src.x.subarray(i * 784, (i + 1) * 784));
+      idx.push(i);
+    }
   return { rows, idx };
 };
 const train = pick(tr, (i) => tr.y[i] === digit, 2000);
@@ -42,28 +46,40 @@ const thr = fitThreshold({ kind: 'percentile' }, pca.score(valRows));
 const rec = pca.reconstruct(test.rows).toFloat32Array();
 const proj = pca.project(test.rows);
 const knn = knnScores(train.rows, test.rows);
-const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!).slice(0, 16);
+const order = Array.from(scores.keys())
+  .sort((a, b) => scores[b]! - scores[a]!)
+  .slice(0, 16);
 const samples: ReportSample[] = order.map((i) => {
   const x = test.rows[i]!;
   const xr = rec.subarray(i * 784, (i + 1) * 784);
   const map = Float32Array.from(x, (v, j) => Math.abs(v - xr[j]!));
-  return { image: { data: x, shape: [1, 28, 28] }, reconstruction: { data: xr, shape: [1, 28, 28] }, map: { data: map, shape: [1, 28, 28] }, score: scores[i]!, label: labels[i], caption: `test #${test.idx[i]} (digit ${te.y[test.idx[i]!]})` };
+  return {
+    image: { data: x, shape: [1, 28, 28] },
+    reconstruction: { data: xr, shape: [1, 28, 28] },
+    map: { data: map, shape: [1, 28, 28] },
+    score: scores[i]!,
+    label: labels[i],
+    caption: `test #${test.idx[i]} (digit ${te.y[test.idx[i]!]})`,
+  };
 });
 const steps = 600;
 const losses = {
-  'L_adv': Array.from({ length: steps }, (_, i) => 0.02 + 0.3 * Math.exp(-i / 80) + 0.01 * Math.sin(i / 7)),
+  L_adv: Array.from({ length: steps }, (_, i) => 0.02 + 0.3 * Math.exp(-i / 80) + 0.01 * Math.sin(i / 7)),
   'L_con (×50)': Array.from({ length: steps }, (_, i) => 50 * (0.05 + 0.4 * Math.exp(-i / 120))),
-  'L_enc': Array.from({ length: steps }, (_, i) => 0.005 + 0.05 * Math.exp(-i / 60)),
-  'L_D': Array.from({ length: steps }, (_, i) => 0.7 * Math.exp(-i / 300) + 0.05),
+  L_enc: Array.from({ length: steps }, (_, i) => 0.005 + 0.05 * Math.exp(-i / 60)),
+  L_D: Array.from({ length: steps }, (_, i) => 0.7 * Math.exp(-i / 300) + 0.05),
 };
 const t0 = Date.now();
 const input = {
   title: `PCA reconstruction — MNIST one-vs-rest, normal digit ${digit}`,
   info: { detector: 'pca (stand-in)', data: 'mnist', protocol: 'one-vs-rest', normal: digit, seed: 0, components: pca.nComponents },
   modelName: `pca(${pca.nComponents})`,
-  scores, labels, threshold: thr.value,
+  scores,
+  labels,
+  threshold: thr.value,
   floors: { 'knn (k=5)': knn },
-  losses, lossXLabel: 'step (made-up curves)',
+  losses,
+  lossXLabel: 'step (made-up curves)',
   samples,
   embedding: { features: proj, labels: test.idx.map((i) => te.y[i]!), title: 't-SNE of PCA projections (coloured by digit)', tsne: { seed: 0 } },
   extraMetrics: { 'Φ (percentile 95 of 300 validation normals)': thr.value },

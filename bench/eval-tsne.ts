@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { readIdx } from '../src/data/idx.js';
-import { mnistDir } from '../src/data/idxDataset.js';
+import { mnistDir } from '../src/data/idx-dataset.js';
 import { setNumThreads } from '../src/core/runtime.js';
 import { tsne } from '../src/eval/tsne.js';
 
@@ -21,12 +21,18 @@ const ms = performance.now() - t0;
 const cpu = process.cpuUsage(c0);
 let agree = 0;
 for (let i = 0; i < n; i++) {
-  let best = Infinity, bj = 0;
+  let best = Infinity,
+    bj = 0;
   for (let j = 0; j < n; j++) {
     if (j === i) continue;
     const d = (r.coords[2 * i]! - r.coords[2 * j]!) ** 2 + (r.coords[2 * i + 1]! - r.coords[2 * j + 1]!) ** 2;
-    if (d < best) { best = d; bj = j; }
+    if (d < best) {
+      best = d;
+      bj = j;
+    }
   }
   if (lb.data[bj] === lb.data[i]) agree++;
 }
-console.log(`t-SNE of ${n} MNIST test images (784-D): ${(ms / 1000).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU, KL ${r.kl.toFixed(3)}, 1-NN label agreement in 2-D ${(agree / n).toFixed(3)}`);
+console.log(
+  `t-SNE of ${n} MNIST test images (784-D): ${(ms / 1000).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU, KL ${r.kl.toFixed(3)}, 1-NN label agreement in 2-D ${(agree / n).toFixed(3)}`,
+);

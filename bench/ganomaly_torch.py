@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch twin of bench/ganomaly_speed.ts: the reference GANomaly (bench/engine_torch.py's NetG and
+"""PyTorch twin of bench/ganomaly-speed.ts: the reference GANomaly (bench/engine_torch.py's NetG and
 NetD, the official optimize_params step) timed for training (batch 64) and for scoring (eval mode,
 no_grad, A(x) = mean (z - z^)^2 read back as a list) of 1 image and of a batch of 256.
 

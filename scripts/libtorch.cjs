@@ -18,9 +18,13 @@ const HELP = [
 function multiarchDirs() {
   const dirs = [];
   try {
-    const ma = execSync('gcc -print-multiarch', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const ma = execSync('gcc -print-multiarch', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     if (ma) dirs.push(`/usr/lib/${ma}`);
-  } catch { /* no gcc multiarch */ }
+  } catch {
+    /* no gcc multiarch */
+  }
   dirs.push('/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib');
   return [...new Set(dirs)];
 }
@@ -37,8 +41,7 @@ function locate() {
     const api = path.join(inc, 'torch', 'csrc', 'api', 'include');
     const lib = path.join(root, 'lib');
     if (!fs.existsSync(path.join(api, 'torch', 'torch.h')) || !hasLib(lib)) {
-      throw new Error(`anogen: LIBTORCH=${env} does not look like a libtorch archive ` +
-        `(expected ${api}/torch/torch.h and ${lib}/libtorch_cpu.so).\n${HELP}`);
+      throw new Error(`anogen: LIBTORCH=${env} does not look like a libtorch archive ` + `(expected ${api}/torch/torch.h and ${lib}/libtorch_cpu.so).\n${HELP}`);
     }
     return { kind: 'LIBTORCH', include: [inc, api], libdir: lib, rpath: true };
   }
@@ -68,8 +71,12 @@ if (require.main === module) {
   }
   const what = process.argv[2] || 'describe';
   switch (what) {
-    case 'include': process.stdout.write(loc.include.join(' ')); break;
-    case 'libdir': process.stdout.write(loc.libdir); break;
+    case 'include':
+      process.stdout.write(loc.include.join(' '));
+      break;
+    case 'libdir':
+      process.stdout.write(loc.libdir);
+      break;
     case 'ldflags': {
       const flags = [`-L${loc.libdir}`];
       if (loc.rpath) flags.push(`-Wl,-rpath,${loc.libdir}`);
@@ -78,8 +85,11 @@ if (require.main === module) {
       process.stdout.write(flags.join(' '));
       break;
     }
-    case 'libs': process.stdout.write(libs(loc).join(' ')); break;
-    default: process.stdout.write(JSON.stringify({ ...loc, libs: libs(loc) }, null, 2) + '\n');
+    case 'libs':
+      process.stdout.write(libs(loc).join(' '));
+      break;
+    default:
+      process.stdout.write(JSON.stringify({ ...loc, libs: libs(loc) }, null, 2) + '\n');
   }
 }
 

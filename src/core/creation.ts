@@ -42,15 +42,23 @@ function flattenNested(data: NestedArray, shape: number[], out: number[], depth:
 
 function toBufferOf(values: ArrayLike<number>, dtype: DType): ArrayBufferView {
   switch (dtype) {
-    case 'float32': return Float32Array.from(values);
-    case 'float64': return Float64Array.from(values);
-    case 'int32': return Int32Array.from(values);
-    case 'int64': return BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v))));
-    case 'int16': return Int16Array.from(values);
-    case 'int8': return Int8Array.from(values);
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int32':
+      return Int32Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v))));
+    case 'int16':
+      return Int16Array.from(values);
+    case 'int8':
+      return Int8Array.from(values);
     case 'uint8':
-    case 'bool': return Uint8Array.from(values, (v) => (dtype === 'bool' ? (v ? 1 : 0) : v));
-    default: throw new AnogenError(`tensor(): cannot create ${dtype} from JS numbers; create float32 and convert with .to()`);
+    case 'bool':
+      return Uint8Array.from(values, (v) => (dtype === 'bool' ? (v ? 1 : 0) : v));
+    default:
+      throw new AnogenError(`tensor(): cannot create ${dtype} from JS numbers; create float32 and convert with .to()`);
   }
 }
 
@@ -80,7 +88,9 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: CreateOptions 
   const shape: number[] = [];
   const flat: number[] = [];
   flattenNested(data as NestedArray, shape, flat, 0);
-  const isBool = typeof data === 'boolean' || (Array.isArray(data) && (data as unknown[]).flat(Infinity)[0] === true) ||
+  const isBool =
+    typeof data === 'boolean' ||
+    (Array.isArray(data) && (data as unknown[]).flat(Infinity)[0] === true) ||
     (Array.isArray(data) && typeof (data as unknown[]).flat(Infinity)[0] === 'boolean');
   const dtype = checkDType(opts.dtype ?? (isBool ? 'bool' : 'float32'));
   if (opts.shape !== undefined) {
@@ -135,10 +145,7 @@ export function rand(shape: number[], opts: CreateOptions = {}): Tensor {
 }
 /** Integers uniform in [low, high) (dtype default int64). */
 export function randint(low: number, high: number, shape: number[], opts: CreateOptions = {}): Tensor {
-  return finish(
-    wrap(callOp('aten::randint.low', low, high, checkShape('randint', shape), SCALAR_TYPE[checkDType(opts.dtype ?? 'int64')])),
-    opts,
-  );
+  return finish(wrap(callOp('aten::randint.low', low, high, checkShape('randint', shape), SCALAR_TYPE[checkDType(opts.dtype ?? 'int64')])), opts);
 }
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, opts: CreateOptions = {}): Tensor {

@@ -16,9 +16,7 @@ export const SCALAR_TYPE: Record<DType, number> = {
   bool: 11,
 };
 
-const BY_CODE: Record<number, DType> = Object.fromEntries(
-  Object.entries(SCALAR_TYPE).map(([k, v]) => [v, k as DType]),
-) as Record<number, DType>;
+const BY_CODE: Record<number, DType> = Object.fromEntries(Object.entries(SCALAR_TYPE).map(([k, v]) => [v, k as DType])) as Record<number, DType>;
 
 /** Bytes per element. */
 export const ELEMENT_SIZE: Record<DType, number> = {
@@ -33,15 +31,7 @@ export const ELEMENT_SIZE: Record<DType, number> = {
   bool: 1,
 };
 
-export type TypedArray =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint16Array
-  | Float32Array
-  | Float64Array;
+export type TypedArray = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Float32Array | Float64Array;
 
 /** The typed array that holds one dtype's raw elements (float16 as raw Uint16 bits, bool as Uint8). */
 export const TYPED_ARRAY: Record<DType, new (buf: ArrayBuffer, offset?: number, length?: number) => TypedArray> = {

@@ -48,8 +48,7 @@ export function checkDevice(device: unknown, what = 'device'): Device {
     cudaAvailable ??= native.cudaIsAvailable();
     if (!cudaAvailable) {
       throw new AnogenError(
-        `${what}: '${device}' was asked for but CUDA is not available (this libtorch has no CUDA support or no GPU is visible); ` +
-          `use 'cpu', or check cudaIsAvailable() first`,
+        `${what}: '${device}' was asked for but CUDA is not available (this libtorch has no CUDA support or no GPU is visible); ` + `use 'cpu', or check cudaIsAvailable() first`,
       );
     }
     const n = device.indexOf(':');
@@ -78,8 +77,7 @@ export class Tensor implements Disposable {
   get handle(): Handle {
     if (this.disposed) {
       throw new AnogenError(
-        'this tensor was disposed (by dispose() or on leaving a tidy() scope) and cannot be used; ' +
-          'return it from the tidy function or keep() it to use it later',
+        'this tensor was disposed (by dispose() or on leaving a tidy() scope) and cannot be used; ' + 'return it from the tidy function or keep() it to use it later',
       );
     }
     return this.h;
@@ -188,9 +186,7 @@ export class Tensor implements Disposable {
   toArray(): NestedArray {
     const flat = this.toTypedArray();
     const isBool = this.dtype === 'bool';
-    const vals: (number | boolean)[] = Array.from(flat as ArrayLike<number | bigint>, (v) =>
-      isBool ? v !== 0 : Number(v),
-    );
+    const vals: (number | boolean)[] = Array.from(flat as ArrayLike<number | bigint>, (v) => (isBool ? v !== 0 : Number(v)));
     const shape = this.shape;
     if (shape.length === 0) return vals[0]!;
     let i = 0;
@@ -231,9 +227,7 @@ export class Tensor implements Disposable {
       if (target in SCALAR_TYPE) dtype = target as DType;
       else if (/^(cpu|cuda(:\d+)?)$/.test(target)) device = target;
       else {
-        throw new AnogenError(
-          `to(): ${JSON.stringify(target)} is neither a device ('cpu', 'cuda', 'cuda:N') nor a dtype (${validList(Object.keys(SCALAR_TYPE))})`,
-        );
+        throw new AnogenError(`to(): ${JSON.stringify(target)} is neither a device ('cpu', 'cuda', 'cuda:N') nor a dtype (${validList(Object.keys(SCALAR_TYPE))})`);
       }
     } else if (target !== null && typeof target === 'object') {
       device = target.device;
@@ -313,39 +307,27 @@ export class Tensor implements Disposable {
   // ---- elementwise (broadcasting) ---------------------------------------------------------
   /** this + alpha * other (alpha default 1). */
   add(other: TensorLike, alpha = 1): Tensor {
-    return typeof other === 'number'
-      ? wrap(callOp('aten::add.Scalar', this.handle, other, alpha))
-      : wrap(callOp('aten::add.Tensor', this.handle, other.handle, alpha));
+    return typeof other === 'number' ? wrap(callOp('aten::add.Scalar', this.handle, other, alpha)) : wrap(callOp('aten::add.Tensor', this.handle, other.handle, alpha));
   }
   /** this - alpha * other (alpha default 1). */
   sub(other: TensorLike, alpha = 1): Tensor {
-    return typeof other === 'number'
-      ? wrap(callOp('aten::sub.Scalar', this.handle, other, alpha))
-      : wrap(callOp('aten::sub.Tensor', this.handle, other.handle, alpha));
+    return typeof other === 'number' ? wrap(callOp('aten::sub.Scalar', this.handle, other, alpha)) : wrap(callOp('aten::sub.Tensor', this.handle, other.handle, alpha));
   }
   /** this * other (broadcasting). */
   mul(other: TensorLike): Tensor {
-    return typeof other === 'number'
-      ? wrap(callOp('aten::mul.Scalar', this.handle, other))
-      : wrap(callOp('aten::mul.Tensor', this.handle, other.handle));
+    return typeof other === 'number' ? wrap(callOp('aten::mul.Scalar', this.handle, other)) : wrap(callOp('aten::mul.Tensor', this.handle, other.handle));
   }
   /** True division (always floating, as PyTorch's `/`). */
   div(other: TensorLike): Tensor {
-    return typeof other === 'number'
-      ? wrap(callOp('aten::div.Scalar', this.handle, other))
-      : wrap(callOp('aten::div.Tensor', this.handle, other.handle));
+    return typeof other === 'number' ? wrap(callOp('aten::div.Scalar', this.handle, other)) : wrap(callOp('aten::div.Tensor', this.handle, other.handle));
   }
   /** Remainder with the sign of the divisor (Python's %). */
   remainder(other: TensorLike): Tensor {
-    return typeof other === 'number'
-      ? wrap(callOp('aten::remainder.Scalar', this.handle, other))
-      : wrap(callOp('aten::remainder.Tensor', this.handle, other.handle));
+    return typeof other === 'number' ? wrap(callOp('aten::remainder.Scalar', this.handle, other)) : wrap(callOp('aten::remainder.Tensor', this.handle, other.handle));
   }
   /** this ** exponent (broadcasting). */
   pow(exponent: TensorLike): Tensor {
-    return typeof exponent === 'number'
-      ? wrap(callOp('aten::pow.Tensor_Scalar', this.handle, exponent))
-      : wrap(callOp('aten::pow.Tensor_Tensor', this.handle, exponent.handle));
+    return typeof exponent === 'number' ? wrap(callOp('aten::pow.Tensor_Scalar', this.handle, exponent)) : wrap(callOp('aten::pow.Tensor_Tensor', this.handle, exponent.handle));
   }
   /** -this. */
   neg(): Tensor {
@@ -663,7 +645,13 @@ export class Tensor implements Disposable {
   }
   /** this[indices] = values (or += with accumulate, default false), in place; null skips a dim. */
   indexPut_(indices: (Tensor | null)[], values: Tensor, accumulate = false): this {
-    callOp('aten::index_put_', this.handle, indices.map((t) => (t === null ? null : t.handle)), values.handle, accumulate);
+    callOp(
+      'aten::index_put_',
+      this.handle,
+      indices.map((t) => (t === null ? null : t.handle)),
+      values.handle,
+      accumulate,
+    );
     return this;
   }
   /** Writes value where mask is true; returns this. */
@@ -675,21 +663,15 @@ export class Tensor implements Disposable {
   // ---- reductions ------------------------------------------------------------------------
   /** Sum over all elements, or over `dim` (keepdim default false). */
   sum(dim?: Dims, keepdim = false): Tensor {
-    return dim === undefined
-      ? wrap(callOp('aten::sum', this.handle))
-      : wrap(callOp('aten::sum.dim_IntList', this.handle, dims(dim), keepdim));
+    return dim === undefined ? wrap(callOp('aten::sum', this.handle)) : wrap(callOp('aten::sum.dim_IntList', this.handle, dims(dim), keepdim));
   }
   /** Mean over all elements, or over `dim` (keepdim default false). */
   mean(dim?: Dims, keepdim = false): Tensor {
-    return dim === undefined
-      ? wrap(callOp('aten::mean', this.handle))
-      : wrap(callOp('aten::mean.dim', this.handle, dims(dim), keepdim));
+    return dim === undefined ? wrap(callOp('aten::mean', this.handle)) : wrap(callOp('aten::mean.dim', this.handle, dims(dim), keepdim));
   }
   /** Product of all elements, or over `dim` (keepdim default false). */
   prod(dim?: number, keepdim = false): Tensor {
-    return dim === undefined
-      ? wrap(callOp('aten::prod', this.handle))
-      : wrap(callOp('aten::prod.dim_int', this.handle, dim, keepdim));
+    return dim === undefined ? wrap(callOp('aten::prod', this.handle)) : wrap(callOp('aten::prod.dim_int', this.handle, dim, keepdim));
   }
   /** Maximum of all elements. With `dim`: use {@link maxDim}. */
   max(): Tensor {
@@ -728,22 +710,16 @@ export class Tensor implements Disposable {
   /** Variance; `unbiased` default true (Bessel's correction, as PyTorch). */
   var(dim?: Dims, opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
     const unbiased = opts.unbiased ?? true;
-    return dim === undefined
-      ? wrap(callOp('aten::var', this.handle, unbiased))
-      : wrap(callOp('aten::var.dim', this.handle, dims(dim), unbiased, opts.keepdim ?? false));
+    return dim === undefined ? wrap(callOp('aten::var', this.handle, unbiased)) : wrap(callOp('aten::var.dim', this.handle, dims(dim), unbiased, opts.keepdim ?? false));
   }
   /** Standard deviation; `unbiased` default true. */
   std(dim?: Dims, opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
     const unbiased = opts.unbiased ?? true;
-    return dim === undefined
-      ? wrap(callOp('aten::std', this.handle, unbiased))
-      : wrap(callOp('aten::std.dim', this.handle, dims(dim), unbiased, opts.keepdim ?? false));
+    return dim === undefined ? wrap(callOp('aten::std', this.handle, unbiased)) : wrap(callOp('aten::std.dim', this.handle, dims(dim), unbiased, opts.keepdim ?? false));
   }
   /** p-norm (p default 2) over all elements or over `dim`. */
   norm(p = 2, dim?: Dims, keepdim = false): Tensor {
-    return dim === undefined
-      ? wrap(callOp('aten::norm.Scalar', this.handle, p))
-      : wrap(callOp('aten::norm.ScalarOpt_dim', this.handle, p, dims(dim), keepdim));
+    return dim === undefined ? wrap(callOp('aten::norm.Scalar', this.handle, p)) : wrap(callOp('aten::norm.ScalarOpt_dim', this.handle, p, dims(dim), keepdim));
   }
   /** log(sum(exp(this))) over dims, computed stably (keepdim default false). */
   logsumexp(dim: Dims, keepdim = false): Tensor {
@@ -819,9 +795,7 @@ export class Tensor implements Disposable {
   }
   /** Removes dims of size 1 (all of them, or just `dim`). */
   squeeze(dim?: number): Tensor {
-    return dim === undefined
-      ? wrap(callOp('aten::squeeze', this.handle))
-      : wrap(callOp('aten::squeeze.dim', this.handle, dim));
+    return dim === undefined ? wrap(callOp('aten::squeeze', this.handle)) : wrap(callOp('aten::squeeze.dim', this.handle, dim));
   }
   /** Broadcasts to a larger shape without copying (-1 keeps a dim). */
   expand(...shape: number[] | [number[]]): Tensor {
@@ -837,9 +811,7 @@ export class Tensor implements Disposable {
   }
   /** Splits into pieces of `size` (or of the given sizes) along dim (default 0). */
   split(size: number | number[], dim = 0): Tensor[] {
-    return typeof size === 'number'
-      ? wrapAll(callOp('aten::split.Tensor', this.handle, size, dim))
-      : wrapAll(callOp('aten::split_with_sizes', this.handle, size, dim));
+    return typeof size === 'number' ? wrapAll(callOp('aten::split.Tensor', this.handle, size, dim)) : wrapAll(callOp('aten::split_with_sizes', this.handle, size, dim));
   }
   /** Splits into `chunks` nearly equal pieces along dim (default 0). */
   chunk(chunks: number, dim = 0): Tensor[] {
@@ -881,7 +853,13 @@ export class Tensor implements Disposable {
   }
   /** Advanced indexing: one (int64 or bool) index tensor per leading dim; null skips a dim. */
   index(indices: (Tensor | null)[]): Tensor {
-    return wrap(callOp('aten::index.Tensor', this.handle, indices.map((t) => (t === null ? null : t.handle))));
+    return wrap(
+      callOp(
+        'aten::index.Tensor',
+        this.handle,
+        indices.map((t) => (t === null ? null : t.handle)),
+      ),
+    );
   }
   /** Reverses the order along the given dims. */
   flip(dim: Dims): Tensor {
@@ -938,7 +916,15 @@ export class Tensor implements Disposable {
   }
   /** A copy with this[indices] = values (or += with accumulate, default false); null skips a dim. */
   indexPut(indices: (Tensor | null)[], values: Tensor, accumulate = false): Tensor {
-    return wrap(callOp('aten::index_put', this.handle, indices.map((t) => (t === null ? null : t.handle)), values.handle, accumulate));
+    return wrap(
+      callOp(
+        'aten::index_put',
+        this.handle,
+        indices.map((t) => (t === null ? null : t.handle)),
+        values.handle,
+        accumulate,
+      ),
+    );
   }
   /**
    * Pads the last dims, as torch.nn.functional.pad: padding = [left, right, top, bottom, ...];
@@ -981,9 +967,7 @@ export class Tensor implements Disposable {
 }
 
 function cmp(name: string, a: Tensor, b: TensorLike): Tensor {
-  return typeof b === 'number'
-    ? wrap(callOp(`aten::${name}.Scalar`, a.handle, b))
-    : wrap(callOp(`aten::${name}.Tensor`, a.handle, b.handle));
+  return typeof b === 'number' ? wrap(callOp(`aten::${name}.Scalar`, a.handle, b)) : wrap(callOp(`aten::${name}.Tensor`, a.handle, b.handle));
 }
 
 function dims(d: Dims): number[] {
@@ -1021,4 +1005,3 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
 export function minimum(a: Tensor, b: Tensor): Tensor {
   return a.minimum(b);
 }
-

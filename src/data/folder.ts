@@ -242,9 +242,7 @@ export function openFolder(root: string, opts: FolderOptions = {}): FolderDatase
       for (const m of listImages(gt)) {
         const stem = path.parse(m).name.replace(/_mask$/, '');
         if (!byStem.has(stem)) {
-          throw new AnogenError(
-            `${path.join(gt, m)}: mask without its image; expected ${path.join(testDir, c, stem)}.<png|jpg|...> to exist`,
-          );
+          throw new AnogenError(`${path.join(gt, m)}: mask without its image; expected ${path.join(testDir, c, stem)}.<png|jpg|...> to exist`);
         }
         masks.set(byStem.get(stem)!, path.join(gt, m));
       }
@@ -314,9 +312,7 @@ export function openLabelledFolder(dir: string, opts: FolderOptions = {}): Folde
   if (!isDir(dir)) throw new AnogenError(`${dir}: folder does not exist`);
   const subs = subdirs(dir);
   if (!subs.includes('good')) {
-    throw new AnogenError(
-      `${dir}: a labelled folder needs good/ (normal images) and one folder per anomaly type; found ${subs.length ? subs.join(', ') : 'no sub-folders'}`,
-    );
+    throw new AnogenError(`${dir}: a labelled folder needs good/ (normal images) and one folder per anomaly type; found ${subs.length ? subs.join(', ') : 'no sub-folders'}`);
   }
   const classes = ['good', ...subs.filter((c) => c !== 'good')];
   const validation = classes.flatMap((c, classId) => requireImages(path.join(dir, c)).map((file) => ({ file, classId, mask: null })));

@@ -45,14 +45,14 @@ export function parseIdx(buf: Uint8Array, file = '<buffer>'): IdxArray {
     throw new AnogenError(`${file}: not an IDX file: ${buf.length} bytes, expected at least a 4-byte magic number`);
   }
   if (buf[0] !== 0 || buf[1] !== 0) {
-    throw new AnogenError(
-      `${file}: bad IDX magic number ${Array.from(buf.subarray(0, 4), hex).join(' ')}: expected 0x00 0x00 <dtype code> <ndim>`,
-    );
+    throw new AnogenError(`${file}: bad IDX magic number ${Array.from(buf.subarray(0, 4), hex).join(' ')}: expected 0x00 0x00 <dtype code> <ndim>`);
   }
   const code = buf[2];
   const dtype = IDX_DTYPE_CODES[code];
   if (dtype === undefined) {
-    const valid = Object.entries(IDX_DTYPE_CODES).map(([c, n]) => `${hex(Number(c))} (${n})`).join(', ');
+    const valid = Object.entries(IDX_DTYPE_CODES)
+      .map(([c, n]) => `${hex(Number(c))} (${n})`)
+      .join(', ');
     throw new AnogenError(`${file}: unknown IDX dtype code ${hex(code)}; expected one of ${valid}`);
   }
   const ndim = buf[3];
@@ -69,9 +69,7 @@ export function parseIdx(buf: Uint8Array, file = '<buffer>'): IdxArray {
   const expected = header + numel * esize;
   if (buf.length !== expected) {
     const what = buf.length < expected ? 'truncated IDX file' : 'IDX file has trailing bytes';
-    throw new AnogenError(
-      `${file}: ${what}: ${buf.length} bytes, expected ${expected} (${header}-byte header + ${numel} ${dtype} elements of shape [${shape.join(', ')}])`,
-    );
+    throw new AnogenError(`${file}: ${what}: ${buf.length} bytes, expected ${expected} (${header}-byte header + ${numel} ${dtype} elements of shape [${shape.join(', ')}])`);
   }
   const body = buf.subarray(header);
   let data: IdxArray['data'];
@@ -84,13 +82,11 @@ export function parseIdx(buf: Uint8Array, file = '<buffer>'): IdxArray {
       break;
     default: {
       // Big-endian multi-byte elements: read through a DataView into a native array.
-      const out =
-        dtype === 'int16' ? new Int16Array(numel) : dtype === 'int32' ? new Int32Array(numel) : dtype === 'float32' ? new Float32Array(numel) : new Float64Array(numel);
+      const out = dtype === 'int16' ? new Int16Array(numel) : dtype === 'int32' ? new Int32Array(numel) : dtype === 'float32' ? new Float32Array(numel) : new Float64Array(numel);
       const bv = new DataView(body.buffer, body.byteOffset, body.byteLength);
       for (let i = 0; i < numel; i++) {
         const o = i * esize;
-        out[i] =
-          dtype === 'int16' ? bv.getInt16(o, false) : dtype === 'int32' ? bv.getInt32(o, false) : dtype === 'float32' ? bv.getFloat32(o, false) : bv.getFloat64(o, false);
+        out[i] = dtype === 'int16' ? bv.getInt16(o, false) : dtype === 'int32' ? bv.getInt32(o, false) : dtype === 'float32' ? bv.getFloat32(o, false) : bv.getFloat64(o, false);
       }
       data = out;
     }

@@ -67,9 +67,7 @@ export function decodeBmp(buf: Uint8Array, file: string): RawImage {
   const compression = dv.getUint32(30, true);
   const clrUsed = dv.getUint32(46, true);
   if (compression !== 0 || ![8, 24, 32].includes(bpp)) {
-    throw new AnogenError(
-      `${file}: unsupported BMP (${bpp} bits, compression ${compression}); expected uncompressed 8-, 24- or 32-bit BMP, or convert it to PNG`,
-    );
+    throw new AnogenError(`${file}: unsupported BMP (${bpp} bits, compression ${compression}); expected uncompressed 8-, 24- or 32-bit BMP, or convert it to PNG`);
   }
   if (width < 1 || width > MAX_BMP_SIDE) bad('width', `${width}; expected 1 to ${MAX_BMP_SIDE}`);
   if (rawH === 0) bad('height', `0; expected 1 to ${MAX_BMP_SIDE} (negative for top-down rows)`);
@@ -200,9 +198,7 @@ export async function decodeImageBytes(buf: Buffer, file: string): Promise<RawIm
     return { width: info.width, height: info.height, channels: info.channels, data: pixels };
   } catch (e) {
     if (e instanceof AnogenError) throw e;
-    throw new AnogenError(
-      `${file}: cannot decode image (${String((e as Error)?.message ?? e).split('\n')[0]}); expected a valid PNG, JPEG, TIFF, WebP or uncompressed BMP`,
-    );
+    throw new AnogenError(`${file}: cannot decode image (${String((e as Error)?.message ?? e).split('\n')[0]}); expected a valid PNG, JPEG, TIFF, WebP or uncompressed BMP`);
   }
 }
 

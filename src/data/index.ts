@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import { AnogenError } from '../core/errors.js';
 import type { Dataset } from './dataset.js';
 import { FolderDataset, isMvtecFolder, openFolder, type FolderOptions } from './folder.js';
-import { isIdxFolder, NAMED_IDX_DATASETS, openIdxDataset, type IdxDatasetOptions } from './idxDataset.js';
+import { isIdxFolder, NAMED_IDX_DATASETS, openIdxDataset, type IdxDatasetOptions } from './idx-dataset.js';
 
 export * from './idx.js';
 export * from './dataset.js';
 export * from './image.js';
-export * from './idxDataset.js';
+export * from './idx-dataset.js';
 export * from './folder.js';
 export * from './protocols.js';
 export * from './transforms.js';

@@ -21,7 +21,7 @@ import { AnogenError } from '../core/errors.js';
 import { tensor } from '../core/creation.js';
 import { Tensor, cat } from '../core/tensor.js';
 import type { Device } from '../core/tensor.js';
-import { IdxDataset } from './idxDataset.js';
+import { IdxDataset } from './idx-dataset.js';
 import { FolderDataset } from './folder.js';
 import { decodeImage, type RawImage } from './image.js';
 import type { Split } from './protocols.js';
@@ -153,9 +153,7 @@ function gatherIdx(split: Split, positions: ArrayLike<number>): Tensor {
       const p = positions[k];
       run = split.source[p] === split.source[p0] && split.index[p] === split.index[p0] + k;
     }
-    const buf = run
-      ? (ds.images[ds.sources[split.source[p0]]].data as Uint8Array).subarray(split.index[p0] * n, (split.index[p0] + N) * n)
-      : new Uint8Array(N * n);
+    const buf = run ? (ds.images[ds.sources[split.source[p0]]].data as Uint8Array).subarray(split.index[p0] * n, (split.index[p0] + N) * n) : new Uint8Array(N * n);
     for (let k = 0; k < N && !run; k++) {
       const p = positions[k];
       const src = ds.images[ds.sources[split.source[p]]].data as Uint8Array;

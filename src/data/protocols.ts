@@ -221,7 +221,9 @@ export function makeSplits(dataset: Dataset, opts: ProtocolOptions = {}): Splits
     record.normalClass = dataset.classes[nc];
     const tr = src('train');
     const te = src('test');
-    trainPool = all(tr).filter((e) => e[2] === nc).map(([s, i]) => [s, i, 0] as E);
+    trainPool = all(tr)
+      .filter((e) => e[2] === nc)
+      .map(([s, i]) => [s, i, 0] as E);
     test = all(te).map(([s, i, c]) => [s, i, c === nc ? 0 : 1] as E);
     if (trainPool.length === 0) throw new AnogenError(`one-vs-rest: class '${record.normalClass}' has no training images in '${dataset.name}'`);
   } else if (protocol === 'leave-one-out') {
@@ -241,7 +243,9 @@ export function makeSplits(dataset: Dataset, opts: ProtocolOptions = {}): Splits
     const nc = dataset.classes.indexOf(dataset.normalClass);
     const lab = (c: number) => (c === nc ? 0 : 1);
     if (dataset.sources.includes('train')) {
-      trainPool = all(src('train')).filter((e) => e[2] === nc).map(([s, i]) => [s, i, 0] as E);
+      trainPool = all(src('train'))
+        .filter((e) => e[2] === nc)
+        .map(([s, i]) => [s, i, 0] as E);
       test = all(src('test')).map(([s, i, c]) => [s, i, lab(c)] as E);
     } else {
       const normals = all(src('normal')).map(([s, i]) => [s, i, 0] as E);
@@ -320,5 +324,9 @@ export function labelledSplit(dataset: Dataset, opts: { normalClass?: string | n
 export function sourceSplit(dataset: Dataset, source: string, role: SplitRole = 'train'): Split {
   const si = dataset.sources.indexOf(source);
   if (si < 0) throw new AnogenError(`no source '${source}' in '${dataset.name}'; expected ${validList(dataset.sources as string[])}`);
-  return buildSplit(role, dataset, Array.from({ length: dataset.count(source) }, (_, i) => [si, i, 0] as [number, number, number]));
+  return buildSplit(
+    role,
+    dataset,
+    Array.from({ length: dataset.count(source) }, (_, i) => [si, i, 0] as [number, number, number]),
+  );
 }

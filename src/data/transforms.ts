@@ -83,16 +83,7 @@ export interface RandomCropConfig {
 }
 
 export type TransformConfig =
-  | ResizeConfig
-  | CenterCropConfig
-  | PadConfig
-  | GrayscaleConfig
-  | RgbConfig
-  | ScaleConfig
-  | NormalizeConfig
-  | HFlipConfig
-  | VFlipConfig
-  | RandomCropConfig;
+  ResizeConfig | CenterCropConfig | PadConfig | GrayscaleConfig | RgbConfig | ScaleConfig | NormalizeConfig | HFlipConfig | VFlipConfig | RandomCropConfig;
 
 export type TransformType = TransformConfig['type'];
 
@@ -112,7 +103,10 @@ const nonNegInt: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
 const finite: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const size2: Check = (v) => posInt(v) || (Array.isArray(v) && v.length === 2 && v.every(posInt));
 const prob: Check = (v) => typeof v === 'number' && v >= 0 && v <= 1;
-const oneOf = (vals: string[]): Check => (v) => vals.includes(v as string);
+const oneOf =
+  (vals: string[]): Check =>
+  (v) =>
+    vals.includes(v as string);
 const numList: Check = (v) => Array.isArray(v) && v.length > 0 && v.every(finite);
 
 interface KeySpec {
@@ -175,9 +169,7 @@ function validateOne(c: unknown, where: string): TransformConfig {
     const s = spec[k];
     if (!s) {
       const valid = Object.keys(spec);
-      throw new AnogenError(
-        `${where}: unknown key '${k}' for transform '${type}'; ${valid.length ? `expected ${validList(valid)}` : 'it takes no options'}`,
-      );
+      throw new AnogenError(`${where}: unknown key '${k}' for transform '${type}'; ${valid.length ? `expected ${validList(valid)}` : 'it takes no options'}`);
     }
     if (!s.check(v)) throw new AnogenError(`${where}: ${type}.${k} = ${JSON.stringify(v)} is not valid; expected ${s.expected}`);
   }
@@ -225,7 +217,8 @@ function resize(x: Tensor, c: ResizeConfig, isMask: boolean): Tensor {
   if (mode === 'nearest') return wrap(callOp('aten::upsample_nearest2d.vec', x.handle, [h, w], null));
   const shrinking = h < x.shape[2] || w < x.shape[3];
   const aa = (c.antialias ?? true) && shrinking;
-  const op = mode === 'bilinear' ? (aa ? 'aten::_upsample_bilinear2d_aa.vec' : 'aten::upsample_bilinear2d.vec') : aa ? 'aten::_upsample_bicubic2d_aa.vec' : 'aten::upsample_bicubic2d.vec';
+  const op =
+    mode === 'bilinear' ? (aa ? 'aten::_upsample_bilinear2d_aa.vec' : 'aten::upsample_bilinear2d.vec') : aa ? 'aten::_upsample_bicubic2d_aa.vec' : 'aten::upsample_bicubic2d.vec';
   const out = wrap(callOp(op, x.handle, [h, w], false, null));
   return mode === 'bicubic' ? out.clamp(0, null) : out; // bicubic overshoots below 0; upper range is kept
 }

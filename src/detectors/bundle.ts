@@ -158,13 +158,16 @@ type TargetState =
   | { kind: 'foreign'; why: string };
 
 function listEntries(dir: string, names: string[]): string {
-  const shown = [...names].sort().slice(0, 4).map((n) => {
-    try {
-      return fs.statSync(path.join(dir, n)).isDirectory() ? `${n}/` : n;
-    } catch {
-      return n;
-    }
-  });
+  const shown = [...names]
+    .sort()
+    .slice(0, 4)
+    .map((n) => {
+      try {
+        return fs.statSync(path.join(dir, n)).isDirectory() ? `${n}/` : n;
+      } catch {
+        return n;
+      }
+    });
   return names.length > shown.length ? `${shown.join(', ')} and ${names.length - shown.length} more` : shown.join(', ');
 }
 
@@ -207,9 +210,7 @@ function inspectTarget(dir: string): TargetState {
 }
 
 function foreignError(dir: string, why: string): AnogenError {
-  return new AnogenError(
-    `cannot save a model bundle into ${dir}: ${why}; anogen never overwrites or deletes files it did not write, so choose a new or empty folder`,
-  );
+  return new AnogenError(`cannot save a model bundle into ${dir}: ${why}; anogen never overwrites or deletes files it did not write, so choose a new or empty folder`);
 }
 
 /** The nearest existing ancestor of a missing `dir` must be a writable folder. */
@@ -392,12 +393,12 @@ function parseBundleConfig(text: string, file: string, dir: string): BundleConfi
   }
   const fv = c.formatVersion;
   if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < BUNDLE_MIN_FORMAT_VERSION) {
-    throw new AnogenError(
-      `bundle ${file}: "formatVersion" ${JSON.stringify(fv)} is not valid; expected an integer from ${BUNDLE_MIN_FORMAT_VERSION} to ${BUNDLE_FORMAT_VERSION}`,
-    );
+    throw new AnogenError(`bundle ${file}: "formatVersion" ${JSON.stringify(fv)} is not valid; expected an integer from ${BUNDLE_MIN_FORMAT_VERSION} to ${BUNDLE_FORMAT_VERSION}`);
   }
   if (fv > BUNDLE_FORMAT_VERSION) {
-    throw new AnogenError(`bundle ${file}: format version ${fv} is not supported by anogen ${ANOGEN_VERSION} (it reads ${BUNDLE_MIN_FORMAT_VERSION} to ${BUNDLE_FORMAT_VERSION}); upgrade anogen`);
+    throw new AnogenError(
+      `bundle ${file}: format version ${fv} is not supported by anogen ${ANOGEN_VERSION} (it reads ${BUNDLE_MIN_FORMAT_VERSION} to ${BUNDLE_FORMAT_VERSION}); upgrade anogen`,
+    );
   }
   if (typeof c.detector !== 'string' || !detectorNames().includes(c.detector)) {
     throw new AnogenError(`bundle ${file}: unknown detector ${JSON.stringify(c.detector)}; expected one of ${detectorNames().join(', ')}`);
@@ -515,7 +516,9 @@ export interface LoadedBundle {
  */
 export function requireTransforms(b: LoadedBundle, dir: string): TransformChain {
   if (b.transforms === null) {
-    throw new AnogenError(`bundle ${dir}: config.json has no "transforms" (preprocessing chain), so it cannot score image files; save it with saveBundle(dir, detector, { transforms })`);
+    throw new AnogenError(
+      `bundle ${dir}: config.json has no "transforms" (preprocessing chain), so it cannot score image files; save it with saveBundle(dir, detector, { transforms })`,
+    );
   }
   return b.transforms;
 }

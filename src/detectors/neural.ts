@@ -14,16 +14,7 @@ import type { Module } from '../nn/module.js';
 import * as F from '../nn/functional.js';
 import { trainLoop, type TrainingProcess } from '../train/loop.js';
 import { asSource, type BatchSource } from '../train/source.js';
-import {
-  checkImages,
-  Detector,
-  NonFiniteScoreError,
-  type FitOptions,
-  type FitReport,
-  type ImageSet,
-  type ScoreOptions,
-  type ScoreResult,
-} from './api.js';
+import { checkImages, Detector, NonFiniteScoreError, type FitOptions, type FitReport, type ImageSet, type ScoreOptions, type ScoreResult } from './api.js';
 
 /** Default training options of a detector. */
 export interface TrainDefaults {

@@ -99,7 +99,9 @@ export function didYouMean(word: string, candidates: readonly string[], fmt: (s:
 export function describeParam(s: ParamSpec): string {
   const range =
     s.type === 'int' || s.type === 'number'
-      ? [s.min !== undefined ? `>= ${s.min}` : '', s.type === 'number' && s.below !== undefined ? `< ${s.below}` : '', s.max !== undefined ? `<= ${s.max}` : ''].filter(Boolean).join(', ')
+      ? [s.min !== undefined ? `>= ${s.min}` : '', s.type === 'number' && s.below !== undefined ? `< ${s.below}` : '', s.max !== undefined ? `<= ${s.max}` : '']
+          .filter(Boolean)
+          .join(', ')
       : s.type === 'enum'
         ? s.values.join(' | ')
         : '';

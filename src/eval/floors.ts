@@ -100,7 +100,10 @@ export class PcaFloor {
         let vals: Tensor;
         let vecs: Tensor; // [D, m] columns = components, eigenvalues ascending
         if (d <= n) {
-          const cov = xc.t().matmul(xc).div(n - 1);
+          const cov = xc
+            .t()
+            .matmul(xc)
+            .div(n - 1);
           const e = eigh(cov);
           vals = e.eigenvalues;
           vecs = e.eigenvectors;
@@ -111,7 +114,9 @@ export class PcaFloor {
           vals = e.eigenvalues;
           vecs = xc.t().matmul(e.eigenvectors);
         }
-        const ev = Array.from(vals.toFloat64Array()).reverse().map((v) => Math.max(v, 0)); // descending
+        const ev = Array.from(vals.toFloat64Array())
+          .reverse()
+          .map((v) => Math.max(v, 0)); // descending
         const total = ev.reduce((a, b) => a + b, 0);
         const maxK = Math.min(n - 1, d);
         let k: number;

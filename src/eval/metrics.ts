@@ -268,8 +268,11 @@ export function f1AtThreshold(scores: Scores, labels: Labels, threshold: number)
   let fn = 0;
   for (let i = 0; i < s.length; i++) {
     const flag = s[i]! > threshold;
-    if (y[i]) flag ? tp++ : fn++;
-    else flag ? fp++ : tn++;
+    if (y[i]) {
+      if (flag) tp++;
+      else fn++;
+    } else if (flag) fp++;
+    else tn++;
   }
   return statsFromCounts(threshold, tp, fp, tn, fn);
 }

@@ -21,9 +21,7 @@ export type NormalizationKind = (typeof NORMALIZATION_KINDS)[number];
 
 /** A fitted normalisation; JSON-serialisable as is. */
 export type Normalization =
-  | { kind: 'none'; params: Record<string, never> }
-  | { kind: 'minmax'; params: { min: number; max: number } }
-  | { kind: 'zscore'; params: { mean: number; std: number } };
+  { kind: 'none'; params: Record<string, never> } | { kind: 'minmax'; params: { min: number; max: number } } | { kind: 'zscore'; params: { mean: number; std: number } };
 
 /**
  * Picks the normal (label 0) scores, or all of them when `labels` is omitted (then every

@@ -40,7 +40,11 @@ export async function imageToPng(img: ImageInput, range: PixelRange = 'auto'): P
   const { data, c, h, w } = readImage(img);
   let lo = 0;
   if (range === 'auto') {
-    for (const v of data) if (v < 0) { lo = -1; break; }
+    for (const v of data)
+      if (v < 0) {
+        lo = -1;
+        break;
+      }
   } else if (range === '[-1,1]') lo = -1;
   else if (range !== '[0,1]') throw new AnogenError(`imageToPng: range ${JSON.stringify(range)} is not valid; expected '[-1,1]', '[0,1]' or 'auto'`);
   const out = new Uint8Array(h * w * c);
@@ -51,12 +55,22 @@ export async function imageToPng(img: ImageInput, range: PixelRange = 'auto'): P
       out[i * c + k] = Math.round(Math.min(1, Math.max(0, t)) * 255);
     }
   }
-  return sharp(out, { raw: { width: w, height: h, channels: c as 1 | 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width: w, height: h, channels: c as 1 | 3 } })
+    .png()
+    .toBuffer();
 }
 
 // 'inferno'-like colormap, sampled at 9 points and linearly interpolated
 const HEAT: [number, number, number][] = [
-  [0, 0, 4], [31, 12, 72], [85, 15, 109], [136, 34, 106], [186, 54, 85], [227, 89, 51], [249, 140, 10], [249, 201, 50], [252, 255, 164],
+  [0, 0, 4],
+  [31, 12, 72],
+  [85, 15, 109],
+  [136, 34, 106],
+  [186, 54, 85],
+  [227, 89, 51],
+  [249, 140, 10],
+  [249, 201, 50],
+  [252, 255, 164],
 ];
 
 /** The heat colour (RGB 0..255) of t in [0, 1]. */
@@ -64,7 +78,8 @@ export function heatColor(t: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (HEAT.length - 1);
   const i = Math.min(HEAT.length - 2, Math.floor(x));
   const f = x - i;
-  const a = HEAT[i]!, b = HEAT[i + 1]!;
+  const a = HEAT[i]!,
+    b = HEAT[i + 1]!;
   return [Math.round(a[0] + (b[0] - a[0]) * f), Math.round(a[1] + (b[1] - a[1]) * f), Math.round(a[2] + (b[2] - a[2]) * f)];
 }
 
@@ -75,17 +90,25 @@ export function heatColor(t: number): [number, number, number] {
 export async function heatmapToPng(map: ImageInput, opts: { vmin?: number; vmax?: number } = {}): Promise<Buffer> {
   const { data, c, h, w } = readImage(map, 'anomaly map');
   const m = mapPlane(data, c, h, w);
-  let vmin = opts.vmin, vmax = opts.vmax;
+  let vmin = opts.vmin,
+    vmax = opts.vmax;
   if (vmin === undefined || vmax === undefined) {
-    let lo = Infinity, hi = -Infinity;
-    for (const v of m) if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of m)
+      if (Number.isFinite(v)) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
     vmin ??= lo;
     vmax ??= hi;
   }
   const span = vmax > vmin ? vmax - vmin : 1;
   const out = new Uint8Array(h * w * 3);
   for (let i = 0; i < h * w; i++) out.set(heatColor((m[i]! - vmin) / span), 3 * i);
-  return sharp(out, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Options of {@link overlayToPng}. */
@@ -114,13 +137,23 @@ export async function overlayToPng(img: ImageInput, map: ImageInput, opts: Overl
   const range = opts.range ?? 'auto';
   let lo = 0;
   if (range === 'auto') {
-    for (const v of data) if (v < 0) { lo = -1; break; }
+    for (const v of data)
+      if (v < 0) {
+        lo = -1;
+        break;
+      }
   } else if (range === '[-1,1]') lo = -1;
   else if (range !== '[0,1]') throw new AnogenError(`overlayToPng: range ${JSON.stringify(range)} is not valid; expected '[-1,1]', '[0,1]' or 'auto'`);
-  let vmin = opts.vmin, vmax = opts.vmax;
+  let vmin = opts.vmin,
+    vmax = opts.vmax;
   if (vmin === undefined || vmax === undefined) {
-    let a = Infinity, b = -Infinity;
-    for (const v of plane) if (Number.isFinite(v)) { if (v < a) a = v; if (v > b) b = v; }
+    let a = Infinity,
+      b = -Infinity;
+    for (const v of plane)
+      if (Number.isFinite(v)) {
+        if (v < a) a = v;
+        if (v > b) b = v;
+      }
     vmin ??= Number.isFinite(a) ? a : 0;
     vmax ??= Number.isFinite(b) ? b : 1;
   }
@@ -143,7 +176,9 @@ export async function overlayToPng(img: ImageInput, map: ImageInput, opts: Overl
       }
     }
   }
-  return sharp(out, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** @internal One plane of a map: the channel mean. */

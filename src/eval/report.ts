@@ -199,7 +199,8 @@ function lossSeries(losses: ReportInput['losses']): Series[] {
     // long series: average into at most 600 buckets so the SVG stays small
     if (y.length > 1200) {
       const b = Math.ceil(y.length / 600);
-      const yy: number[] = [], xx: number[] = [];
+      const yy: number[] = [],
+        xx: number[] = [];
       for (let i = 0; i < y.length; i += b) {
         const seg = y.slice(i, i + b).filter(Number.isFinite);
         yy.push(seg.length ? seg.reduce((a, c) => a + c, 0) / seg.length : NaN);
@@ -256,7 +257,8 @@ const SHOW_PX = 128;
 
 function displaySize(w: number, h: number): [number, number] {
   const scale = Math.max(1, Math.floor(SHOW_PX / Math.max(w, h)));
-  let dw = w * scale, dh = h * scale;
+  let dw = w * scale,
+    dh = h * scale;
   if (Math.max(dw, dh) > SHOW_PX) {
     const f = SHOW_PX / Math.max(dw, dh);
     dw = Math.max(1, Math.round(dw * f));
@@ -299,10 +301,27 @@ async function samplesSection(sec: SampleSection, shown: ReportSample[], sc: Sam
       add('map on x', 'overlay', await overlayToPng(s.image, plane, { range: sc.range, vmin: 0, vmax: sc.vmax }), im.w, im.h);
     }
     maxFigs = Math.max(maxFigs, figs.length);
-    const truth = s.label === 1 ? '<span class="tag anom" title="ground-truth label">truth: anomalous</span>' : s.label === 0 ? '<span class="tag norm" title="ground-truth label">truth: normal</span>' : '<span class="tag unk" title="ground-truth label">truth: unknown</span>';
+    const truth =
+      s.label === 1
+        ? '<span class="tag anom" title="ground-truth label">truth: anomalous</span>'
+        : s.label === 0
+          ? '<span class="tag norm" title="ground-truth label">truth: normal</span>'
+          : '<span class="tag unk" title="ground-truth label">truth: unknown</span>';
     const flagged = s.flagged ?? (phi !== undefined && Number.isFinite(phi) ? s.score > phi : undefined);
-    const flag = flagged === undefined ? '' : flagged ? '<span class="tag flag" title="the model\'s decision: score &gt; Φ">model: flagged</span>' : '<span class="tag noflag" title="the model\'s decision: score ≤ Φ">model: not flagged</span>';
-    const err = flagged === undefined || (s.label !== 0 && s.label !== 1) ? '' : s.label === 1 && !flagged ? '<span class="tag err">missed</span>' : s.label === 0 && flagged ? '<span class="tag err">false alarm</span>' : '';
+    const flag =
+      flagged === undefined
+        ? ''
+        : flagged
+          ? '<span class="tag flag" title="the model\'s decision: score &gt; Φ">model: flagged</span>'
+          : '<span class="tag noflag" title="the model\'s decision: score ≤ Φ">model: not flagged</span>';
+    const err =
+      flagged === undefined || (s.label !== 0 && s.label !== 1)
+        ? ''
+        : s.label === 1 && !flagged
+          ? '<span class="tag err">missed</span>'
+          : s.label === 0 && flagged
+            ? '<span class="tag err">false alarm</span>'
+            : '';
     const name = s.caption ? `<div class="name" title="${esc(s.caption)}">${esc(s.caption)}</div>` : '';
     cards.push(
       `<div class="sample"><div class="cap"><span class="score">#${i + 1} · score <b>${esc(fmt(s.score, 4))}</b></span>${truth}${flag}${err}</div>${name}<div class="imgs">${figs.join('')}</div></div>`,
@@ -338,7 +357,8 @@ function prYRange(series: Series[], prevalence: number): { y0: number; y1: numbe
   let lowest = lo;
   for (const q of series) {
     for (let i = 0; i < q.y.length; i++) {
-      const v = q.y[i]!, r = q.x ? q.x[i]! : 1;
+      const v = q.y[i]!,
+        r = q.x ? q.x[i]! : 1;
       if (!Number.isFinite(v)) continue;
       if (v < lowest) lowest = v;
       if (r >= PR_RANGE_MIN_RECALL && v < lo) lo = v;
@@ -398,15 +418,27 @@ export async function renderReport(input: ReportInput): Promise<string> {
   });
   const op = hasPhi ? f1AtThreshold(s, y, phi!) : null;
   const rocSvg = lineChart(rocSeries, {
-    title: 'ROC curve', xLabel: 'false positive rate', yLabel: 'true positive rate', xRange: [0, 1], yRange: [0, 1.0001], legendCorner: 'auto',
+    title: 'ROC curve',
+    xLabel: 'false positive rate',
+    yLabel: 'true positive rate',
+    xRange: [0, 1],
+    yRange: [0, 1.0001],
+    legendCorner: 'auto',
     extra: ({ sx, sy }) =>
       `<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(1)}" y2="${sy(1)}" stroke="#bbb" stroke-dasharray="3 3"/>` +
-      (op ? `<circle cx="${sx(op.fpr).toFixed(1)}" cy="${sy(op.recall).toFixed(1)}" r="5" fill="none" stroke="#222" stroke-width="1.8"/><text x="${(sx(op.fpr) + 8).toFixed(1)}" y="${(sy(op.recall) + 14).toFixed(1)}" font-size="11.5" fill="#222">Φ</text>` : ''),
+      (op
+        ? `<circle cx="${sx(op.fpr).toFixed(1)}" cy="${sy(op.recall).toFixed(1)}" r="5" fill="none" stroke="#222" stroke-width="1.8"/><text x="${(sx(op.fpr) + 8).toFixed(1)}" y="${(sy(op.recall) + 14).toFixed(1)}" font-size="11.5" fill="#222">Φ</text>`
+        : ''),
   });
   const prevalence = m.nAnomalous / m.n;
   const { y0: py0, y1: py1, cut: prCut } = prYRange(prSeries, prevalence);
   const prSvg = lineChart(prSeries, {
-    title: 'Precision-recall curve', xLabel: 'recall', yLabel: py0 > 0 ? `precision (axis from ${fmt(py0)}, not 0)` : 'precision', xRange: [0, 1], yRange: [py0, py1], legendCorner: 'auto',
+    title: 'Precision-recall curve',
+    xLabel: 'recall',
+    yLabel: py0 > 0 ? `precision (axis from ${fmt(py0)}, not 0)` : 'precision',
+    xRange: [0, 1],
+    yRange: [py0, py1],
+    legendCorner: 'auto',
     extra: ({ sx, sy }) => `<line x1="${sx(0)}" y1="${sy(prevalence).toFixed(1)}" x2="${sx(1)}" y2="${sy(prevalence).toFixed(1)}" stroke="#bbb" stroke-dasharray="3 3"/>`,
   });
   const hist = scoreHistogram(s, y, { title: 'Test score distribution', threshold: phi, bins: input.bins });
@@ -427,7 +459,13 @@ export async function renderReport(input: ReportInput): Promise<string> {
     const named = ls.map((q) => (docs[q.name] !== undefined ? { ...q, name: `${q.name} — ${docs[q.name]}` } : q));
     const integerX = ls.every((q) => Array.from(q.x ?? []).every((v) => !Number.isFinite(v) || Number.isInteger(v)));
     const chart = lineChart(named, {
-      xLabel: input.lossXLabel ?? 'step', yLabel: logY ? 'loss (log scale)' : 'loss', logY, integerX, width: 720, height: 320, legendCorner: hasDocs ? 'below' : 'outside',
+      xLabel: input.lossXLabel ?? 'step',
+      yLabel: logY ? 'loss (log scale)' : 'loss',
+      logY,
+      integerX,
+      width: 720,
+      height: 320,
+      legendCorner: hasDocs ? 'below' : 'outside',
     });
     const note = hasDocs ? '' : '<p class="note">Loss names as logged by the model\'s training step.</p>';
     parts.push(`<section id="losses"><h2>Training losses</h2><div class="charts">${chart}</div>${note}</section>`);
@@ -436,23 +474,41 @@ export async function renderReport(input: ReportInput): Promise<string> {
   // image grids: most anomalous, missed anomalies, most normal (one pixel range and map scale for all)
   const max = input.maxSamples ?? 16;
   const top = [...(input.samples ?? [])].sort((a, b) => b.score - a.score).slice(0, max);
-  const missed = (input.missed ?? []).filter((q) => q.label !== 0).sort((a, b) => a.score - b.score).slice(0, max);
+  const missed = (input.missed ?? [])
+    .filter((q) => q.label !== 0)
+    .sort((a, b) => a.score - b.score)
+    .slice(0, max);
   const normal = [...(input.mostNormal ?? [])].sort((a, b) => a.score - b.score).slice(0, max);
   if (top.length + missed.length + normal.length > 0) {
     const sc = sampleScales([top, missed, normal], input.pixelRange ?? 'auto');
     if (top.length > 0) {
-      parts.push(await samplesSection({ id: 'samples', title: `Most anomalous test images (${top.length} of ${input.samples!.length}, highest score first)`, note: 'What the model finds most anomalous.' }, top, sc, phi));
+      parts.push(
+        await samplesSection(
+          { id: 'samples', title: `Most anomalous test images (${top.length} of ${input.samples!.length}, highest score first)`, note: 'What the model finds most anomalous.' },
+          top,
+          sc,
+          phi,
+        ),
+      );
     }
     if (missed.length > 0) {
       parts.push(
         await samplesSection(
-          { id: 'missed', title: `Missed anomalies: anomalous test images with the lowest scores (${missed.length}, lowest first)`, note: 'Anomalies the model is most sure are normal: what it cannot see.' },
-          missed, sc, phi,
+          {
+            id: 'missed',
+            title: `Missed anomalies: anomalous test images with the lowest scores (${missed.length}, lowest first)`,
+            note: 'Anomalies the model is most sure are normal: what it cannot see.',
+          },
+          missed,
+          sc,
+          phi,
         ),
       );
     }
     if (normal.length > 0) {
-      parts.push(await samplesSection({ id: 'normal', title: `Most normal test images (${normal.length}, lowest score first)`, note: 'What the model finds most normal.' }, normal, sc, phi));
+      parts.push(
+        await samplesSection({ id: 'normal', title: `Most normal test images (${normal.length}, lowest score first)`, note: 'What the model finds most normal.' }, normal, sc, phi),
+      );
     }
   }
 

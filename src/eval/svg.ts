@@ -119,8 +119,10 @@ interface Rect {
 
 /** Whether the segment (ax, ay)-(bx, by) touches the rectangle (Liang-Barsky clipping). */
 function segmentHitsRect(ax: number, ay: number, bx: number, by: number, r: Rect): boolean {
-  const dx = bx - ax, dy = by - ay;
-  let t0 = 0, t1 = 1;
+  const dx = bx - ax,
+    dy = by - ay;
+  let t0 = 0,
+    t1 = 1;
   const clip = (p: number, q: number): boolean => {
     if (p === 0) return q >= 0;
     const t = q / p;
@@ -176,7 +178,8 @@ class Plot {
   }
   axes(): void {
     const { left, top } = this.f;
-    const pw = this.pw, ph = this.ph;
+    const pw = this.pw,
+      ph = this.ph;
     const xt = niceTicks(this.x0, this.x1, Math.max(3, Math.round(pw / 80)), this.o.integerX ?? false).filter((t) => t >= this.x0 - 1e-12 && t <= this.x1 + 1e-12);
     let yt: number[];
     if (this.o.logY) {
@@ -265,7 +268,10 @@ class Plot {
     items.forEach((it, i) => {
       const cy = (y + 12 + ROW_H * i).toFixed(1);
       if (it.dot) g.push(`<circle cx="${(x + 17).toFixed(1)}" cy="${cy}" r="4" fill="${it.color}"/>`);
-      else g.push(`<line x1="${(x + 8).toFixed(1)}" y1="${cy}" x2="${(x + 26).toFixed(1)}" y2="${cy}" stroke="${it.color}" stroke-width="2.5"${it.dash ? ' stroke-dasharray="5 3"' : ''}/>`);
+      else
+        g.push(
+          `<line x1="${(x + 8).toFixed(1)}" y1="${cy}" x2="${(x + 26).toFixed(1)}" y2="${cy}" stroke="${it.color}" stroke-width="2.5"${it.dash ? ' stroke-dasharray="5 3"' : ''}/>`,
+        );
       g.push(`<text x="${(x + 32).toFixed(1)}" y="${cy}" dy="0.32em" class="legendtext">${esc(it.label)}</text>`);
     });
     g.push('</g>');
@@ -289,7 +295,8 @@ function pad(lo: number, hi: number, frac = 0.04): [number, number] {
 }
 
 function extent(vals: Iterable<number>, positiveOnly = false): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of vals) {
     if (!Number.isFinite(v) || (positiveOnly && v <= 0)) continue;
     if (v < lo) lo = v;
@@ -348,7 +355,8 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): string
       const xv = s.x ? s.x[i]! : i;
       const yv = s.y[i]!;
       if (!Number.isFinite(yv) || !Number.isFinite(xv) || (opts.logY && yv <= 0)) continue;
-      const X = p.sx(xv), Y = p.sy(yv);
+      const X = p.sx(xv),
+        Y = p.sy(yv);
       if (s.step && prevY !== null) {
         pts.push(`${X.toFixed(1)},${prevY.toFixed(1)}`);
         px.push(clampX(X), clampY(prevY));
@@ -413,7 +421,10 @@ export function scoreHistogram(scores: ArrayLike<number>, labels: ArrayLike<numb
     for (let b = 0; b < bins; b++) {
       const h = dens[c]![b]!;
       if (h <= 0) continue;
-      const x = p.sx(lo + b * width), x2 = p.sx(lo + (b + 1) * width), y = p.sy(h), y0 = p.sy(0);
+      const x = p.sx(lo + b * width),
+        x2 = p.sx(lo + (b + 1) * width),
+        y = p.sy(h),
+        y0 = p.sy(0);
       p.boxes.push({ x, y, w: Math.max(0.5, x2 - x), h: y0 - y });
       d.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0.5, x2 - x).toFixed(1)}" height="${(y0 - y).toFixed(1)}"/>`);
     }
@@ -462,7 +473,10 @@ export function scatterPlot(coords: ArrayLike<number>, labels: ArrayLike<number>
   const nameOf = (v: number): string => opts.labelNames?.[v] ?? (binary ? (v === 1 ? 'anomalous' : 'normal') : String(v));
   const r = opts.radius ?? (n < 300 ? 3.5 : 2.6);
   // the whole frame first (legend room, margins), then the scales, then the points
-  p.reserve(distinct.map((v) => ({ label: `${nameOf(v)} (n=${n})`, color: '' })), 'outside');
+  p.reserve(
+    distinct.map((v) => ({ label: `${nameOf(v)} (n=${n})`, color: '' })),
+    'outside',
+  );
   p.inset = r + 3;
   if (opts.hideTicks ?? true) {
     p.f = { ...p.f, left: 16, bottom: 16, top: opts.title ? p.f.top : 10 };
@@ -483,6 +497,9 @@ export function scatterPlot(coords: ArrayLike<number>, labels: ArrayLike<number>
     groups.get(v)!.push(`<circle cx="${cx(xs[i]!).toFixed(1)}" cy="${cy(ys[i]!).toFixed(1)}" r="${r}"/>`);
   }
   for (const [v, cs] of groups) p.parts.push(`<g fill="${colorOf(v)}" fill-opacity="0.7" stroke="white" stroke-width="0.4" class="points">${cs.join('')}</g>`);
-  p.legend(distinct.map((v) => ({ label: `${nameOf(v)} (n=${groups.get(v)!.length})`, color: colorOf(v), dot: true })), 'outside');
+  p.legend(
+    distinct.map((v) => ({ label: `${nameOf(v)} (n=${groups.get(v)!.length})`, color: colorOf(v), dot: true })),
+    'outside',
+  );
   return p.svg('scatter');
 }

@@ -30,9 +30,7 @@ export type ThresholdKind = (typeof THRESHOLD_KINDS)[number];
 
 /** How to choose Φ (before fitting). */
 export type ThresholdStrategy =
-  | { kind: 'percentile'; /** percentile of validation normal scores in [0, 100] (default 95) */ q?: number }
-  | { kind: 'f1-max' }
-  | { kind: 'fixed'; /** Φ itself */ value: number };
+  { kind: 'percentile'; /** percentile of validation normal scores in [0, 100] (default 95) */ q?: number } | { kind: 'f1-max' } | { kind: 'fixed'; /** Φ itself */ value: number };
 
 /** A fitted threshold; JSON-serialisable as is. */
 export interface Threshold {

@@ -191,9 +191,13 @@ class QuadTree {
 
   build(y: Float64Array, n: number): void {
     this.size = 0;
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    let minX = Infinity,
+      minY = Infinity,
+      maxX = -Infinity,
+      maxY = -Infinity;
     for (let i = 0; i < n; i++) {
-      const a = y[2 * i]!, b = y[2 * i + 1]!;
+      const a = y[2 * i]!,
+        b = y[2 * i + 1]!;
       if (a < minX) minX = a;
       if (a > maxX) maxX = a;
       if (b < minY) minY = b;
@@ -309,8 +313,10 @@ export function tsne(x: ImageMatrix, opts: TsneOptions = {}): TsneResult {
     const sumQ = repulsion(y, n, tree.count, tree.comX, tree.comY, tree.hw, tree.child, tree.point, theta2, stack, rep);
     // attractive forces on the sparse P, and the gradient
     for (let i = 0; i < n; i++) {
-      const px = y[2 * i]!, py = y[2 * i + 1]!;
-      let ax = 0, ay = 0;
+      const px = y[2 * i]!,
+        py = y[2 * i + 1]!;
+      let ax = 0,
+        ay = 0;
       for (let o = rowPtr[i]!; o < rowPtr[i + 1]!; o++) {
         const j = cols[o]!;
         const dx = px - y[2 * j]!;
@@ -323,11 +329,12 @@ export function tsne(x: ImageMatrix, opts: TsneOptions = {}): TsneResult {
       grad[2 * i + 1] = 4 * (ay - rep[2 * i + 1]! / sumQ);
     }
     // gains, momentum, update; re-centre
-    let mx = 0, my = 0;
+    let mx = 0,
+      my = 0;
     for (let d = 0; d < 2 * n; d++) {
       const g = grad[d]!;
       const u = upd[d]!;
-      let gn = (g > 0) !== (u > 0) ? gains[d]! + 0.2 : gains[d]! * 0.8;
+      let gn = g > 0 !== u > 0 ? gains[d]! + 0.2 : gains[d]! * 0.8;
       if (gn < 0.01) gn = 0.01;
       gains[d] = gn;
       const nu = momentum * u - lr * gn * g;
@@ -350,13 +357,24 @@ export function tsne(x: ImageMatrix, opts: TsneOptions = {}): TsneResult {
 
 /** Barnes-Hut repulsive forces (unnormalised) into `rep`; returns Z = Σ q_ij Z. */
 function repulsion(
-  y: Float64Array, n: number, tCount: Int32Array, tComX: Float64Array, tComY: Float64Array, tHw: Float64Array,
-  tChild: Int32Array, tPoint: Int32Array, theta2: number, stack: Int32Array, rep: Float64Array,
+  y: Float64Array,
+  n: number,
+  tCount: Int32Array,
+  tComX: Float64Array,
+  tComY: Float64Array,
+  tHw: Float64Array,
+  tChild: Int32Array,
+  tPoint: Int32Array,
+  theta2: number,
+  stack: Int32Array,
+  rep: Float64Array,
 ): number {
   let sumQ = 0;
   for (let i = 0; i < n; i++) {
-    const px = y[2 * i]!, py = y[2 * i + 1]!;
-    let fx = 0, fy = 0;
+    const px = y[2 * i]!,
+      py = y[2 * i + 1]!;
+    let fx = 0,
+      fy = 0;
     let sp = 0;
     stack[sp++] = 0;
     while (sp > 0) {

@@ -33,18 +33,11 @@ export interface ConvOptions {
 
 /** 2-D convolution of NCHW input with weight [out, in/groups, kh, kw]. */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}): Tensor {
-  return wrap(
-    callOp('aten::conv2d', input.handle, weight.handle, hOpt(bias), opts.stride ?? 1, opts.padding ?? 0, opts.dilation ?? 1, opts.groups ?? 1),
-  );
+  return wrap(callOp('aten::conv2d', input.handle, weight.handle, hOpt(bias), opts.stride ?? 1, opts.padding ?? 0, opts.dilation ?? 1, opts.groups ?? 1));
 }
 
 /** 2-D transposed convolution, weight [in, out/groups, kh, kw]; outputPadding default 0. */
-export function convTranspose2d(
-  input: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  opts: ConvOptions & { outputPadding?: Size2 } = {},
-): Tensor {
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions & { outputPadding?: Size2 } = {}): Tensor {
   return wrap(
     callOp(
       'aten::conv_transpose2d.input',
@@ -61,25 +54,13 @@ export function convTranspose2d(
 }
 
 /** Max pooling; stride defaults to kernelSize, padding 0, dilation 1, ceilMode false. */
-export function maxPool2d(
-  input: Tensor,
-  kernelSize: Size2,
-  opts: { stride?: Size2; padding?: Size2; dilation?: Size2; ceilMode?: boolean } = {},
-): Tensor {
-  return wrap(
-    callOp('aten::max_pool2d', input.handle, kernelSize, opts.stride ?? kernelSize, opts.padding ?? 0, opts.dilation ?? 1, opts.ceilMode ?? false),
-  );
+export function maxPool2d(input: Tensor, kernelSize: Size2, opts: { stride?: Size2; padding?: Size2; dilation?: Size2; ceilMode?: boolean } = {}): Tensor {
+  return wrap(callOp('aten::max_pool2d', input.handle, kernelSize, opts.stride ?? kernelSize, opts.padding ?? 0, opts.dilation ?? 1, opts.ceilMode ?? false));
 }
 
 /** Average pooling; stride defaults to kernelSize, padding 0, countIncludePad true. */
-export function avgPool2d(
-  input: Tensor,
-  kernelSize: Size2,
-  opts: { stride?: Size2; padding?: Size2; ceilMode?: boolean; countIncludePad?: boolean } = {},
-): Tensor {
-  return wrap(
-    callOp('aten::avg_pool2d', input.handle, kernelSize, opts.stride ?? kernelSize, opts.padding ?? 0, opts.ceilMode ?? false, opts.countIncludePad ?? true),
-  );
+export function avgPool2d(input: Tensor, kernelSize: Size2, opts: { stride?: Size2; padding?: Size2; ceilMode?: boolean; countIncludePad?: boolean } = {}): Tensor {
+  return wrap(callOp('aten::avg_pool2d', input.handle, kernelSize, opts.stride ?? kernelSize, opts.padding ?? 0, opts.ceilMode ?? false, opts.countIncludePad ?? true));
 }
 
 /** Adaptive average pooling to a fixed output size. */
@@ -93,17 +74,13 @@ export type InterpolateMode = 'nearest' | 'bilinear';
  * Resizes NCHW images to `size` or by `scaleFactor` (one of the two). mode default 'nearest';
  * alignCorners (bilinear only) default false.
  */
-export function interpolate(
-  input: Tensor,
-  opts: { size?: Size2; scaleFactor?: number | [number, number]; mode?: InterpolateMode; alignCorners?: boolean },
-): Tensor {
+export function interpolate(input: Tensor, opts: { size?: Size2; scaleFactor?: number | [number, number]; mode?: InterpolateMode; alignCorners?: boolean }): Tensor {
   const mode = checkOneOf('interpolate mode', opts.mode ?? 'nearest', ['nearest', 'bilinear'] as const);
   if ((opts.size === undefined) === (opts.scaleFactor === undefined)) {
     throw new AnogenError('interpolate: give exactly one of size or scaleFactor');
   }
   const size = opts.size === undefined ? null : typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
-  const scale =
-    opts.scaleFactor === undefined ? null : typeof opts.scaleFactor === 'number' ? [opts.scaleFactor, opts.scaleFactor] : opts.scaleFactor;
+  const scale = opts.scaleFactor === undefined ? null : typeof opts.scaleFactor === 'number' ? [opts.scaleFactor, opts.scaleFactor] : opts.scaleFactor;
   if (mode === 'nearest') return wrap(callOp('aten::upsample_nearest2d.vec', input.handle, size, scale));
   return wrap(callOp('aten::upsample_bilinear2d.vec', input.handle, size, opts.alignCorners ?? false, scale));
 }
@@ -313,32 +290,12 @@ export function bce(input: Tensor, target: Tensor, opts: { weight?: Tensor; redu
   return wrap(callOp('aten::binary_cross_entropy', input.handle, target.handle, hOpt(opts.weight), red(opts.reduction)));
 }
 /** Binary cross-entropy on logits (numerically stable). */
-export function bceWithLogits(
-  input: Tensor,
-  target: Tensor,
-  opts: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {},
-): Tensor {
-  return wrap(
-    callOp('aten::binary_cross_entropy_with_logits', input.handle, target.handle, hOpt(opts.weight), hOpt(opts.posWeight), red(opts.reduction)),
-  );
+export function bceWithLogits(input: Tensor, target: Tensor, opts: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  return wrap(callOp('aten::binary_cross_entropy_with_logits', input.handle, target.handle, hOpt(opts.weight), hOpt(opts.posWeight), red(opts.reduction)));
 }
 /** Cross-entropy of logits [N, C, ...] against int64 class targets (ignoreIndex -100, labelSmoothing 0). */
-export function crossEntropy(
-  input: Tensor,
-  target: Tensor,
-  opts: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number } = {},
-): Tensor {
-  return wrap(
-    callOp(
-      'aten::cross_entropy_loss',
-      input.handle,
-      target.handle,
-      hOpt(opts.weight),
-      red(opts.reduction),
-      opts.ignoreIndex ?? -100,
-      opts.labelSmoothing ?? 0,
-    ),
-  );
+export function crossEntropy(input: Tensor, target: Tensor, opts: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number } = {}): Tensor {
+  return wrap(callOp('aten::cross_entropy_loss', input.handle, target.handle, hOpt(opts.weight), red(opts.reduction), opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
 }
 /** Negative log-likelihood of log-probabilities [N, C, ...] (ignoreIndex -100). */
 export function nllLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {

@@ -34,9 +34,7 @@ export const SAFETENSORS_DTYPES: Record<string, DType> = {
   BOOL: 'bool',
 };
 const DTYPE_NAMES = Object.keys(SAFETENSORS_DTYPES);
-const NAME_OF: Record<DType, string> = Object.fromEntries(
-  Object.entries(SAFETENSORS_DTYPES).map(([k, v]) => [v, k]),
-) as Record<DType, string>;
+const NAME_OF: Record<DType, string> = Object.fromEntries(Object.entries(SAFETENSORS_DTYPES).map(([k, v]) => [v, k])) as Record<DType, string>;
 
 /** The largest header anogen accepts (100 MB, as the reference implementation). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -240,10 +238,7 @@ export function deserializeSafetensors(bytes: Uint8Array, source = 'safetensors 
  * Serialises tensors (a Map or record, name -> tensor, in that order) and optional string
  * metadata into safetensors bytes. Tensors on other devices are copied to the CPU.
  */
-export function serializeSafetensors(
-  tensors: Map<string, Tensor> | Record<string, Tensor>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function serializeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
   checkLittleEndian();
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
@@ -283,11 +278,7 @@ export function serializeSafetensors(
 }
 
 /** Writes tensors (and optional string metadata) to a safetensors file, atomically. */
-export function saveSafetensors(
-  file: string,
-  tensors: Map<string, Tensor> | Record<string, Tensor>,
-  metadata?: Record<string, string>,
-): void {
+export function saveSafetensors(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }
 

@@ -52,9 +52,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     if (!Array.isArray(params) || params.length === 0) {
       throw new AnogenError(`${name}: params must be a non-empty array of tensors or of parameter groups`);
     }
-    const groups: ParamGroupInput<H>[] = params[0] instanceof Tensor
-      ? [{ params: params as Tensor[] } as ParamGroupInput<H>]
-      : (params as ParamGroupInput<H>[]);
+    const groups: ParamGroupInput<H>[] = params[0] instanceof Tensor ? [{ params: params as Tensor[] } as ParamGroupInput<H>] : (params as ParamGroupInput<H>[]);
     const seen = new Set<Tensor>();
     for (const g of groups) {
       if (!g || !Array.isArray(g.params)) throw new AnogenError(`${name}: a parameter group needs a 'params' array`);

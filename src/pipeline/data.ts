@@ -108,8 +108,10 @@ export function buildSplits(o: DataOptions): Splits {
   if (ds.kind === 'idx' && o.protocol === undefined) {
     throw new AnogenError(`--protocol is required for '${ds.name}': expected 'one-vs-rest' (with --normal <class>) or 'leave-one-out' (with --abnormal <class>)`);
   }
-  if (o.protocol === 'one-vs-rest' && o.normal === undefined) throw new AnogenError(`--protocol one-vs-rest needs --normal <class>; classes of '${ds.name}': ${ds.classes.join(', ')}`);
-  if (o.protocol === 'leave-one-out' && o.abnormal === undefined) throw new AnogenError(`--protocol leave-one-out needs --abnormal <class>; classes of '${ds.name}': ${ds.classes.join(', ')}`);
+  if (o.protocol === 'one-vs-rest' && o.normal === undefined)
+    throw new AnogenError(`--protocol one-vs-rest needs --normal <class>; classes of '${ds.name}': ${ds.classes.join(', ')}`);
+  if (o.protocol === 'leave-one-out' && o.abnormal === undefined)
+    throw new AnogenError(`--protocol leave-one-out needs --abnormal <class>; classes of '${ds.name}': ${ds.classes.join(', ')}`);
   const validation = o.valDir !== undefined ? openValidationDir(o.valDir, o.skipBad) : undefined;
   const splits = makeSplits(ds, { protocol: o.protocol, normalClass: o.normal, anomalyClass: o.abnormal, seed: o.seed, valFraction: o.valFraction, validation });
   if (validation && validation.dataset !== ds && ds.kind === 'folder') {

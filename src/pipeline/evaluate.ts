@@ -124,7 +124,10 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
             const cands = pos.map((p, k) => ({ score: nb[k]!, label: test.label[p]!, name: test.itemName(p), k }));
             const grab = (k: number) => ({ x: b.x.narrow(0, k, 1), map: maps.narrow(0, k, 1) });
             top.offer(cands, grab);
-            missed.offer(cands.filter((c) => c.label === 1), grab);
+            missed.offer(
+              cands.filter((c) => c.label === 1),
+              grab,
+            );
             mostNormal.offer(cands, grab);
             if (hasFeatures(detector)) {
               const pick = pos.map((p, k) => (isTsnePick(p) ? k : -1)).filter((k) => k >= 0);
@@ -248,7 +251,9 @@ export function evalDataOptions(req: EvalRequest, protocol: unknown): DataOption
   if (user.data === undefined) {
     o.dataOrigin = `the bundle's config.json (${path.join(req.bundle, 'config.json')}); give --data to use another location`;
     if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) {
-      throw new AnogenError(`the training data ${JSON.stringify(o.data)} recorded in ${path.join(req.bundle, 'config.json')} is not there (moved, or on another machine); give --data <folder>`);
+      throw new AnogenError(
+        `the training data ${JSON.stringify(o.data)} recorded in ${path.join(req.bundle, 'config.json')} is not there (moved, or on another machine); give --data <folder>`,
+      );
     }
   }
   // The test split never depends on validation; with a --val-dir at training time every
@@ -270,7 +275,10 @@ class KeptImages {
   /** Considers this batch's candidates; `grab(k)` gives views of image k and its map. */
   offer(cands: Candidate[], grab: (k: number) => { x: Tensor; map: Tensor }): void {
     const worst = this.items.length < this.k ? null : this.items[this.items.length - 1]!;
-    const better = cands.filter((c) => worst === null || this.order(c, worst) < 0).sort(this.order).slice(0, this.k);
+    const better = cands
+      .filter((c) => worst === null || this.order(c, worst) < 0)
+      .sort(this.order)
+      .slice(0, this.k);
     for (const c of better) {
       const v = grab(c.k);
       this.items.push({ score: c.score, label: c.label, name: c.name, x: v.x.clone(), map: v.map.clone() });
@@ -285,8 +293,14 @@ class KeptImages {
   pack(): TopImages | null {
     if (this.items.length === 0) return null;
     return {
-      images: cat(this.items.map((t) => t.x), 0),
-      maps: cat(this.items.map((t) => t.map), 0),
+      images: cat(
+        this.items.map((t) => t.x),
+        0,
+      ),
+      maps: cat(
+        this.items.map((t) => t.map),
+        0,
+      ),
       scores: this.items.map((t) => t.score),
       labels: this.items.map((t) => t.label),
       names: this.items.map((t) => t.name),

@@ -106,7 +106,9 @@ export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFil
             }
             if (r.maps) vmax = Math.max(vmax, r.maps.max().item());
             const normed = cal ? detector.normalize(r.scores) : null;
-            kept.forEach((file, k) => rows.push({ file, score: r.scores[k]!, normalized: normed ? normed[k]! : null, anomalous: normed && phi !== null ? normed[k]! > phi : null }));
+            kept.forEach((file, k) =>
+              rows.push({ file, score: r.scores[k]!, normalized: normed ? normed[k]! : null, anomalous: normed && phi !== null ? normed[k]! > phi : null }),
+            );
           } finally {
             r.maps?.dispose();
           }

@@ -114,7 +114,8 @@ export function checkpointRequest(dir: string): TrainRequest {
   const ck = findCheckpoint(dir);
   const bytes = readBundleFile(ck, TRAIN_STATE_JSON)!;
   const j = JSON.parse(Buffer.from(bytes).toString('utf8')) as { request?: TrainRequest };
-  if (j.request === undefined || typeof j.request !== 'object') throw new AnogenError(`${ck}/${TRAIN_STATE_JSON}: the training request is missing; this checkpoint cannot be resumed`);
+  if (j.request === undefined || typeof j.request !== 'object')
+    throw new AnogenError(`${ck}/${TRAIN_STATE_JSON}: the training request is missing; this checkpoint cannot be resumed`);
   return j.request;
 }
 

@@ -298,13 +298,26 @@ export async function trainLoop(makeProcess: (fresh: boolean) => TrainingProcess
           lastStep = step;
           const elapsed = (performance.now() - t0) / 1000;
           const ips = seenHere / Math.max(elapsed, 1e-9);
-          opts.onProgress?.({ epoch, epochs: opts.epochs, step, stepsPerEpoch, losses, imagesPerSecond: ips, etaSeconds: ((totalSteps - steps) * bs) / Math.max(ips, 1e-9), stepMs: rowMs });
+          opts.onProgress?.({
+            epoch,
+            epochs: opts.epochs,
+            step,
+            stepsPerEpoch,
+            losses,
+            imagesPerSecond: ips,
+            etaSeconds: ((totalSteps - steps) * bs) / Math.max(ips, 1e-9),
+            stepMs: rowMs,
+          });
           await new Promise<void>((r) => setImmediate(r));
           const every = opts.checkpointEvery ?? 0;
           if (every > 0 && steps % every === 0 && step < stepsPerEpoch) await checkpoint('step');
         }
       } finally {
-        if (next !== null) next.then((t) => t.dispose(), () => undefined);
+        if (next !== null)
+          next.then(
+            (t) => t.dispose(),
+            () => undefined,
+          );
       }
       await checkpoint('epoch');
     }

@@ -115,7 +115,10 @@ export function asSource(x: Tensor | BatchSource): BatchSource {
 export async function* sequentialBatches(source: BatchSource, batchSize: number, device: Device): AsyncGenerator<Tensor> {
   for (let i = 0; i < source.length; i += batchSize) {
     const n = Math.min(batchSize, source.length - i);
-    const x = await source.get(Array.from({ length: n }, (_, k) => i + k), device);
+    const x = await source.get(
+      Array.from({ length: n }, (_, k) => i + k),
+      device,
+    );
     try {
       yield x;
     } finally {

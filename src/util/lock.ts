@@ -128,7 +128,8 @@ export function lockHolder(dir: string): LockInfo | null {
 function inUseError(dir: string, s: LockState): AnogenError {
   const file = path.join(dir, LOCK_FILE);
   if (s.kind === 'live') {
-    const who = s.info.pid === process.pid ? `this process (${s.info.what}, pid ${s.info.pid}, started ${s.info.started})` : `${s.info.what} (pid ${s.info.pid}, started ${s.info.started})`;
+    const who =
+      s.info.pid === process.pid ? `this process (${s.info.what}, pid ${s.info.pid}, started ${s.info.started})` : `${s.info.what} (pid ${s.info.pid}, started ${s.info.started})`;
     const hint = s.info.pid === process.pid ? ' (code that holds this lock passes it on, e.g. saveBundle(dir, detector, meta, { lock }))' : '';
     return new AnogenError(`${dir} is in use by ${who}; wait for it or choose another --out${hint}`);
   }

@@ -18,9 +18,35 @@ test('SIGINT during training saves a loadable checkpoint and exits 130', async (
   try {
     const child = spawn(
       process.execPath,
-      [path.join(root, 'bin', 'anogen.js'), 'train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '1',
-        '--train-limit', '64', '--val-limit', '32', '--epochs', '500', '--batch-size', '32', '--image-size', '16',
-        '--nz', '8', '--ngf', '8', '--ndf', '8', '--out', out],
+      [
+        path.join(root, 'bin', 'anogen.js'),
+        'train',
+        'ganomaly',
+        '--data',
+        'mnist',
+        '--protocol',
+        'one-vs-rest',
+        '--normal',
+        '1',
+        '--train-limit',
+        '64',
+        '--val-limit',
+        '32',
+        '--epochs',
+        '500',
+        '--batch-size',
+        '32',
+        '--image-size',
+        '16',
+        '--nz',
+        '8',
+        '--ngf',
+        '8',
+        '--ndf',
+        '8',
+        '--out',
+        out,
+      ],
       { cwd: tmp, env: { ...process.env, ANOGEN_NUM_THREADS: '1', ANOGEN_DEBUG: '' } },
     );
     let err = '';
@@ -51,11 +77,25 @@ test('SIGINT during training saves a loadable checkpoint and exits 130', async (
 });
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: string } {
-  const s = { text: '', isTTY, columns: 200, write(c: string) { s.text += c; return true; } };
+  const s = {
+    text: '',
+    isTTY,
+    columns: 200,
+    write(c: string) {
+      s.text += c;
+      return true;
+    },
+  };
   return s as unknown as NodeJS.WriteStream & { text: string };
 }
 const ev = (step: number) => ({
-  epoch: 1, epochs: 2, step, stepsPerEpoch: 4, losses: { errG: 1.5, errD: 0.25 }, imagesPerSecond: 12.5, etaSeconds: 75,
+  epoch: 1,
+  epochs: 2,
+  step,
+  stepsPerEpoch: 4,
+  losses: { errG: 1.5, errD: 0.25 },
+  imagesPerSecond: 12.5,
+  etaSeconds: 75,
 });
 
 test('progress: a redrawn bar on a terminal, plain lines elsewhere', () => {
@@ -70,6 +110,12 @@ test('progress: a redrawn bar on a terminal, plain lines elsewhere', () => {
   const plain = fakeStream(false);
   const q = progressPrinter(plain, { tty: false, every: 2 });
   for (let i = 1; i <= 4; i++) q(ev(i) as never);
-  assert.deepEqual(plain.text.trim().split('\n').map((l) => l.split(' errG')[0]), ['epoch 1/2 step 1/4', 'epoch 1/2 step 2/4', 'epoch 1/2 step 4/4']);
+  assert.deepEqual(
+    plain.text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' errG')[0]),
+    ['epoch 1/2 step 1/4', 'epoch 1/2 step 2/4', 'epoch 1/2 step 4/4'],
+  );
   assert.doesNotMatch(plain.text, /\r/);
 });

@@ -115,7 +115,10 @@ test('gradient penalty (WGAN-GP style) on a linear critic has the analytic param
 
 test('gradient penalty through a tanh critic matches finite differences', () => {
   // D(x) = sum(tanh(x W^T)); P(W) = sum over samples of ||dD/dx||^2; compare dP/dW with central differences.
-  const x = f64([[0.3, -0.2], [0.1, 0.5]]);
+  const x = f64([
+    [0.3, -0.2],
+    [0.1, 0.5],
+  ]);
   const W0 = [0.7, -0.4, 0.2, 0.9, -0.5, 0.3]; // [3, 2]
   const P = (wv: number[], needGrad: boolean): { p: T.Tensor; W: T.Tensor } => {
     const W = T.tensor(new Float64Array(wv), { shape: [3, 2], requiresGrad: true });
@@ -149,9 +152,13 @@ test('noGrad disables recording and restores the mode; enableGrad re-enables it'
   });
   assert.equal(y.requiresGrad, false);
   assert.equal(T.isGradEnabled(), true);
-  assert.throws(() => T.noGrad(() => {
-    throw new Error('boom');
-  }), /boom/);
+  assert.throws(
+    () =>
+      T.noGrad(() => {
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(T.isGradEnabled(), true); // restored after a throw
   // in-place updates of leaves are allowed under noGrad (optimizer steps)
   T.noGrad(() => x.sub_(0.5));

@@ -5,7 +5,10 @@ import * as T from '../../src/core/index.js';
 import { close } from './helpers.js';
 
 test('nested arrays: default float32, explicit dtypes, bool from booleans', () => {
-  const f = T.tensor([[1, 2], [3, 4]]);
+  const f = T.tensor([
+    [1, 2],
+    [3, 4],
+  ]);
   assert.equal(f.dtype, 'float32');
   assert.deepEqual(f.shape, [2, 2]);
   assert.equal(f.ndim, 2);
@@ -52,7 +55,10 @@ test('nested arrays: default float32, explicit dtypes, bool from booleans', () =
   assert.equal(s.item(), 3.5);
   assert.equal(s.toArray(), 3.5);
   assert.deepEqual(T.tensor([]).shape, [0]);
-  assert.deepEqual(T.tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3] }).toArray(), [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(T.tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3] }).toArray(), [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.throws(() => T.tensor([[1, 2], [3]]), /ragged/);
   assert.throws(() => T.tensor([1, 2, 3], { shape: [2, 2] }), T.AnogenError);
 });
@@ -63,7 +69,11 @@ test('typed arrays keep their dtype; shapes are checked', () => {
   assert.equal(T.tensor(new BigInt64Array([1n, 2n])).dtype, 'int64');
   assert.equal(T.tensor(new Uint8Array([1, 2])).dtype, 'uint8');
   const x = T.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [3, 2] });
-  assert.deepEqual(x.toArray(), [[1, 2], [3, 4], [5, 6]]);
+  assert.deepEqual(x.toArray(), [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   const bools = T.tensor(new Uint8Array([0, 3]), { dtype: 'bool' });
   assert.deepEqual(bools.toArray(), [false, true]);
   // a view into a larger buffer reads only its own window
@@ -88,7 +98,10 @@ test('item on each dtype', () => {
 });
 
 test('constants, ranges, identity, *Like', () => {
-  assert.deepEqual(T.zeros([2, 2]).toArray(), [[0, 0], [0, 0]]);
+  assert.deepEqual(T.zeros([2, 2]).toArray(), [
+    [0, 0],
+    [0, 0],
+  ]);
   assert.deepEqual(T.ones([3], { dtype: 'int32' }).toTypedArray(), new Int32Array([1, 1, 1]));
   assert.deepEqual(T.full([2], 4.5).toArray(), [4.5, 4.5]);
   assert.equal(T.full([2], 4, { dtype: 'float64' }).dtype, 'float64');
@@ -100,8 +113,14 @@ test('constants, ranges, identity, *Like', () => {
   assert.deepEqual(fr.toArray(), [0, 0.25, 0.5, 0.75]);
   assert.deepEqual(T.arange(3, undefined, 1, { dtype: 'float64' }).toTypedArray(), new Float64Array([0, 1, 2]));
   close(T.linspace(0, 1, 5), [0, 0.25, 0.5, 0.75, 1]);
-  assert.deepEqual(T.eye(2).toArray(), [[1, 0], [0, 1]]);
-  assert.deepEqual(T.eye(2, 3).toArray(), [[1, 0, 0], [0, 1, 0]]);
+  assert.deepEqual(T.eye(2).toArray(), [
+    [1, 0],
+    [0, 1],
+  ]);
+  assert.deepEqual(T.eye(2, 3).toArray(), [
+    [1, 0, 0],
+    [0, 1, 0],
+  ]);
   assert.deepEqual(T.empty([2, 3]).shape, [2, 3]);
   const base = T.tensor([1, 2, 3], { dtype: 'int32' });
   const z = T.zerosLike(base);
@@ -140,7 +159,10 @@ test('random: ranges and manualSeed reproducibility', () => {
   for (const v of ri.toTypedArray() as BigInt64Array) assert.ok(v >= 3n && v < 6n);
   const p = T.randperm(10);
   assert.equal(p.dtype, 'int64');
-  assert.deepEqual(Array.from(p.toTypedArray() as BigInt64Array, Number).sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    Array.from(p.toTypedArray() as BigInt64Array, Number).sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   // in-place samplers follow the seed too
   T.manualSeed(7);
   const n1 = T.empty([20]).normal_(1, 2).toFloat32Array();

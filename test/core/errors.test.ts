@@ -35,7 +35,17 @@ test('wrong dtypes are TorchErrors', () => {
   throwsClean(() => F.nllLoss(T.ones([2, 3]), T.tensor([0, 1])), T.TorchError, /expected scalar type Long but found Float/);
   throwsClean(() => T.ones([3]).indexSelect(0, T.tensor([0])), T.TorchError, /index_select\(\): Expected dtype (int32 or )?int64 for index/);
   throwsClean(() => F.crossEntropy(T.ones([2, 3]), T.tensor([0.5, 1])), T.TorchError, /./);
-  throwsClean(() => T.ones([2]).sqrt_().copy_(T.ones([2])).add_(T.ones([2], { dtype: 'float64' })).long().add_(0.5), T.TorchError, /result type Float can't be cast to the desired output type Long/);
+  throwsClean(
+    () =>
+      T.ones([2])
+        .sqrt_()
+        .copy_(T.ones([2]))
+        .add_(T.ones([2], { dtype: 'float64' }))
+        .long()
+        .add_(0.5),
+    T.TorchError,
+    /result type Float can't be cast to the desired output type Long/,
+  );
 });
 
 test('indices out of range are TorchErrors', () => {
@@ -52,7 +62,17 @@ test('indices out of range are TorchErrors', () => {
 });
 
 test('numerical domain errors are TorchErrors', () => {
-  throwsClean(() => F.cholesky(T.tensor([[1, 2], [2, 1]])), T.TorchError, /not positive-definite/);
+  throwsClean(
+    () =>
+      F.cholesky(
+        T.tensor([
+          [1, 2],
+          [2, 1],
+        ]),
+      ),
+    T.TorchError,
+    /not positive-definite/,
+  );
   throwsClean(() => F.bce(T.tensor([2]), T.tensor([1])), T.TorchError, /all elements of input should be between 0 and 1/);
   throwsClean(() => T.ones([3]).item(), T.TorchError, /a Tensor with 3 elements cannot be converted to Scalar/);
   throwsClean(() => F.inverse(T.zeros([2, 2])), T.TorchError, /singular/);

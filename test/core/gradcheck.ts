@@ -62,12 +62,15 @@ export function gradcheck(fn: (...xs: T.Tensor[]) => T.Tensor, inputs: T.Tensor[
     proj ??= pseudoRandom(out.numel, 12345);
     return out.mul(T.tensor(proj, { shape: out.shape })).sum();
   };
-  const build = (): T.Tensor[] =>
-    data.map((d, i) => T.tensor(d, { shape: shapes[i], requiresGrad: check.includes(i) }));
+  const build = (): T.Tensor[] => data.map((d, i) => T.tensor(d, { shape: shapes[i], requiresGrad: check.includes(i) }));
 
   const analytic = T.tidy(() => {
     const xs = build();
-    const gs = T.grad(loss(xs), check.map((i) => xs[i]!), { allowUnused: true });
+    const gs = T.grad(
+      loss(xs),
+      check.map((i) => xs[i]!),
+      { allowUnused: true },
+    );
     return gs.map((g, j) => (g === null ? new Float64Array(data[check[j]!]!.length) : g.toFloat64Array()));
   });
 
@@ -85,10 +88,7 @@ export function gradcheck(fn: (...xs: T.Tensor[]) => T.Tensor, inputs: T.Tensor[
       const a = analytic[j]![k]!;
       const err = Math.abs(a - numeric);
       worst = Math.max(worst, err);
-      assert.ok(
-        err <= atol + rtol * Math.abs(numeric),
-        `${name}: input ${i} element ${k}: autograd ${a} vs finite difference ${numeric} (|diff| ${err.toExponential(2)})`,
-      );
+      assert.ok(err <= atol + rtol * Math.abs(numeric), `${name}: input ${i} element ${k}: autograd ${a} vs finite difference ${numeric} (|diff| ${err.toExponential(2)})`);
     }
   });
   return worst;
@@ -106,7 +106,11 @@ export function gradgradcheck(fn: (...xs: T.Tensor[]) => T.Tensor, inputs: T.Ten
     proj ??= pseudoRandom(out.numel, 4321);
     const L = out.mul(T.tensor(proj, { shape: out.shape })).sum();
     const idx = xs.map((x, i) => (x.requiresGrad ? i : -1)).filter((i) => i >= 0);
-    const gs = T.grad(L, idx.map((i) => xs[i]!), { createGraph: true, allowUnused: true });
+    const gs = T.grad(
+      L,
+      idx.map((i) => xs[i]!),
+      { createGraph: true, allowUnused: true },
+    );
     let s = T.zeros([], { dtype: 'float64' });
     gs.forEach((g, j) => {
       const i = idx[j]!;

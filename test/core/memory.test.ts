@@ -86,11 +86,14 @@ test('keep() exempts a tensor from every scope; dispose is idempotent', () => {
 
 test('tidy frees on throw and refuses async functions', () => {
   const start = settledLiveTensors();
-  assert.throws(() =>
-    T.tidy(() => {
-      T.ones([4]);
-      throw new Error('inside');
-    }), /inside/);
+  assert.throws(
+    () =>
+      T.tidy(() => {
+        T.ones([4]);
+        throw new Error('inside');
+      }),
+    /inside/,
+  );
   assert.equal(T.liveTensors(), start);
   assert.throws(() => T.tidy(async () => 1 as unknown as T.Tensor), /fn returned a Promise; tidy scopes are synchronous/);
   assert.equal(T.liveTensors(), start);

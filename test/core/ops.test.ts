@@ -8,24 +8,67 @@ const t = (d: T.NestedArray, dtype?: T.DType) => T.tensor(d, dtype ? { dtype } :
 const long = (d: T.NestedArray) => T.tensor(d, { dtype: 'int64' });
 
 test('arithmetic with broadcasting', () => {
-  const a = t([[1, 2], [3, 4]]);
+  const a = t([
+    [1, 2],
+    [3, 4],
+  ]);
   const b = t([10, 20]);
-  assert.deepEqual(a.add(b).toArray(), [[11, 22], [13, 24]]);
-  assert.deepEqual(a.sub(b, 2).toArray(), [[-19, -38], [-17, -36]]);
-  assert.deepEqual(a.add(1, 3).toArray(), [[4, 5], [6, 7]]);
-  assert.deepEqual(a.mul(b).toArray(), [[10, 40], [30, 80]]);
+  assert.deepEqual(a.add(b).toArray(), [
+    [11, 22],
+    [13, 24],
+  ]);
+  assert.deepEqual(a.sub(b, 2).toArray(), [
+    [-19, -38],
+    [-17, -36],
+  ]);
+  assert.deepEqual(a.add(1, 3).toArray(), [
+    [4, 5],
+    [6, 7],
+  ]);
+  assert.deepEqual(a.mul(b).toArray(), [
+    [10, 40],
+    [30, 80],
+  ]);
   close(a.div(b), [0.1, 0.1, 0.3, 0.2]);
   close(a.div(2), [0.5, 1, 1.5, 2]);
   // column vector [2,1] against row [2] broadcasts to [2,2]
-  assert.deepEqual(t([[1], [2]]).add(t([10, 20])).toArray(), [[11, 21], [12, 22]]);
-  assert.deepEqual(a.pow(2).toArray(), [[1, 4], [9, 16]]);
-  assert.deepEqual(t([2, 3]).pow(t([3, 2])).toArray(), [8, 9]);
+  assert.deepEqual(
+    t([[1], [2]])
+      .add(t([10, 20]))
+      .toArray(),
+    [
+      [11, 21],
+      [12, 22],
+    ],
+  );
+  assert.deepEqual(a.pow(2).toArray(), [
+    [1, 4],
+    [9, 16],
+  ]);
+  assert.deepEqual(
+    t([2, 3])
+      .pow(t([3, 2]))
+      .toArray(),
+    [8, 9],
+  );
   assert.deepEqual(t([-3, 3]).remainder(2).toArray(), [1, 1]);
-  assert.deepEqual(a.neg().toArray(), [[-1, -2], [-3, -4]]);
+  assert.deepEqual(a.neg().toArray(), [
+    [-1, -2],
+    [-3, -4],
+  ]);
   assert.deepEqual(t([-1.5, 2]).abs().toArray(), [1.5, 2]);
   assert.deepEqual(t([1, 2]).square().toArray(), [1, 4]);
   close(t([4, 0.5]).reciprocal(), [0.25, 2]);
-  close(a.lerp(t([[3, 2], [1, 0]]), 0.5), [2, 2, 2, 2]);
+  close(
+    a.lerp(
+      t([
+        [3, 2],
+        [1, 0],
+      ]),
+      0.5,
+    ),
+    [2, 2, 2, 2],
+  );
 });
 
 test('unary math', () => {
@@ -55,7 +98,12 @@ test('unary math', () => {
   assert.deepEqual(t([-1.5, 1.2]).ceil().toArray(), [-1, 2]);
   // half to even, as PyTorch
   assert.deepEqual(vals(t([0.5, 1.5, 2.5, -2.5, 0.4]).round()), [0, 2, 2, -2, 0]);
-  assert.deepEqual(t([1, 5]).maximum(t([3, 2])).toArray(), [3, 5]);
+  assert.deepEqual(
+    t([1, 5])
+      .maximum(t([3, 2]))
+      .toArray(),
+    [3, 5],
+  );
   assert.deepEqual(T.minimum(t([1, 5]), t([3, 2])).toArray(), [1, 2]);
   assert.deepEqual(t([NaN, 1, Infinity]).nanToNum(0, 7, -7).toArray(), [0, 1, 7]);
 });
@@ -89,7 +137,10 @@ test('where, comparisons and logic', () => {
 });
 
 test('reductions over dims with keepdim', () => {
-  const x = t([[1, 2, 3], [4, 5, 6]]);
+  const x = t([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.equal(x.sum().item(), 21);
   assert.deepEqual(x.sum(0).toArray(), [5, 7, 9]);
   const s1 = x.sum(1, true);
@@ -114,7 +165,15 @@ test('reductions over dims with keepdim', () => {
   assert.deepEqual(x.amin(1).toArray(), [1, 4]);
   assert.equal(x.argmax().item(), 5);
   assert.deepEqual(x.argmax(0).toArray(), [1, 1, 1]);
-  assert.deepEqual(t([[3, 1], [0, 2]]).argmin(1, true).toArray(), [[1], [0]]);
+  assert.deepEqual(
+    t([
+      [3, 1],
+      [0, 2],
+    ])
+      .argmin(1, true)
+      .toArray(),
+    [[1], [0]],
+  );
   assert.equal(x.argmin().item(), 0);
   close(x.var(), 3.5); // unbiased by default
   close(x.var(undefined, { unbiased: false }), 17.5 / 6);
@@ -125,12 +184,35 @@ test('reductions over dims with keepdim', () => {
   close(x.norm(), Math.sqrt(91));
   close(x.norm(1), 21);
   close(x.norm(2, 1), [Math.sqrt(14), Math.sqrt(77)]);
-  close(t([[0, 0], [0, Math.log(3)]]).logsumexp(1), [Math.LN2, Math.log(4)]);
-  assert.deepEqual(x.cumsum(1).toArray(), [[1, 3, 6], [4, 9, 15]]);
-  assert.deepEqual(x.cumsum(0).toArray(), [[1, 2, 3], [5, 7, 9]]);
-  assert.deepEqual(x.cumprod(1).toArray(), [[1, 2, 6], [4, 20, 120]]);
+  close(
+    t([
+      [0, 0],
+      [0, Math.log(3)],
+    ]).logsumexp(1),
+    [Math.LN2, Math.log(4)],
+  );
+  assert.deepEqual(x.cumsum(1).toArray(), [
+    [1, 3, 6],
+    [4, 9, 15],
+  ]);
+  assert.deepEqual(x.cumsum(0).toArray(), [
+    [1, 2, 3],
+    [5, 7, 9],
+  ]);
+  assert.deepEqual(x.cumprod(1).toArray(), [
+    [1, 2, 6],
+    [4, 20, 120],
+  ]);
   assert.equal(t([3, 1, 2, 4]).median().item(), 2);
-  assert.equal(t([[1, 2], [3, 4]]).trace().item(), 5);
+  assert.equal(
+    t([
+      [1, 2],
+      [3, 4],
+    ])
+      .trace()
+      .item(),
+    5,
+  );
 });
 
 test('topk, sort, argsort', () => {
@@ -154,13 +236,32 @@ test('topk, sort, argsort', () => {
 test('shape ops', () => {
   const x = T.arange(6).reshape(2, 3);
   assert.equal(x.dtype, 'int64');
-  assert.deepEqual(x.toArray(), [[0, 1, 2], [3, 4, 5]]);
-  assert.deepEqual(x.reshape([3, 2]).toArray(), [[0, 1], [2, 3], [4, 5]]);
+  assert.deepEqual(x.toArray(), [
+    [0, 1, 2],
+    [3, 4, 5],
+  ]);
+  assert.deepEqual(x.reshape([3, 2]).toArray(), [
+    [0, 1],
+    [2, 3],
+    [4, 5],
+  ]);
   assert.deepEqual(x.reshape(-1).shape, [6]);
   assert.deepEqual(x.view(3, -1).shape, [3, 2]);
-  assert.deepEqual(x.permute(1, 0).toArray(), [[0, 3], [1, 4], [2, 5]]);
-  assert.deepEqual(x.transpose(0, 1).toArray(), [[0, 3], [1, 4], [2, 5]]);
-  assert.deepEqual(x.t().toArray(), [[0, 3], [1, 4], [2, 5]]);
+  assert.deepEqual(x.permute(1, 0).toArray(), [
+    [0, 3],
+    [1, 4],
+    [2, 5],
+  ]);
+  assert.deepEqual(x.transpose(0, 1).toArray(), [
+    [0, 3],
+    [1, 4],
+    [2, 5],
+  ]);
+  assert.deepEqual(x.t().toArray(), [
+    [0, 3],
+    [1, 4],
+    [2, 5],
+  ]);
   // view of a transposed tensor needs contiguous() first (as PyTorch)
   assert.throws(() => x.t().view(6), T.TorchError);
   assert.deepEqual(x.t().contiguous().view(6).toArray(), [0, 3, 1, 4, 2, 5]);
@@ -174,51 +275,201 @@ test('shape ops', () => {
   assert.deepEqual(x.unsqueeze(-1).shape, [2, 3, 1]);
   assert.deepEqual(T.zeros([1, 2, 1]).squeeze().shape, [2]);
   assert.deepEqual(T.zeros([1, 2, 1]).squeeze(0).shape, [2, 1]);
-  assert.deepEqual(t([[1], [2]]).expand(2, 3).toArray(), [[1, 1, 1], [2, 2, 2]]);
-  assert.deepEqual(t([[1], [2]]).expand([-1, 2]).toArray(), [[1, 1], [2, 2]]);
-  assert.deepEqual(t([[1], [2]]).expandAs(T.zeros([2, 2])).toArray(), [[1, 1], [2, 2]]);
-  assert.deepEqual(t([1, 2]).repeat(2, 2).toArray(), [[1, 2, 1, 2], [1, 2, 1, 2]]);
-  assert.deepEqual(t([1, 2, 3, 4]).viewAs(T.zeros([2, 2])).toArray(), [[1, 2], [3, 4]]);
+  assert.deepEqual(
+    t([[1], [2]])
+      .expand(2, 3)
+      .toArray(),
+    [
+      [1, 1, 1],
+      [2, 2, 2],
+    ],
+  );
+  assert.deepEqual(
+    t([[1], [2]])
+      .expand([-1, 2])
+      .toArray(),
+    [
+      [1, 1],
+      [2, 2],
+    ],
+  );
+  assert.deepEqual(
+    t([[1], [2]])
+      .expandAs(T.zeros([2, 2]))
+      .toArray(),
+    [
+      [1, 1],
+      [2, 2],
+    ],
+  );
+  assert.deepEqual(t([1, 2]).repeat(2, 2).toArray(), [
+    [1, 2, 1, 2],
+    [1, 2, 1, 2],
+  ]);
+  assert.deepEqual(
+    t([1, 2, 3, 4])
+      .viewAs(T.zeros([2, 2]))
+      .toArray(),
+    [
+      [1, 2],
+      [3, 4],
+    ],
+  );
   assert.deepEqual(t([1, 2, 3, 4]).reshapeAs(T.zeros([2, 2])).shape, [2, 2]);
 });
 
 test('cat, stack, split, chunk, narrow, slice, select, unbind', () => {
   const a = t([[1, 2]]);
   const b = t([[3, 4]]);
-  assert.deepEqual(T.cat([a, b]).toArray(), [[1, 2], [3, 4]]);
+  assert.deepEqual(T.cat([a, b]).toArray(), [
+    [1, 2],
+    [3, 4],
+  ]);
   assert.deepEqual(T.cat([a, b], 1).toArray(), [[1, 2, 3, 4]]);
-  assert.deepEqual(T.stack([t([1, 2]), t([3, 4])]).toArray(), [[1, 2], [3, 4]]);
-  assert.deepEqual(T.stack([t([1, 2]), t([3, 4])], 1).toArray(), [[1, 3], [2, 4]]);
+  assert.deepEqual(T.stack([t([1, 2]), t([3, 4])]).toArray(), [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(T.stack([t([1, 2]), t([3, 4])], 1).toArray(), [
+    [1, 3],
+    [2, 4],
+  ]);
   const x = T.arange(6).reshape(2, 3);
   const parts = x.split(2, 1);
-  assert.deepEqual(parts.map((p) => p.toArray()), [[[0, 1], [3, 4]], [[2], [5]]]);
-  assert.deepEqual(x.split([1, 2], 1).map((p) => p.shape), [[2, 1], [2, 2]]);
-  assert.deepEqual(x.chunk(3, 1).map((p) => p.toArray()), [[[0], [3]], [[1], [4]], [[2], [5]]]);
-  assert.deepEqual(x.chunk(2).map((p) => p.toArray()), [[[0, 1, 2]], [[3, 4, 5]]]);
-  assert.deepEqual(x.narrow(1, 1, 2).toArray(), [[1, 2], [4, 5]]);
-  assert.deepEqual(x.slice(1, 0, null, 2).toArray(), [[0, 2], [3, 5]]);
-  assert.deepEqual(x.slice(1, -2).toArray(), [[1, 2], [4, 5]]);
+  assert.deepEqual(
+    parts.map((p) => p.toArray()),
+    [
+      [
+        [0, 1],
+        [3, 4],
+      ],
+      [[2], [5]],
+    ],
+  );
+  assert.deepEqual(
+    x.split([1, 2], 1).map((p) => p.shape),
+    [
+      [2, 1],
+      [2, 2],
+    ],
+  );
+  assert.deepEqual(
+    x.chunk(3, 1).map((p) => p.toArray()),
+    [
+      [[0], [3]],
+      [[1], [4]],
+      [[2], [5]],
+    ],
+  );
+  assert.deepEqual(
+    x.chunk(2).map((p) => p.toArray()),
+    [[[0, 1, 2]], [[3, 4, 5]]],
+  );
+  assert.deepEqual(x.narrow(1, 1, 2).toArray(), [
+    [1, 2],
+    [4, 5],
+  ]);
+  assert.deepEqual(x.slice(1, 0, null, 2).toArray(), [
+    [0, 2],
+    [3, 5],
+  ]);
+  assert.deepEqual(x.slice(1, -2).toArray(), [
+    [1, 2],
+    [4, 5],
+  ]);
   assert.deepEqual(x.select(0, 1).toArray(), [3, 4, 5]);
   assert.deepEqual(x.select(1, -1).toArray(), [2, 5]);
-  assert.deepEqual(x.unbind(1).map((p) => p.toArray()), [[0, 3], [1, 4], [2, 5]]);
+  assert.deepEqual(
+    x.unbind(1).map((p) => p.toArray()),
+    [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ],
+  );
 });
 
 test('indexing: indexSelect, gather, scatter, masks, advanced index', () => {
   const x = T.arange(6).reshape(2, 3);
-  assert.deepEqual(x.indexSelect(1, long([2, 0])).toArray(), [[2, 0], [5, 3]]);
-  const m = t([[1, 2], [3, 4]]);
-  assert.deepEqual(m.gather(1, long([[0, 0], [1, 0]])).toArray(), [[1, 1], [4, 3]]);
-  assert.deepEqual(T.zeros([2, 3]).scatter(1, long([[1], [2]]), 5).toArray(), [[0, 5, 0], [0, 0, 5]]);
-  assert.deepEqual(T.zeros([2, 3]).scatter(1, long([[1], [2]]), t([[7], [8]])).toArray(), [[0, 7, 0], [0, 0, 8]]);
-  assert.deepEqual(T.zeros([3]).scatterAdd(0, long([0, 0, 2]), t([1, 2, 3])).toArray(), [3, 0, 3]);
-  assert.deepEqual(T.zeros([3, 2]).indexAdd(0, long([2, 2]), t([[1, 1], [2, 2]])).toArray(), [[0, 0], [0, 0], [3, 3]]);
+  assert.deepEqual(x.indexSelect(1, long([2, 0])).toArray(), [
+    [2, 0],
+    [5, 3],
+  ]);
+  const m = t([
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(
+    m
+      .gather(
+        1,
+        long([
+          [0, 0],
+          [1, 0],
+        ]),
+      )
+      .toArray(),
+    [
+      [1, 1],
+      [4, 3],
+    ],
+  );
+  assert.deepEqual(
+    T.zeros([2, 3])
+      .scatter(1, long([[1], [2]]), 5)
+      .toArray(),
+    [
+      [0, 5, 0],
+      [0, 0, 5],
+    ],
+  );
+  assert.deepEqual(
+    T.zeros([2, 3])
+      .scatter(1, long([[1], [2]]), t([[7], [8]]))
+      .toArray(),
+    [
+      [0, 7, 0],
+      [0, 0, 8],
+    ],
+  );
+  assert.deepEqual(
+    T.zeros([3])
+      .scatterAdd(0, long([0, 0, 2]), t([1, 2, 3]))
+      .toArray(),
+    [3, 0, 3],
+  );
+  assert.deepEqual(
+    T.zeros([3, 2])
+      .indexAdd(
+        0,
+        long([2, 2]),
+        t([
+          [1, 1],
+          [2, 2],
+        ]),
+      )
+      .toArray(),
+    [
+      [0, 0],
+      [0, 0],
+      [3, 3],
+    ],
+  );
   const mask = t([true, false, true]);
   assert.deepEqual(t([1, 2, 3]).maskedFill(mask, 0).toArray(), [0, 2, 0]);
   assert.deepEqual(t([1, 2, 3]).maskedSelect(mask).toArray(), [1, 3]);
-  assert.deepEqual(m.index([long([1, 0])]).toArray(), [[3, 4], [1, 2]]);
+  assert.deepEqual(m.index([long([1, 0])]).toArray(), [
+    [3, 4],
+    [1, 2],
+  ]);
   assert.deepEqual(m.index([null, long([1])]).toArray(), [[2], [4]]);
   assert.deepEqual(m.index([t([true, false])]).toArray(), [[1, 2]]);
-  assert.deepEqual(T.zeros([3]).indexPut([long([0, 0])], t([1, 2]), true).toArray(), [3, 0, 0]);
+  assert.deepEqual(
+    T.zeros([3])
+      .indexPut([long([0, 0])], t([1, 2]), true)
+      .toArray(),
+    [3, 0, 0],
+  );
 });
 
 test('pad, flip, roll, triangles and diagonals', () => {
@@ -227,38 +478,164 @@ test('pad, flip, roll, triangles and diagonals', () => {
   assert.deepEqual(row.pad([1, 1], 'reflect').toArray(), [[[2, 1, 2, 3, 2]]]);
   assert.deepEqual(row.pad([1, 1], 'replicate').toArray(), [[[1, 1, 2, 3, 3]]]);
   assert.deepEqual(row.pad([1, 1], 'circular').toArray(), [[[3, 1, 2, 3, 1]]]);
-  const img = t([[[[1, 2], [3, 4]]]]);
-  assert.deepEqual(img.pad([1, 1, 1, 1], 'reflect').toArray(), [[[[4, 3, 4, 3], [2, 1, 2, 1], [4, 3, 4, 3], [2, 1, 2, 1]]]]);
-  assert.deepEqual(img.pad([0, 1, 1, 0]).toArray(), [[[[0, 0, 0], [1, 2, 0], [3, 4, 0]]]]);
+  const img = t([
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+  ]);
+  assert.deepEqual(img.pad([1, 1, 1, 1], 'reflect').toArray(), [
+    [
+      [
+        [4, 3, 4, 3],
+        [2, 1, 2, 1],
+        [4, 3, 4, 3],
+        [2, 1, 2, 1],
+      ],
+    ],
+  ]);
+  assert.deepEqual(img.pad([0, 1, 1, 0]).toArray(), [
+    [
+      [
+        [0, 0, 0],
+        [1, 2, 0],
+        [3, 4, 0],
+      ],
+    ],
+  ]);
   assert.throws(() => img.pad([1]), T.AnogenError);
   assert.throws(() => img.pad([1, 1], 'mirror' as 'reflect'), /mode "mirror" is not valid/);
   assert.deepEqual(t([1, 2, 3]).flip(0).toArray(), [3, 2, 1]);
-  assert.deepEqual(t([[1, 2], [3, 4]]).flip(1).toArray(), [[2, 1], [4, 3]]);
-  assert.deepEqual(t([[1, 2], [3, 4]]).flip([0, 1]).toArray(), [[4, 3], [2, 1]]);
+  assert.deepEqual(
+    t([
+      [1, 2],
+      [3, 4],
+    ])
+      .flip(1)
+      .toArray(),
+    [
+      [2, 1],
+      [4, 3],
+    ],
+  );
+  assert.deepEqual(
+    t([
+      [1, 2],
+      [3, 4],
+    ])
+      .flip([0, 1])
+      .toArray(),
+    [
+      [4, 3],
+      [2, 1],
+    ],
+  );
   assert.deepEqual(t([1, 2, 3, 4]).roll(1).toArray(), [4, 1, 2, 3]);
   assert.deepEqual(t([1, 2, 3, 4]).roll(-1, 0).toArray(), [2, 3, 4, 1]);
-  assert.deepEqual(t([[1, 2], [3, 4]]).roll(1).toArray(), [[4, 1], [2, 3]]); // flattened when no dim
-  assert.deepEqual(t([[1, 2], [3, 4]]).roll([1], [1]).toArray(), [[2, 1], [4, 3]]);
-  const sq = t([[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
-  assert.deepEqual(sq.tril().toArray(), [[1, 0, 0], [4, 5, 0], [7, 8, 9]]);
-  assert.deepEqual(sq.triu(1).toArray(), [[0, 2, 3], [0, 0, 6], [0, 0, 0]]);
+  assert.deepEqual(
+    t([
+      [1, 2],
+      [3, 4],
+    ])
+      .roll(1)
+      .toArray(),
+    [
+      [4, 1],
+      [2, 3],
+    ],
+  ); // flattened when no dim
+  assert.deepEqual(
+    t([
+      [1, 2],
+      [3, 4],
+    ])
+      .roll([1], [1])
+      .toArray(),
+    [
+      [2, 1],
+      [4, 3],
+    ],
+  );
+  const sq = t([
+    [1, 2, 3],
+    [4, 5, 6],
+    [7, 8, 9],
+  ]);
+  assert.deepEqual(sq.tril().toArray(), [
+    [1, 0, 0],
+    [4, 5, 0],
+    [7, 8, 9],
+  ]);
+  assert.deepEqual(sq.triu(1).toArray(), [
+    [0, 2, 3],
+    [0, 0, 6],
+    [0, 0, 0],
+  ]);
   assert.deepEqual(sq.diagonal().toArray(), [1, 5, 9]);
   assert.deepEqual(sq.diag(1).toArray(), [2, 6]);
-  assert.deepEqual(t([1, 2]).diag().toArray(), [[1, 0], [0, 2]]);
+  assert.deepEqual(t([1, 2]).diag().toArray(), [
+    [1, 0],
+    [0, 2],
+  ]);
 });
 
 test('linear algebra', () => {
-  const a = t([[1, 2], [3, 4]]);
-  const b = t([[5, 6], [7, 8]]);
-  assert.deepEqual(a.matmul(b).toArray(), [[19, 22], [43, 50]]);
-  assert.deepEqual(a.mm(b).toArray(), [[19, 22], [43, 50]]);
+  const a = t([
+    [1, 2],
+    [3, 4],
+  ]);
+  const b = t([
+    [5, 6],
+    [7, 8],
+  ]);
+  assert.deepEqual(a.matmul(b).toArray(), [
+    [19, 22],
+    [43, 50],
+  ]);
+  assert.deepEqual(a.mm(b).toArray(), [
+    [19, 22],
+    [43, 50],
+  ]);
   assert.deepEqual(a.matmul(t([1, 1])).toArray(), [3, 7]);
   // batched [2,2,2] @ [2,2] broadcasts
   const batch = T.stack([a, b]);
-  assert.deepEqual(batch.matmul(T.eye(2)).toArray(), [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]);
-  assert.deepEqual(batch.bmm(T.stack([T.eye(2), a])).toArray(), [[[1, 2], [3, 4]], [[23, 34], [31, 46]]]);
-  assert.deepEqual(t([1, 2]).outer(t([3, 4, 5])).toArray(), [[3, 4, 5], [6, 8, 10]]);
-  assert.equal(t([1, 2, 3]).dot(t([4, 5, 6])).item(), 32);
+  assert.deepEqual(batch.matmul(T.eye(2)).toArray(), [
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    [
+      [5, 6],
+      [7, 8],
+    ],
+  ]);
+  assert.deepEqual(batch.bmm(T.stack([T.eye(2), a])).toArray(), [
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    [
+      [23, 34],
+      [31, 46],
+    ],
+  ]);
+  assert.deepEqual(
+    t([1, 2])
+      .outer(t([3, 4, 5]))
+      .toArray(),
+    [
+      [3, 4, 5],
+      [6, 8, 10],
+    ],
+  );
+  assert.equal(
+    t([1, 2, 3])
+      .dot(t([4, 5, 6]))
+      .item(),
+    32,
+  );
 });
 
 test('in-place ops return this and mutate', () => {
@@ -317,9 +694,15 @@ test('in-place ops return this and mutate', () => {
   // a view mutated in place changes its base
   const base = T.zeros([2, 3]);
   base.narrow(1, 1, 1).fill_(5);
-  assert.deepEqual(base.toArray(), [[0, 5, 0], [0, 5, 0]]);
+  assert.deepEqual(base.toArray(), [
+    [0, 5, 0],
+    [0, 5, 0],
+  ]);
   base.select(0, 0).add_(1);
-  assert.deepEqual(base.toArray(), [[1, 6, 1], [0, 5, 0]]);
+  assert.deepEqual(base.toArray(), [
+    [1, 6, 1],
+    [0, 5, 0],
+  ]);
 });
 
 test('clone, detach, contiguous keep values; clone is independent', () => {

@@ -63,7 +63,18 @@ test('valid 8-bit (gray, colour, short palette) and 32-bit top-down BMPs still d
   const g = decodeBmp(bmp8(3, 2, grayPal, [0, 1, 2, 250, 251, 255]), 'g.bmp');
   assert.deepEqual([g.width, g.height, g.channels], [3, 2, 1]);
   assert.deepEqual(Array.from(g.data), [0, 1, 2, 250, 251, 255]);
-  const c = decodeBmp(bmp8(2, 1, [[255, 0, 0], [0, 0, 255]], [1, 0]), 'c.bmp');
+  const c = decodeBmp(
+    bmp8(
+      2,
+      1,
+      [
+        [255, 0, 0],
+        [0, 0, 255],
+      ],
+      [1, 0],
+    ),
+    'c.bmp',
+  );
   assert.deepEqual([c.channels, ...c.data], [3, 0, 0, 255, 255, 0, 0]);
   const z = decodeBmp(bmp8(2, 2, grayPal, [0, 9, 99, 255], 0), 'zero-means-256.bmp');
   assert.deepEqual(Array.from(z.data), [0, 9, 99, 255]);
@@ -120,6 +131,14 @@ test('every malformed header field is an AnogenError naming the file and the fie
 });
 
 test('a pixel whose palette index is past a short palette is an error, not a black pixel', () => {
-  const b = bmp8(2, 1, [[0, 0, 0], [9, 9, 9]], [1, 5]);
+  const b = bmp8(
+    2,
+    1,
+    [
+      [0, 0, 0],
+      [9, 9, 9],
+    ],
+    [1, 5],
+  );
   assert.throws(() => decodeBmp(b, 'short.bmp'), isAnogen(/short\.bmp: malformed BMP: pixel \(1, 0\) uses palette index 5 but the palette has 2 colours/));
 });

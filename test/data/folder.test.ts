@@ -4,7 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { AnogenError } from '../../src/core/errors.js';
-import { decodeImage, openFolder, openNormalAbnormal, openLabelledFolder, labelledSplit, openDataset, makeSplits, DataLoader, loadSplit, disposeBatch, ImageCache } from '../../src/data/index.js';
+import {
+  decodeImage,
+  openFolder,
+  openNormalAbnormal,
+  openLabelledFolder,
+  labelledSplit,
+  openDataset,
+  makeSplits,
+  DataLoader,
+  loadSplit,
+  disposeBatch,
+  ImageCache,
+} from '../../src/data/index.js';
 import { dataInfoCommand } from '../../src/cli/commands/data.js';
 import { elpvRoot, makeMvtec, pattern, tempDir, writeBmp24, writePng, writePng16 } from './helpers.js';
 
@@ -30,13 +42,19 @@ test('decodes PNG 8/16-bit gray and RGB, JPEG, TIFF and BMP exactly (lossless) o
   assert.ok(di.data instanceof Uint16Array, '16-bit stays 16-bit');
   assert.deepEqual(Array.from(di.data), Array.from(d));
   // RGBA PNG: alpha dropped.
-  await sharp(Buffer.from(pattern(3, 2, 4, 3)), { raw: { width: 3, height: 2, channels: 4 } }).png().toFile(path.join(dir, 'a.png'));
+  await sharp(Buffer.from(pattern(3, 2, 4, 3)), { raw: { width: 3, height: 2, channels: 4 } })
+    .png()
+    .toFile(path.join(dir, 'a.png'));
   const ai = await decodeImage(path.join(dir, 'a.png'));
   assert.equal(ai.channels, 3);
   assert.deepEqual(Array.from(ai.data.subarray(0, 3)), Array.from(pattern(3, 2, 4, 3).subarray(0, 3)));
-  await sharp(Buffer.from(c), { raw: { width: 5, height: 4, channels: 3 } }).tiff({ compression: 'lzw' }).toFile(path.join(dir, 't.tif'));
+  await sharp(Buffer.from(c), { raw: { width: 5, height: 4, channels: 3 } })
+    .tiff({ compression: 'lzw' })
+    .toFile(path.join(dir, 't.tif'));
   assert.deepEqual(Array.from((await decodeImage(path.join(dir, 't.tif'))).data), Array.from(c));
-  await sharp(Buffer.from(c), { raw: { width: 5, height: 4, channels: 3 } }).jpeg({ quality: 100 }).toFile(path.join(dir, 'j.jpg'));
+  await sharp(Buffer.from(c), { raw: { width: 5, height: 4, channels: 3 } })
+    .jpeg({ quality: 100 })
+    .toFile(path.join(dir, 'j.jpg'));
   const ji = await decodeImage(path.join(dir, 'j.jpg'));
   assert.equal(ji.channels, 3);
   const err = Array.from(ji.data).reduce((a, v, i) => Math.max(a, Math.abs(v - c[i])), 0);
@@ -85,7 +103,7 @@ test('MVTec layout: classes, counts, masks, batches with masks', async () => {
   const m = b.mask!.toArray() as number[][][][];
   assert.deepEqual(m[4][0][0], new Array(8).fill(1));
   assert.deepEqual(m[4][0][2], new Array(8).fill(0));
-  assert.equal((b.mask!.sum().item()), 16);
+  assert.equal(b.mask!.sum().item(), 16);
   // Pixel values: test/good/000.png is pattern seed 10.
   const px = pattern(8, 8, 1, 10);
   const x = b.x.toTypedArray() as Float32Array;
@@ -130,7 +148,10 @@ test('undecodable image in a folder: error by default, skipped and counted with 
   }
   assert.equal(n, 6);
   assert.equal(loader.skipped, 1);
-  assert.deepEqual([...lax.badFiles].map((f) => path.basename(f)), ['999.png']);
+  assert.deepEqual(
+    [...lax.badFiles].map((f) => path.basename(f)),
+    ['999.png'],
+  );
 });
 
 test('empty folder, missing train/good, mask without its image', async () => {
@@ -206,7 +227,11 @@ test('reads ELPV as it is (counts from its README)', { skip: elpv === null ? 'EL
 
 test('labelled folder: good/ plus one folder per anomaly type, one validation source; bad layouts are clear errors', async () => {
   const root = tempDir();
-  for (const [c, n] of [['good', 3], ['scratch', 2], ['dent', 1]] as const) {
+  for (const [c, n] of [
+    ['good', 3],
+    ['scratch', 2],
+    ['dent', 1],
+  ] as const) {
     fs.mkdirSync(path.join(root, c));
     for (let i = 0; i < n; i++) await writePng(path.join(root, c, `${i}.png`), 8, 8, 1, i);
   }
@@ -216,7 +241,13 @@ test('labelled folder: good/ plus one folder per anomaly type, one validation so
   assert.deepEqual([split.length, split.counts.anomalous], [6, 3]);
   const noGood = tempDir();
   fs.mkdirSync(path.join(noGood, 'scratch'));
-  assert.throws(() => openLabelledFolder(noGood), (e: Error) => e instanceof AnogenError && /needs good\/ \(normal images\).*found scratch/.test(e.message));
+  assert.throws(
+    () => openLabelledFolder(noGood),
+    (e: Error) => e instanceof AnogenError && /needs good\/ \(normal images\).*found scratch/.test(e.message),
+  );
   fs.mkdirSync(path.join(noGood, 'good'));
-  assert.throws(() => openLabelledFolder(noGood), (e: Error) => e instanceof AnogenError && /good: empty folder: no images found/.test(e.message));
+  assert.throws(
+    () => openLabelledFolder(noGood),
+    (e: Error) => e instanceof AnogenError && /good: empty folder: no images found/.test(e.message),
+  );
 });

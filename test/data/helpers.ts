@@ -47,10 +47,24 @@ export function writeIdxDataset(dir: string, opts: { n?: number; m?: number; h?:
   const put = (name: string, b: Buffer) => fs.writeFileSync(path.join(dir, name + (gz ? '.gz' : '')), gz ? zlib.gzipSync(b) : b);
   const imgs = (c: number) => Array.from({ length: c * h * w }, (_, i) => (Math.floor(i / (h * w)) * 10 + (i % (h * w))) % 256);
   put('train-images-idx3-ubyte', idxBytes(0x08, [n, h, w], imgs(n)));
-  put('train-labels-idx1-ubyte', idxBytes(0x08, [n], Array.from({ length: n }, (_, i) => i % k)));
+  put(
+    'train-labels-idx1-ubyte',
+    idxBytes(
+      0x08,
+      [n],
+      Array.from({ length: n }, (_, i) => i % k),
+    ),
+  );
   put('t10k-images-idx3-ubyte', idxBytes(0x08, [m, h, w], imgs(m)));
   const ml = opts.testLabels ?? m;
-  put('t10k-labels-idx1-ubyte', idxBytes(0x08, [ml], Array.from({ length: ml }, (_, i) => i % k)));
+  put(
+    't10k-labels-idx1-ubyte',
+    idxBytes(
+      0x08,
+      [ml],
+      Array.from({ length: ml }, (_, i) => i % k),
+    ),
+  );
 }
 
 /** A gray 8-bit pattern image: value (x*7 + y*13 + seed*31) % 256. */
@@ -72,7 +86,10 @@ export async function writePng(file: string, w: number, h: number, c: 1 | 3, see
 /** Writes a 16-bit gray PNG with values i * 997 % 65536. */
 export async function writePng16(file: string, w: number, h: number): Promise<Uint16Array> {
   const px = Uint16Array.from({ length: w * h }, (_, i) => (i * 997) % 65536);
-  await sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').png().toFile(file);
+  await sharp(px, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(file);
   return px;
 }
 
@@ -113,9 +130,18 @@ export async function makeMvtec(root: string): Promise<void> {
   for (let i = 0; i < 2; i++) await writePng(path.join(root, 'test/scratch', `${String(i).padStart(3, '0')}.png`), 8, 8, 1, 20 + i);
   const mask = new Uint8Array(64);
   for (let i = 0; i < 16; i++) mask[i] = 255; // top two rows
-  await sharp(Buffer.from(mask), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(root, 'ground_truth/scratch/000_mask.png'));
-  await sharp(Buffer.from(pattern(8, 8, 1, 30)), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 95 }).toFile(path.join(root, 'test/dent/000.jpg'));
-  await sharp(Buffer.from(pattern(8, 8, 1, 31)), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'lzw' }).toFile(path.join(root, 'test/dent/001.tif'));
+  await sharp(Buffer.from(mask), { raw: { width: 8, height: 8, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(path.join(root, 'ground_truth/scratch/000_mask.png'));
+  await sharp(Buffer.from(pattern(8, 8, 1, 30)), { raw: { width: 8, height: 8, channels: 1 } })
+    .toColourspace('b-w')
+    .jpeg({ quality: 95 })
+    .toFile(path.join(root, 'test/dent/000.jpg'));
+  await sharp(Buffer.from(pattern(8, 8, 1, 31)), { raw: { width: 8, height: 8, channels: 1 } })
+    .toColourspace('b-w')
+    .tiff({ compression: 'lzw' })
+    .toFile(path.join(root, 'test/dent/001.tif'));
 }
 
 /** ELPV's folder, relative to the repository root; null when absent. */

@@ -46,7 +46,9 @@ test('a gzip bomb (header 1x28x28 then 4 GiB of zeros in 4 MB) stops after the d
   const t0 = Date.now();
   assert.throws(
     () => readIdx(f),
-    isAnogen(/bomb-idx3-ubyte\.gz: IDX file has trailing bytes: the gzip stream decompresses to more than the 800 bytes its header declares \(shape \[1, 28, 28\] of uint8\); decompression was stopped there/),
+    isAnogen(
+      /bomb-idx3-ubyte\.gz: IDX file has trailing bytes: the gzip stream decompresses to more than the 800 bytes its header declares \(shape \[1, 28, 28\] of uint8\); decompression was stopped there/,
+    ),
   );
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
 });
@@ -63,7 +65,10 @@ test('a header declaring more than the cap is refused before decompressing; maxB
   const dir = tempDir();
   const f = path.join(dir, 'huge.gz');
   fs.writeFileSync(f, zlib.gzipSync(Buffer.concat([header(0xffffffff, 0xffffffff, 0xffffffff), Buffer.alloc(100)])));
-  assert.throws(() => readIdx(f), isAnogen(/huge\.gz: IDX header declares shape \[4294967295, 4294967295, 4294967295\] of uint8, .* bytes, more than the limit of 2147483648 bytes/));
+  assert.throws(
+    () => readIdx(f),
+    isAnogen(/huge\.gz: IDX header declares shape \[4294967295, 4294967295, 4294967295\] of uint8, .* bytes, more than the limit of 2147483648 bytes/),
+  );
   const g = path.join(dir, 'ok.gz');
   fs.writeFileSync(g, zlib.gzipSync(idxBytes(0x08, [10, 4, 4], new Array(160).fill(3))));
   assert.equal(readIdx(g).shape[0], 10);
@@ -94,11 +99,18 @@ test('short, empty and header-only gzip streams name what is missing', () => {
 test('a gzip file with a 60 KB extra field and a file name still reads (header search grows its prefix)', () => {
   const dir = tempDir();
   const f = path.join(dir, 'named.gz');
-  const body = idxBytes(0x08, [3, 2, 2], Array.from({ length: 12 }, (_, i) => i));
+  const body = idxBytes(
+    0x08,
+    [3, 2, 2],
+    Array.from({ length: 12 }, (_, i) => i),
+  );
   fs.writeFileSync(f, withExtraFields(zlib.gzipSync(body), 60_000, 'train-images-idx3-ubyte'));
   const a = readIdx(f);
   assert.deepEqual(a.shape, [3, 2, 2]);
-  assert.deepEqual(Array.from(a.data), Array.from({ length: 12 }, (_, i) => i));
+  assert.deepEqual(
+    Array.from(a.data),
+    Array.from({ length: 12 }, (_, i) => i),
+  );
 });
 
 test('readIdx refuses a FIFO and a folder instead of blocking', { skip: process.platform === 'win32' }, () => {

@@ -41,7 +41,13 @@ test('truncated raw IDX file names the file and the expected size', () => {
 test('truncated .gz IDX file gives an AnogenError naming it', () => {
   const dir = tempDir();
   const f = path.join(dir, 'train-images-idx3-ubyte.gz');
-  const gz = zlib.gzipSync(idxBytes(0x08, [10, 8, 8], Array.from({ length: 640 }, (_, i) => i % 251)));
+  const gz = zlib.gzipSync(
+    idxBytes(
+      0x08,
+      [10, 8, 8],
+      Array.from({ length: 640 }, (_, i) => i % 251),
+    ),
+  );
   fs.writeFileSync(f, gz.subarray(0, gz.length - 30));
   assert.throws(() => readIdx(f), isAnogen(/train-images-idx3-ubyte\.gz: truncated or corrupt gzip stream/));
   // A complete gzip of a truncated IDX body is caught by the byte count.
@@ -58,7 +64,10 @@ test('bad magic and unknown dtype code', () => {
   assert.throws(() => parseIdx(b, 'f.idx'), isAnogen(/f\.idx: bad IDX magic number 0x01 0x00 0x08 0x01: expected 0x00 0x00 <dtype code> <ndim>/));
   const c = idxBytes(0x08, [2], [1, 2]);
   c[2] = 0x0a;
-  assert.throws(() => parseIdx(c, 'g.idx'), isAnogen(/g\.idx: unknown IDX dtype code 0x0a; expected one of 0x08 \(uint8\), 0x09 \(int8\), 0x0b \(int16\), 0x0c \(int32\), 0x0d \(float32\), 0x0e \(float64\)/));
+  assert.throws(
+    () => parseIdx(c, 'g.idx'),
+    isAnogen(/g\.idx: unknown IDX dtype code 0x0a; expected one of 0x08 \(uint8\), 0x09 \(int8\), 0x0b \(int16\), 0x0c \(int32\), 0x0d \(float32\), 0x0e \(float64\)/),
+  );
   assert.throws(() => parseIdx(Buffer.from([0, 0]), 'h'), isAnogen(/h: not an IDX file: 2 bytes/));
 });
 

@@ -32,8 +32,15 @@ test('order reproducible by seed, changes per epoch, covers every item once', as
   const a = await collect(new DataLoader(sp.train, { batchSize: 4, seed: 11 }));
   const b = await collect(new DataLoader(sp.train, { batchSize: 4, seed: 11 }));
   assert.deepEqual(a.positions, b.positions);
-  assert.deepEqual(a.shapes, [[4, 1, 4, 3], [4, 1, 4, 3], [2, 1, 4, 3]]);
-  assert.deepEqual(a.positions.flat().sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(a.shapes, [
+    [4, 1, 4, 3],
+    [4, 1, 4, 3],
+    [2, 1, 4, 3],
+  ]);
+  assert.deepEqual(
+    a.positions.flat().sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.notDeepEqual(a.positions.flat(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const c = await collect(new DataLoader(sp.train, { batchSize: 4, seed: 12 }));
   assert.notDeepEqual(c.positions, a.positions);
@@ -54,7 +61,10 @@ test('dropLast, batch contents match the IDX pixels', async () => {
   const ds = smallIdx();
   const sp = makeSplits(ds, { protocol: 'one-vs-rest', normalClass: 0, valFraction: 0 });
   const d = await collect(new DataLoader(sp.train, { batchSize: 4, dropLast: true }));
-  assert.deepEqual(d.shapes, [[4, 1, 4, 3], [4, 1, 4, 3]]);
+  assert.deepEqual(d.shapes, [
+    [4, 1, 4, 3],
+    [4, 1, 4, 3],
+  ]);
   assert.equal(new DataLoader(sp.train, { batchSize: 4, dropLast: true }).length, 2);
   assert.equal(new DataLoader(sp.train, { batchSize: 4 }).length, 3);
   const loader = new DataLoader(sp.test, { batchSize: 9, transforms: [{ type: 'scale', range: [-1, 1] }] });
@@ -91,7 +101,10 @@ test('folder loader: masks, flips seeded, preprocessFile equals the loader', asy
   await makeMvtec(root);
   const ds = openFolder(root);
   const sp = makeSplits(ds, { valFraction: 0 });
-  const tf = [{ type: 'resize' as const, size: 4 }, { type: 'scale' as const, range: [-1, 1] as [number, number] }];
+  const tf = [
+    { type: 'resize' as const, size: 4 },
+    { type: 'scale' as const, range: [-1, 1] as [number, number] },
+  ];
   const loader = new DataLoader(sp.test, { batchSize: 6, transforms: tf });
   for await (const b of loader) {
     assert.deepEqual(b.x.shape, [6, 1, 4, 4]);

@@ -10,7 +10,15 @@ const isAnogen = (re: RegExp) => (e: unknown) => {
 };
 const ctx = (augment = false, seed = 0) => ({ rand: mulberry32(seed), augment });
 /** [1, 1, 2, 3] image with values 0..5 / 10. */
-const small = () => T.tensor([[[[0, 0.1, 0.2], [0.3, 0.4, 0.5]]]]);
+const small = () =>
+  T.tensor([
+    [
+      [
+        [0, 0.1, 0.2],
+        [0.3, 0.4, 0.5],
+      ],
+    ],
+  ]);
 const close = (a: number[], b: number[], tol = 1e-6) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < tol, `${i}: ${v} vs ${b[i]}`));
 const flat = (t: T.Tensor) => Array.from(t.toTypedArray() as Float32Array);
 
@@ -36,32 +44,141 @@ test('grayscale and rgb conversion', () => {
 });
 
 test('resize, centerCrop and pad (images and masks)', () => {
-  const x = T.tensor([[[[0, 1], [2, 3]]]]);
+  const x = T.tensor([
+    [
+      [
+        [0, 1],
+        [2, 3],
+      ],
+    ],
+  ]);
   const up = compose([{ type: 'resize', size: 4, mode: 'nearest' }]).apply(x, null, ctx()).x;
-  assert.deepEqual(up.toArray(), [[[[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]]]);
+  assert.deepEqual(up.toArray(), [
+    [
+      [
+        [0, 0, 1, 1],
+        [0, 0, 1, 1],
+        [2, 2, 3, 3],
+        [2, 2, 3, 3],
+      ],
+    ],
+  ]);
   const bl = compose([{ type: 'resize', size: [1, 1] }]).apply(x, null, ctx()).x;
   close(flat(bl), [1.5]);
   const noAa = compose([{ type: 'resize', size: [2, 4], antialias: false }]).apply(x, null, ctx()).x;
   close(flat(noAa), [0, 0.25, 0.75, 1, 2, 2.25, 2.75, 3]);
-  const m = T.tensor([[[[1, 0], [0, 0]]]]);
+  const m = T.tensor([
+    [
+      [
+        [1, 0],
+        [0, 0],
+      ],
+    ],
+  ]);
   const r = compose([{ type: 'resize', size: 4 }]).apply(x, m, ctx());
-  assert.deepEqual(r.mask!.toArray(), [[[[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]]]);
+  assert.deepEqual(r.mask!.toArray(), [
+    [
+      [
+        [1, 1, 0, 0],
+        [1, 1, 0, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ],
+    ],
+  ]);
   const big = T.arange(0, 25).reshape(1, 1, 5, 5).float();
-  assert.deepEqual(compose([{ type: 'centerCrop', size: 3 }]).apply(big, null, ctx()).x.toArray(), [[[[6, 7, 8], [11, 12, 13], [16, 17, 18]]]]);
+  assert.deepEqual(
+    compose([{ type: 'centerCrop', size: 3 }])
+      .apply(big, null, ctx())
+      .x.toArray(),
+    [
+      [
+        [
+          [6, 7, 8],
+          [11, 12, 13],
+          [16, 17, 18],
+        ],
+      ],
+    ],
+  );
   // torchvision's rounding: 5 -> 2 gives top = round(1.5) = 2.
-  assert.deepEqual(compose([{ type: 'centerCrop', size: [2, 1] }]).apply(big, null, ctx()).x.toArray(), [[[[12], [17]]]]);
+  assert.deepEqual(
+    compose([{ type: 'centerCrop', size: [2, 1] }])
+      .apply(big, null, ctx())
+      .x.toArray(),
+    [[[[12], [17]]]],
+  );
   // Larger than the image: zero-padded like torchvision.
-  assert.deepEqual(compose([{ type: 'centerCrop', size: 4 }]).apply(x, null, ctx()).x.toArray(), [[[[0, 0, 0, 0], [0, 0, 1, 0], [0, 2, 3, 0], [0, 0, 0, 0]]]]);
-  assert.deepEqual(compose([{ type: 'pad', padding: [1, 0], value: 9 }]).apply(x, null, ctx()).x.toArray(), [[[[9, 0, 1, 9], [9, 2, 3, 9]]]]);
+  assert.deepEqual(
+    compose([{ type: 'centerCrop', size: 4 }])
+      .apply(x, null, ctx())
+      .x.toArray(),
+    [
+      [
+        [
+          [0, 0, 0, 0],
+          [0, 0, 1, 0],
+          [0, 2, 3, 0],
+          [0, 0, 0, 0],
+        ],
+      ],
+    ],
+  );
+  assert.deepEqual(
+    compose([{ type: 'pad', padding: [1, 0], value: 9 }])
+      .apply(x, null, ctx())
+      .x.toArray(),
+    [
+      [
+        [
+          [9, 0, 1, 9],
+          [9, 2, 3, 9],
+        ],
+      ],
+    ],
+  );
   assert.deepEqual(compose([{ type: 'pad', padding: 1, mode: 'replicate' }]).apply(x, null, ctx()).x.shape, [1, 1, 4, 4]);
 });
 
 test('flips only when augmenting; seeded per image', () => {
-  const x = T.tensor([[[[0, 1], [2, 3]]]]);
+  const x = T.tensor([
+    [
+      [
+        [0, 1],
+        [2, 3],
+      ],
+    ],
+  ]);
   const h = compose([{ type: 'hflip', p: 1 }]);
-  assert.deepEqual(h.apply(x, null, ctx(false)).x.toArray(), [[[[0, 1], [2, 3]]]]);
-  assert.deepEqual(h.apply(x, null, ctx(true)).x.toArray(), [[[[1, 0], [3, 2]]]]);
-  assert.deepEqual(compose([{ type: 'vflip', p: 1 }]).apply(x, null, ctx(true)).x.toArray(), [[[[2, 3], [0, 1]]]]);
+  assert.deepEqual(h.apply(x, null, ctx(false)).x.toArray(), [
+    [
+      [
+        [0, 1],
+        [2, 3],
+      ],
+    ],
+  ]);
+  assert.deepEqual(h.apply(x, null, ctx(true)).x.toArray(), [
+    [
+      [
+        [1, 0],
+        [3, 2],
+      ],
+    ],
+  ]);
+  assert.deepEqual(
+    compose([{ type: 'vflip', p: 1 }])
+      .apply(x, null, ctx(true))
+      .x.toArray(),
+    [
+      [
+        [
+          [2, 3],
+          [0, 1],
+        ],
+      ],
+    ],
+  );
   const batch = T.arange(0, 64).reshape(16, 1, 2, 2).float();
   const a = compose([{ type: 'hflip' }]).apply(batch, batch, ctx(true, 3));
   const b = compose([{ type: 'hflip' }]).apply(batch, null, ctx(true, 3)).x;
@@ -71,7 +188,9 @@ test('flips only when augmenting; seeded per image', () => {
 });
 
 test('random crops: k patches per image, each a real window of its image', () => {
-  const x = T.arange(0, 2 * 36).reshape(2, 1, 6, 6).float();
+  const x = T.arange(0, 2 * 36)
+    .reshape(2, 1, 6, 6)
+    .float();
   const r = compose([{ type: 'randomCrop', size: 3, k: 4 }]).apply(x, null, ctx(false, 9));
   assert.equal(r.perImage, 4);
   assert.deepEqual(r.x.shape, [8, 1, 3, 3]);
@@ -92,8 +211,14 @@ test('fromConfig validates types, keys and values and round-trips through JSON',
   const chain = fromConfig(JSON.stringify(cfg));
   assert.deepEqual(JSON.parse(JSON.stringify(chain)), cfg);
   assert.equal(chain.perImage, 2);
-  assert.throws(() => fromConfig([{ type: 'blur' }]), isAnogen(/transforms\[0\]: unknown transform type "blur"; expected 'resize', 'centerCrop', 'pad', 'grayscale', 'rgb', 'scale', 'normalize', 'hflip', 'vflip' or 'randomCrop'/));
-  assert.throws(() => fromConfig([{ type: 'resize', size: 4, interpolation: 'bilinear' }]), isAnogen(/transforms\[0\]: unknown key 'interpolation' for transform 'resize'; expected 'size', 'mode' or 'antialias'/));
+  assert.throws(
+    () => fromConfig([{ type: 'blur' }]),
+    isAnogen(/transforms\[0\]: unknown transform type "blur"; expected 'resize', 'centerCrop', 'pad', 'grayscale', 'rgb', 'scale', 'normalize', 'hflip', 'vflip' or 'randomCrop'/),
+  );
+  assert.throws(
+    () => fromConfig([{ type: 'resize', size: 4, interpolation: 'bilinear' }]),
+    isAnogen(/transforms\[0\]: unknown key 'interpolation' for transform 'resize'; expected 'size', 'mode' or 'antialias'/),
+  );
   assert.throws(() => fromConfig([{ type: 'grayscale', p: 1 }]), isAnogen(/unknown key 'p' for transform 'grayscale'; it takes no options/));
   assert.throws(() => fromConfig([{ type: 'resize', size: 4, mode: 'lanczos' }]), isAnogen(/resize\.mode = "lanczos" is not valid; expected 'bilinear', 'bicubic' or 'nearest'/));
   assert.throws(() => fromConfig([{ type: 'resize' }]), isAnogen(/transform 'resize' needs 'size'/));

@@ -8,9 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AnogenError } from '../../src/core/index.js';
-import {
-  BUNDLE_FORMAT_VERSION, checkBundleTarget, createDetector, getDetector, loadBundle, readBundleConfig, readBundleFile, saveBundle,
-} from '../../src/detectors/index.js';
+import { BUNDLE_FORMAT_VERSION, checkBundleTarget, createDetector, getDetector, loadBundle, readBundleConfig, readBundleFile, saveBundle } from '../../src/detectors/index.js';
 import { ANOGEN_VERSION } from '../../src/detectors/version.js';
 import { acquireLock, LOCK_FILE } from '../../src/util/lock.js';
 
@@ -27,7 +25,11 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) out[path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))] = fs.readFileSync(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name), 'latin1');
+    if (e.isFile())
+      out[path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))] = fs.readFileSync(
+        path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name),
+        'latin1',
+      );
   }
   return out;
 }
@@ -122,7 +124,10 @@ test('extra files: saved with the bundle, read back checked, names validated bef
     assert.ok(!fs.existsSync(where));
     assert.throws(() => readBundleFile(dir, bad), isAnogen(/extra bundle file name/), bad);
   }
-  assert.throws(() => saveBundle(path.join(tmp, 'never'), d, {}, { files: { 'a.bin': 3 as unknown as string } }), isAnogen(/extra file a\.bin must be a Uint8Array or a string, got number/));
+  assert.throws(
+    () => saveBundle(path.join(tmp, 'never'), d, {}, { files: { 'a.bin': 3 as unknown as string } }),
+    isAnogen(/extra file a\.bin must be a Uint8Array or a string, got number/),
+  );
 });
 
 test('formatVersion must be an integer in [2, current]; a bundle of a newer anogen names both versions', () => {
@@ -133,7 +138,11 @@ test('formatVersion must be an integer in [2, current]; a bundle of a newer anog
   const write = (patch: object) => fs.writeFileSync(file, JSON.stringify({ ...good, ...patch }));
   for (const fv of ['2', -1, 0, 1, 1.5, null]) {
     write({ formatVersion: fv });
-    assert.throws(() => readBundleConfig(dir), isAnogen(new RegExp(`"formatVersion" ${esc(JSON.stringify(fv))} is not valid; expected an integer from 2 to ${BUNDLE_FORMAT_VERSION}`)), String(fv));
+    assert.throws(
+      () => readBundleConfig(dir),
+      isAnogen(new RegExp(`"formatVersion" ${esc(JSON.stringify(fv))} is not valid; expected an integer from 2 to ${BUNDLE_FORMAT_VERSION}`)),
+      String(fv),
+    );
   }
   write({ formatVersion: BUNDLE_FORMAT_VERSION + 1 });
   assert.throws(() => loadBundle(dir), isAnogen(/format version 3 is not supported by anogen/));

@@ -63,9 +63,17 @@ test('NetG: names, seeded init, train/eval forward, gradients and running stats 
   const arch = { isize, nz, nc, ngf, ndf: ngf, extraLayers: 0 };
   T.manualSeed(f.meta.seed);
   const ref = dcganInit(new NetG(arch));
-  assert.deepEqual(ref.stateDictKeys().map((k, i) => [k, f.meta.keys[i][1]]), f.meta.keys, 'names and order');
+  assert.deepEqual(
+    ref.stateDictKeys().map((k, i) => [k, f.meta.keys[i][1]]),
+    f.meta.keys,
+    'names and order',
+  );
   const sd = ref.stateDict();
-  assert.deepEqual([...sd].map(([k, t]) => [k, t.shape]), f.meta.keys, 'names, order and shapes as PyTorch');
+  assert.deepEqual(
+    [...sd].map(([k, t]) => [k, t.shape]),
+    f.meta.keys,
+    'names, order and shapes as PyTorch',
+  );
   T.dispose(sd);
   checkTensors(f, ref, 'w', 'netG init');
   const net = reloaded(ref, () => new NetG(arch), f.meta.seed);
@@ -77,7 +85,14 @@ test('NetG: names, seeded init, train/eval forward, gradients and running stats 
   assertClose(xh, f.get('xh'), 'netG x^');
   assertClose(z, f.get('z'), 'netG z');
   assertClose(zh, f.get('zh'), 'netG z^');
-  T.tidy(() => xh.mul(f.get('g_xh')).sum().add(z.mul(f.get('g_z')).sum()).add(zh.mul(f.get('g_zh')).sum()).backward());
+  T.tidy(() =>
+    xh
+      .mul(f.get('g_xh'))
+      .sum()
+      .add(z.mul(f.get('g_z')).sum())
+      .add(zh.mul(f.get('g_zh')).sum())
+      .backward(),
+  );
   assertClose(x.grad, f.get('gx'), 'netG input gradient');
   checkTensors(f, net, 'g', 'netG gradient');
   for (const [k, b] of net.namedBuffers()) {
@@ -102,7 +117,11 @@ test('NetD: names, seeded init, prediction, features, gradients and running stat
   assert.deepEqual(ref.stateDictKeys().slice(0, 2), ['features.0.weight', 'features.2.weight']);
   assert.deepEqual(ref.stateDictKeys().at(-1), 'classifier.0.weight');
   const sd = ref.stateDict();
-  assert.deepEqual([...sd].map(([k, t]) => [k, t.shape]), f.meta.keys, 'names, order and shapes as PyTorch');
+  assert.deepEqual(
+    [...sd].map(([k, t]) => [k, t.shape]),
+    f.meta.keys,
+    'names, order and shapes as PyTorch',
+  );
   T.dispose(sd);
   checkTensors(f, ref, 'w', 'netD init');
   const net = reloaded(ref, () => new NetD(arch), f.meta.seed);
@@ -111,7 +130,13 @@ test('NetD: names, seeded init, prediction, features, gradients and running stat
   const [pred, feat] = net.call(x);
   assertClose(pred, f.get('pred'), 'netD prediction');
   assertClose(feat, f.get('feat'), 'netD features');
-  T.tidy(() => pred.mul(f.get('g_pred')).sum().add(feat.mul(f.get('g_feat')).sum()).backward());
+  T.tidy(() =>
+    pred
+      .mul(f.get('g_pred'))
+      .sum()
+      .add(feat.mul(f.get('g_feat')).sum())
+      .backward(),
+  );
   assertClose(x.grad, f.get('gx'), 'netD input gradient');
   checkTensors(f, net, 'g', 'netD gradient');
   for (const [k, b] of net.namedBuffers()) {

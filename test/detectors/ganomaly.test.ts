@@ -28,7 +28,10 @@ test('training and scoring leak no tensors: the live count is flat across steps 
   assert.equal(counts.length, 6);
   // Garbage from before (undisposed wrappers) may be finalised by the GC at any time, which only
   // lowers the count; a per-step leak would raise it.
-  assert.ok(counts.every((c) => c <= counts[0]!), `live tensors per step: ${counts.join(', ')}`);
+  assert.ok(
+    counts.every((c) => c <= counts[0]!),
+    `live tensors per step: ${counts.join(', ')}`,
+  );
   assert.ok(liveTensors() <= before, `a second fit leaves no more live tensors than the first (${before} -> ${liveTensors()})`);
   const mid = settledLiveTensors();
   d.score(x, { maps: false });
@@ -53,7 +56,11 @@ test('recalibrateBatchNorm: running stats = mean of per-batch statistics for the
     tidy(() => {
       const means: Tensor[] = [];
       const vars: Tensor[] = [];
-      for (const [i, k] of [[0, 16], [16, 16], [32, 8]]) {
+      for (const [i, k] of [
+        [0, 16],
+        [16, 16],
+        [32, 8],
+      ]) {
         const h = enc.at(2)!.call(enc.at(1)!.call(enc.at(0)!.call(x.narrow(0, i!, k!)))) as Tensor;
         means.push(h.mean([0, 2, 3]));
         vars.push(h.var([0, 2, 3], { unbiased: true }));
@@ -73,13 +80,28 @@ test('recalibrateBatchNorm: running stats = mean of per-batch statistics for the
 });
 
 test('bad hyperparameters are AnogenErrors naming the option', () => {
-  assert.throws(() => new Ganomaly({ isize: 30 }), (e: Error) => e instanceof AnogenError && /isize: 30 .*power of two >= 16/.test(e.message));
-  assert.throws(() => new Ganomaly({ isize: 48 }), (e: Error) => e instanceof AnogenError && /isize: 48 /.test(e.message));
-  assert.throws(() => new Ganomaly({ ngf: 0 }), (e: Error) => e instanceof AnogenError && /ngf: 0 .*a number >= 2/.test(e.message));
-  assert.throws(() => new Ganomaly({ bnRecalibration: 2 } as never), (e: Error) => e instanceof AnogenError && /bnRecalibration: 2 .*true or false/.test(e.message));
+  assert.throws(
+    () => new Ganomaly({ isize: 30 }),
+    (e: Error) => e instanceof AnogenError && /isize: 30 .*power of two >= 16/.test(e.message),
+  );
+  assert.throws(
+    () => new Ganomaly({ isize: 48 }),
+    (e: Error) => e instanceof AnogenError && /isize: 48 /.test(e.message),
+  );
+  assert.throws(
+    () => new Ganomaly({ ngf: 0 }),
+    (e: Error) => e instanceof AnogenError && /ngf: 0 .*a number >= 2/.test(e.message),
+  );
+  assert.throws(
+    () => new Ganomaly({ bnRecalibration: 2 } as never),
+    (e: Error) => e instanceof AnogenError && /bnRecalibration: 2 .*true or false/.test(e.message),
+  );
   assert.throws(() => new Ganomaly({ bnRecalibration: 0 } as never), /bnRecalibration: 0 .*true or false/);
   assert.equal(new Ganomaly({ bnRecalibration: false }).hparams.bnRecalibration, false);
-  assert.throws(() => new Ganomaly({ bogus: 1 } as never), (e: Error) => e instanceof AnogenError && /unknown option "bogus".*nz/.test(e.message));
+  assert.throws(
+    () => new Ganomaly({ bogus: 1 } as never),
+    (e: Error) => e instanceof AnogenError && /unknown option "bogus".*nz/.test(e.message),
+  );
 });
 
 test('a tiny GANomaly fits, scores, calibrates on validation only, and predicts', async () => {

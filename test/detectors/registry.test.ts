@@ -9,7 +9,10 @@ import { createDetector, detectorNames, getDetector, loadBundle, saveBundle } fr
 
 test('the registry lists ganomaly and rejects unknown names listing the valid ones', () => {
   assert.ok(detectorNames().includes('ganomaly'));
-  assert.throws(() => getDetector('ganomalyy'), (e: Error) => e instanceof AnogenError && /expected 'ganomaly'/.test(e.message));
+  assert.throws(
+    () => getDetector('ganomalyy'),
+    (e: Error) => e instanceof AnogenError && /expected 'ganomaly'/.test(e.message),
+  );
 });
 
 for (const name of detectorNames()) {
@@ -18,8 +21,12 @@ for (const name of detectorNames()) {
     const tiny = entry.tiny as { isize?: number; nc?: number };
     const size = tiny.isize ?? 16;
     manualSeed(0);
-    const train = randn([32, tiny.nc ?? 1, size, size]).mul(0.3).tanh();
-    const val = randn([16, tiny.nc ?? 1, size, size]).mul(0.3).tanh();
+    const train = randn([32, tiny.nc ?? 1, size, size])
+      .mul(0.3)
+      .tanh();
+    const val = randn([16, tiny.nc ?? 1, size, size])
+      .mul(0.3)
+      .tanh();
     const test_ = randn([8, tiny.nc ?? 1, size, size]).tanh();
     const d = createDetector(name, entry.tiny);
     assert.equal(d.name, name);

@@ -55,7 +55,18 @@ test('floor errors are AnogenErrors naming the option', () => {
   assert.throws(() => new PcaFloor({ components: 1.5 }), isAnogen(/PCA components: 1.5 is not valid/));
   assert.throws(() => new PcaFloor().score([[1, 2]]), isAnogen(/call fit\(train\) first/));
   assert.throws(() => pcaScores([[1, 2, 3]], [[1, 2, 3]]), isAnogen(/at least 2 images/));
-  assert.throws(() => pcaScores([[1, 2], [3, 4], [5, 7]], [[1, 2, 3]]), isAnogen(/3 values but the training images had 2/));
+  assert.throws(
+    () =>
+      pcaScores(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 7],
+        ],
+        [[1, 2, 3]],
+      ),
+    isAnogen(/3 values but the training images had 2/),
+  );
   assert.throws(() => knnScores([[1, 2]], [[1, 2]], { k: 0 }), isAnogen(/kNN k: 0 is not valid/));
   assert.throws(() => knnScores([[1, 2]], [[1, 2]], { k: 2 }), isAnogen(/larger than the number of training images \(1\)/));
   assert.throws(() => knnScores([[1, 2], [1]], [[1, 2]]), isAnogen(/has 1 values but kNN train\[0\] has 2/));

@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AnogenError } from '../../src/core/errors.js';
 import { tensor } from '../../src/core/creation.js';
-import {
-  auroc, auprc, rocCurve, prCurve, bestF1, f1AtThreshold, fprAtTpr, pixelAuroc, evaluateScores,
-} from '../../src/eval/metrics.js';
+import { auroc, auprc, rocCurve, prCurve, bestF1, f1AtThreshold, fprAtTpr, pixelAuroc, evaluateScores } from '../../src/eval/metrics.js';
 
 interface Case {
   name: string;
@@ -60,7 +58,14 @@ test('accepts typed arrays, booleans and tensors', () => {
   const c = fixture.cases[0]!;
   const ref = c.roc_auc_score;
   close(auroc(Float32Array.from(c.scores), Uint8Array.from(c.labels)), ref, 'float32', 1e-6);
-  close(auroc(c.scores, c.labels.map((v) => v === 1)), ref, 'bool labels');
+  close(
+    auroc(
+      c.scores,
+      c.labels.map((v) => v === 1),
+    ),
+    ref,
+    'bool labels',
+  );
   close(auroc(tensor(c.scores, { dtype: 'float64' }), tensor(c.labels)), ref, 'tensors');
 });
 
@@ -77,7 +82,10 @@ test('f1AtThreshold counts with score > threshold', () => {
 });
 
 test('bestF1 when everything must be flagged', () => {
-  const b = bestF1([1, 2, 3], [1, 1, 1].map((v, i) => (i === 2 ? 0 : v)));
+  const b = bestF1(
+    [1, 2, 3],
+    [1, 1, 1].map((v, i) => (i === 2 ? 0 : v)),
+  );
   // labels [1,1,0], scores [1,2,3]: flag all -> P=2/3, R=1, F1=0.8
   close(b.f1, 0.8, 'f1');
   assert.ok(b.threshold < 1);
@@ -98,7 +106,7 @@ test('pixelAuroc flattens maps and masks; subsampling is deterministic and close
   const maps: Float32Array[] = [];
   const masks: Uint8Array[] = [];
   let seed = 1;
-  const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rnd = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
   for (let i = 0; i < 4; i++) {
     const m = new Float32Array(400);
     const k = new Uint8Array(400);

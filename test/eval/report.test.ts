@@ -17,7 +17,14 @@ function sample(i: number, label: number): ReportSample {
   const img = Float32Array.from({ length: 3 * 8 * 8 }, (_, j) => ((j * (i + 1)) % 17) / 8 - 1); // in [-1, 1]
   const rec = img.map((v) => v * 0.9);
   const map = Float32Array.from({ length: 64 }, (_, j) => (j % 8) / 7);
-  return { image: { data: img, shape: [3, 8, 8] }, reconstruction: { data: rec, shape: [3, 8, 8] }, map: { data: map, shape: [1, 8, 8] }, score: scores[i]!, label, caption: `img-${i}` };
+  return {
+    image: { data: img, shape: [3, 8, 8] },
+    reconstruction: { data: rec, shape: [3, 8, 8] },
+    map: { data: map, shape: [1, 8, 8] },
+    score: scores[i]!,
+    label,
+    caption: `img-${i}`,
+  };
 }
 
 test('PNG encoding decodes back with sharp, with the right size and pixels', async () => {
@@ -40,7 +47,9 @@ test('report contains every section, the metrics, SVG charts and inline PNGs', a
     title: 'Test report <digit 3>',
     info: { detector: 'ganomaly', seed: 7 },
     modelName: 'ganomaly',
-    scores, labels, threshold: 0.6,
+    scores,
+    labels,
+    threshold: 0.6,
     floors: { pca: floor },
     losses: { L_adv: [1, 0.5, 0.25, 0.2], L_con: [10, 8, 6, 5] },
     samples: [0, 3, 6, 7, 8].map((i) => sample(i, labels[i]!)),
@@ -127,10 +136,18 @@ test('report fixes: floor names, header, badges, PR range, integer loss ticks, l
   const sc = lab.map((l, i) => l + ((i * 37) % 17) / 10);
   const px = (v: number): ReportSample['image'] => ({ data: new Float32Array(3 * 64 * 64).fill(v), shape: [3, 64, 64] });
   const mk = (score: number, label: number, caption: string, flagged?: boolean): ReportSample => ({
-    image: px(0.5), reconstruction: px(0.4), map: { data: new Float32Array(64 * 64).fill(score), shape: [64, 64] }, score, label, caption, flagged,
+    image: px(0.5),
+    reconstruction: px(0.4),
+    map: { data: new Float32Array(64 * 64).fill(score), shape: [64, 64] },
+    score,
+    label,
+    caption,
+    flagged,
   });
   const html = await renderReport({
-    scores: sc, labels: lab, threshold: 1.2,
+    scores: sc,
+    labels: lab,
+    threshold: 1.2,
     info: { 'test images': n, seed: 1 },
     floors: { 'PCA (floor)': sc.map((v, i) => v + ((i * 13) % 7) / 5), knn: sc },
     losses: { g: [3, 2, 1.5, 1.2], d: [0.7, 0.69, 0.7, 0.68] },
@@ -171,12 +188,21 @@ test('scatter points lie whole inside the frame; legends stay clear of the curve
       assert.equal(pts.length, 5, 'the point with a NaN coordinate is left out');
       for (const m of pts) {
         const [cx, cy, r] = m.slice(1).map(Number) as [number, number, number];
-        assert.ok(cx - r >= fx && cx + r <= fx + fw && cy - r >= fy && cy + r <= fy + fh, `point (${cx}, ${cy}) inside [${fx}, ${fy}, ${fw}, ${fh}] (hideTicks ${hideTicks}, title ${title})`);
+        assert.ok(
+          cx - r >= fx && cx + r <= fx + fw && cy - r >= fy && cy + r <= fy + fh,
+          `point (${cx}, ${cy}) inside [${fx}, ${fy}, ${fw}, ${fh}] (hideTicks ${hideTicks}, title ${title})`,
+        );
       }
     }
   }
   // a curve along the top edge: the 'auto' legend goes to a bottom corner, not over the curve
-  const svg = lineChart([{ name: 'a long series name', x: [0, 1], y: [1, 1] }, { name: 'b', x: [0, 1], y: [0.95, 0.97] }], { xRange: [0, 1], yRange: [0, 1.02], legendCorner: 'auto' });
+  const svg = lineChart(
+    [
+      { name: 'a long series name', x: [0, 1], y: [1, 1] },
+      { name: 'b', x: [0, 1], y: [0.95, 0.97] },
+    ],
+    { xRange: [0, 1], yRange: [0, 1.02], legendCorner: 'auto' },
+  );
   assert.match(svg, /class="legend legend-b[rl]"/);
   // curves everywhere: below the plot
   const zig = Array.from({ length: 41 }, (_, i) => (i % 2 ? 1 : 0));

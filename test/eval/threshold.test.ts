@@ -2,12 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AnogenError } from '../../src/core/errors.js';
+import { applyNormalization, denormalizeScore, fitNormalization, normalizeScore, parseNormalization } from '../../src/eval/normalize.js';
 import {
-  applyNormalization, denormalizeScore, fitNormalization, normalizeScore, parseNormalization,
-} from '../../src/eval/normalize.js';
-import {
-  applyCalibration, DEFAULT_PERCENTILE, fitCalibration, fitThreshold, parseCalibration, parseThreshold,
-  parseThresholdStrategy, percentile, predict,
+  applyCalibration,
+  DEFAULT_PERCENTILE,
+  fitCalibration,
+  fitThreshold,
+  parseCalibration,
+  parseThreshold,
+  parseThresholdStrategy,
+  percentile,
+  predict,
 } from '../../src/eval/threshold.js';
 import { auroc, bestF1 } from '../../src/eval/metrics.js';
 
@@ -54,7 +59,10 @@ test('minmax and zscore are fitted on normals only and round-trip through JSON',
 test('normalisation errors name the option and the valid values', () => {
   assert.throws(() => fitNormalization('robust' as never, [1, 2]), isAnogen(/normalization: "robust" is not valid; expected 'none', 'minmax' or 'zscore'/));
   assert.throws(() => fitNormalization('minmax', [1, 2], [1, 1]), isAnogen(/no normal \(label 0\) validation scores/));
-  assert.throws(() => parseNormalization({ kind: 'minmax', params: { min: 0 } }, 'config.json normalization'), isAnogen(/config.json normalization.params.max: expected a finite number/));
+  assert.throws(
+    () => parseNormalization({ kind: 'minmax', params: { min: 0 } }, 'config.json normalization'),
+    isAnogen(/config.json normalization.params.max: expected a finite number/),
+  );
   assert.throws(() => parseNormalization({ kind: 'zscore', params: { mean: 0, std: -1 } }), isAnogen(/std: -1 is negative/));
   assert.throws(() => parseNormalization('minmax'), isAnogen(/expected an object/));
 });
@@ -82,8 +90,14 @@ test('f1-max threshold reproduces the best validation F1; fixed is taken as is',
   assert.equal(t.value, b.threshold);
   assert.equal(t.params.f1, b.f1);
   const p = predict(c.scores, t);
-  let tp = 0, fp = 0, fn = 0;
-  p.forEach((v, i) => { if (v && c.labels[i]) tp++; else if (v) fp++; else if (c.labels[i]) fn++; });
+  let tp = 0,
+    fp = 0,
+    fn = 0;
+  p.forEach((v, i) => {
+    if (v && c.labels[i]) tp++;
+    else if (v) fp++;
+    else if (c.labels[i]) fn++;
+  });
   assert.ok(Math.abs((2 * tp) / (2 * tp + fp + fn) - b.f1) < 1e-12);
   assert.deepEqual(fitThreshold('fixed:0.25'), { kind: 'fixed', value: 0.25, params: {} });
   assert.deepEqual(Array.from(predict([0.2, 0.25, 0.3], 0.25)), [0, 0, 1]);

@@ -33,11 +33,15 @@ test('well-separated clusters stay separated in the embedding', () => {
   // every point's nearest neighbour in 2-D has its label
   let wrong = 0;
   for (let i = 0; i < r.n; i++) {
-    let best = Infinity, bj = -1;
+    let best = Infinity,
+      bj = -1;
     for (let j = 0; j < r.n; j++) {
       if (j === i) continue;
       const d = (r.coords[2 * i]! - r.coords[2 * j]!) ** 2 + (r.coords[2 * i + 1]! - r.coords[2 * j + 1]!) ** 2;
-      if (d < best) { best = d; bj = j; }
+      if (d < best) {
+        best = d;
+        bj = j;
+      }
     }
     if (y[bj] !== y[i]) wrong++;
   }
@@ -77,10 +81,32 @@ test('duplicate points do not break the tree', () => {
 
 test('t-SNE option errors', () => {
   const isAnogen = (re: RegExp) => (e: unknown) => e instanceof AnogenError && re.test((e as Error).message);
-  const x = [[1, 2], [3, 4], [5, 6], [7, 9], [1, 1]];
+  const x = [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 9],
+    [1, 1],
+  ];
   assert.throws(() => tsne(x, { perplexity: 0 }), isAnogen(/perplexity: 0 is not valid; expected a number >= 1/));
   assert.throws(() => tsne(x, { iterations: 1.5 }), isAnogen(/iterations: 1.5 is not valid/));
   assert.throws(() => tsne(x, { learningRate: -1 }), isAnogen(/learningRate: -1/));
-  assert.throws(() => tsne([[1, 2], [3, 4]]), isAnogen(/at least 4 points, got 2/));
-  assert.throws(() => tsne([[1, 2], [3, NaN], [1, 1], [2, 2]]), isAnogen(/NaN/));
+  assert.throws(
+    () =>
+      tsne([
+        [1, 2],
+        [3, 4],
+      ]),
+    isAnogen(/at least 4 points, got 2/),
+  );
+  assert.throws(
+    () =>
+      tsne([
+        [1, 2],
+        [3, NaN],
+        [1, 1],
+        [2, 2],
+      ]),
+    isAnogen(/NaN/),
+  );
 });

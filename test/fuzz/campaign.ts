@@ -107,7 +107,7 @@ interface Running {
 /** Runs a campaign; resolves with one report per target (never rejects for findings). */
 export async function runCampaign(opts: CampaignOptions = {}): Promise<TargetReport[]> {
   const names = opts.targets ?? TARGETS.map((t) => t.name);
-  const runsOf = (name: string) => (typeof opts.runs === 'object' ? opts.runs[name] ?? 300 : opts.runs ?? (opts.seconds ? 0 : 300));
+  const runsOf = (name: string) => (typeof opts.runs === 'object' ? (opts.runs[name] ?? 300) : (opts.runs ?? (opts.seconds ? 0 : 300)));
   const seconds = opts.seconds ?? 0;
   const seed = opts.seed ?? 42;
   const caseTimeoutMs = opts.caseTimeoutMs ?? 10_000;

@@ -33,7 +33,11 @@ async function runTarget(req: RunRequest): Promise<void> {
         if (e instanceof InvalidResult) await finding({ kind: 'invalid-result', name: e.name, message: e.message, frame: '', input: b64(input) });
         else if (!(e instanceof AnogenError) && !(e instanceof TorchError)) {
           const err = e as Error;
-          const frame = String(err?.stack ?? '').split('\n').find((l) => /^\s+at /.test(l))?.trim() ?? '';
+          const frame =
+            String(err?.stack ?? '')
+              .split('\n')
+              .find((l) => /^\s+at /.test(l))
+              ?.trim() ?? '';
           await finding({ kind: 'error', name: String(err?.name ?? typeof e), message: String(err?.message ?? e), frame, input: b64(input) });
         }
       }

@@ -16,8 +16,30 @@ export type Mutation =
 
 /** Values that break size arithmetic: 0, 1, sign boundaries, all-ones, powers of two. */
 export const EXTREME_INTS: readonly bigint[] = [
-  0n, 1n, 2n, 3n, 4n, 7n, 8n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x7fffn, 0x8000n, 0xffffn, 0x10000n, 0x7fffffn,
-  0x7fffffffn, 0x7ffffff0n, 0x80000000n, 0xfffffffen, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0xffffffffffffffffn,
+  0n,
+  1n,
+  2n,
+  3n,
+  4n,
+  7n,
+  8n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x100n,
+  0x7fffn,
+  0x8000n,
+  0xffffn,
+  0x10000n,
+  0x7fffffn,
+  0x7fffffffn,
+  0x7ffffff0n,
+  0x80000000n,
+  0xfffffffen,
+  0xffffffffn,
+  0x100000000n,
+  0x7fffffffffffffffn,
+  0xffffffffffffffffn,
 ];
 
 /** A position biased towards the first 64 bytes, where headers live. */
@@ -98,9 +120,9 @@ export interface Field {
 
 /** Overwrites of known header fields with extreme values (what finds size-arithmetic bugs fast). */
 export function fieldMutationArb(fields: readonly Field[]): fc.Arbitrary<Mutation> {
-  return fc.tuple(fc.constantFrom(...fields), fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...EXTREME_INTS) }, { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 1n << 16n }) })).map(
-    ([f, value]) => ({ op: 'set' as const, pos: f.pos, width: f.width, value, le: f.le }),
-  );
+  return fc
+    .tuple(fc.constantFrom(...fields), fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...EXTREME_INTS) }, { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 1n << 16n }) }))
+    .map(([f, value]) => ({ op: 'set' as const, pos: f.pos, width: f.width, value, le: f.le }));
 }
 
 /**
@@ -109,18 +131,14 @@ export function fieldMutationArb(fields: readonly Field[]): fc.Arbitrary<Mutatio
  */
 export function bytesFrom(seeds: readonly Uint8Array[], maxRandom = 2048, fields: readonly Field[] = []): fc.Arbitrary<Uint8Array> {
   const one = fields.length > 0 ? fc.oneof(mutationArb, fieldMutationArb(fields)) : mutationArb;
-  const mutated = fc
-    .tuple(fc.constantFrom(...seeds), fc.array(one, { minLength: 1, maxLength: 4 }))
-    .map(([s, ms]) => ms.reduce<Uint8Array>((acc, m) => applyMutation(acc, m), s));
-  const prefixPlusNoise = fc
-    .tuple(fc.constantFrom(...seeds), fc.nat(), fc.uint8Array({ maxLength: 256 }))
-    .map(([s, cut, tail]) => {
-      const head = s.subarray(0, s.length === 0 ? 0 : cut % s.length);
-      const out = new Uint8Array(head.length + tail.length);
-      out.set(head);
-      out.set(tail, head.length);
-      return out;
-    });
+  const mutated = fc.tuple(fc.constantFrom(...seeds), fc.array(one, { minLength: 1, maxLength: 4 })).map(([s, ms]) => ms.reduce<Uint8Array>((acc, m) => applyMutation(acc, m), s));
+  const prefixPlusNoise = fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.uint8Array({ maxLength: 256 })).map(([s, cut, tail]) => {
+    const head = s.subarray(0, s.length === 0 ? 0 : cut % s.length);
+    const out = new Uint8Array(head.length + tail.length);
+    out.set(head);
+    out.set(tail, head.length);
+    return out;
+  });
   return fc.oneof(
     { weight: 16, arbitrary: mutated },
     { weight: 1, arbitrary: fc.constantFrom(...seeds) },
@@ -141,9 +159,45 @@ export const extremeJson: fc.Arbitrary<unknown> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.constantFrom<unknown>(
-      null, true, false, 0, -0, -1, 1, 0.5, 1e308, -1e308, 1e-320, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 2 ** 64,
-      '', ' ', '0', '-1', 'NaN', 'Infinity', '1e999', '__proto__', 'constructor', 'toString', '\u0000', '\ud800', 'x'.repeat(100_000),
-      [], {}, [null], [-1], [0, 0], [2 ** 32, 2 ** 32], { __proto__: null }, { constructor: 1 }, { toString: 1 },
+      null,
+      true,
+      false,
+      0,
+      -0,
+      -1,
+      1,
+      0.5,
+      1e308,
+      -1e308,
+      1e-320,
+      2 ** 31,
+      2 ** 32,
+      2 ** 53,
+      2 ** 53 + 2,
+      -(2 ** 63),
+      2 ** 64,
+      '',
+      ' ',
+      '0',
+      '-1',
+      'NaN',
+      'Infinity',
+      '1e999',
+      '__proto__',
+      'constructor',
+      'toString',
+      '\u0000',
+      '\ud800',
+      'x'.repeat(100_000),
+      [],
+      {},
+      [null],
+      [-1],
+      [0, 0],
+      [2 ** 32, 2 ** 32],
+      { __proto__: null },
+      { constructor: 1 },
+      { toString: 1 },
     ),
   },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
@@ -193,17 +247,15 @@ export function applyJsonMutation(doc: unknown, m: JsonMutation): unknown {
 
 /** Text of `doc` after 1 to 3 JSON mutations, sometimes followed by byte mutations of the text. */
 export function jsonTextFrom(docs: readonly unknown[]): fc.Arbitrary<Uint8Array> {
-  const structural: fc.Arbitrary<Uint8Array> = fc
-    .tuple(fc.constantFrom(...docs), fc.array(jsonMutationArb, { minLength: 1, maxLength: 3 }))
-    .map(([d, ms]) => {
-      let text: string;
-      try {
-        text = JSON.stringify(ms.reduce((acc, m) => applyJsonMutation(acc, m), d)) ?? 'null';
-      } catch {
-        text = 'null'; // a nesting JSON.stringify itself cannot write
-      }
-      return new Uint8Array(Buffer.from(text, 'utf8'));
-    });
+  const structural: fc.Arbitrary<Uint8Array> = fc.tuple(fc.constantFrom(...docs), fc.array(jsonMutationArb, { minLength: 1, maxLength: 3 })).map(([d, ms]) => {
+    let text: string;
+    try {
+      text = JSON.stringify(ms.reduce((acc, m) => applyJsonMutation(acc, m), d)) ?? 'null';
+    } catch {
+      text = 'null'; // a nesting JSON.stringify itself cannot write
+    }
+    return new Uint8Array(Buffer.from(text, 'utf8'));
+  });
   const seeds = docs.map((d) => new Uint8Array(Buffer.from(JSON.stringify(d, null, 2), 'utf8')));
   return fc.oneof(
     { weight: 6, arbitrary: structural },

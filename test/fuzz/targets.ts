@@ -130,7 +130,10 @@ async function imageSeeds(): Promise<Uint8Array[]> {
   const out = await Promise.all([
     raw(8, 8, 1).png().toBuffer(),
     raw(6, 5, 3).png().toBuffer(),
-    sharp(Buffer.from(new Uint16Array(16).map((_, i) => i * 4000).buffer), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('grey16').png().toBuffer(),
+    sharp(Buffer.from(new Uint16Array(16).map((_, i) => i * 4000).buffer), { raw: { width: 4, height: 4, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer(),
     raw(8, 8, 3).jpeg({ quality: 80 }).toBuffer(),
     raw(8, 8, 3).webp({ lossless: true }).toBuffer(),
     raw(4, 4, 3).tiff().toBuffer(),
@@ -173,9 +176,13 @@ const idxGzip: Target = {
     const zeros = new Uint8Array(zlib.gzipSync(Buffer.alloc(1 << 20)));
     // a small header followed by 8 MiB of zeros: the shape of the 9 MB file that inflated to 4.4 GB
     const bomb = new Uint8Array(zlib.gzipSync(Buffer.concat([Buffer.from(idxFile(0x08, [1, 28, 28], 1)), Buffer.alloc(8 << 20)])));
-    const inner = fc.tuple(fc.constantFrom(...seeds), fc.array(fc.oneof(mutationArb, fieldMutationArb(IDX_FIELDS)), { minLength: 1, maxLength: 3 })).map(([s, ms]) => new Uint8Array(zlib.gzipSync(ms.reduce((a, m) => applyMutation(a, m), s))));
+    const inner = fc
+      .tuple(fc.constantFrom(...seeds), fc.array(fc.oneof(mutationArb, fieldMutationArb(IDX_FIELDS)), { minLength: 1, maxLength: 3 }))
+      .map(([s, ms]) => new Uint8Array(zlib.gzipSync(ms.reduce((a, m) => applyMutation(a, m), s))));
     // k members of 1 MiB of zeros after a valid file: up to 4 GiB of output from ~4 MB
-    const members = fc.tuple(fc.constantFrom(...gz), fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constantFrom(1024, 4096))).map(([g, k]) => new Uint8Array(Buffer.concat([Buffer.from(g), ...new Array(k).fill(Buffer.from(zeros))])));
+    const members = fc
+      .tuple(fc.constantFrom(...gz), fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constantFrom(1024, 4096)))
+      .map(([g, k]) => new Uint8Array(Buffer.concat([Buffer.from(g), ...new Array(k).fill(Buffer.from(zeros))])));
     const bombs = fc.tuple(fc.constant(bomb), fc.array(fc.record({ pos: fc.integer({ min: 0, max: 40 }), v: fc.nat(255) }), { maxLength: 3 })).map(([b, edits]) => {
       const o = b.slice();
       for (const e of edits) o[e.pos] = e.v;
@@ -254,7 +261,10 @@ const safetensors: Target = {
     const r = deserializeSafetensors(input, 'fuzz.safetensors');
     try {
       for (const [name, t] of r.tensors) check(typeof name === 'string' && t.shape.every((d) => Number.isInteger(d) && d >= 0), `tensor ${name} of shape [${t.shape}]`);
-      check(Object.values(r.metadata).every((v) => typeof v === 'string'), 'metadata values are not all strings');
+      check(
+        Object.values(r.metadata).every((v) => typeof v === 'string'),
+        'metadata values are not all strings',
+      );
     } finally {
       dispose(r.tensors);
     }
@@ -325,7 +335,7 @@ const runConfig: Target = {
       'epochs: !!int "5"\nlr: .inf\n',
       'x: &a [*a]\n',
       'k: [[[[[[[[[[1]]]]]]]]]]\n',
-      "? [a, b]\n: c\n",
+      '? [a, b]\n: c\n',
     ].map((s) => new Uint8Array(Buffer.from(s)));
     return fc.tuple(fc.boolean(), fc.oneof(jsonTextFrom([doc, { epochs: 1 }]), bytesFrom(yamlSeeds, 256))).map(([yaml, bytes]) => {
       const out = new Uint8Array(bytes.length + 1);
@@ -339,7 +349,10 @@ const runConfig: Target = {
     const f = path.join(scratchDir(), input[0] === 1 ? 'run.yaml' : 'run.json');
     fs.writeFileSync(f, input.subarray(1));
     const r = readConfigFile(f, await runSpecs());
-    check(Object.values(r).every((v) => ['string', 'number', 'boolean'].includes(typeof v)), 'a config value is not a string, number or boolean');
+    check(
+      Object.values(r).every((v) => ['string', 'number', 'boolean'].includes(typeof v)),
+      'a config value is not a string, number or boolean',
+    );
   },
 };
 
@@ -348,11 +361,36 @@ export const TARGETS: readonly Target[] = [idxRaw, idxGzip, bmp, image, safetens
 
 /** Targets that misbehave on purpose, to test the harness itself (not part of campaigns). */
 export const SELFTEST_TARGETS: readonly Target[] = [
-  { name: 'selftest-ok', doc: 'rejects with AnogenError', init: async () => fc.uint8Array({ maxLength: 4 }), run: async () => { const { AnogenError } = await import('../../src/core/errors.js'); throw new AnogenError('fine'); } },
-  { name: 'selftest-error', doc: 'throws a TypeError', init: async () => fc.uint8Array({ minLength: 1, maxLength: 4 }), run: async (i) => void (null as unknown as number[]).at(i[0]!) },
+  {
+    name: 'selftest-ok',
+    doc: 'rejects with AnogenError',
+    init: async () => fc.uint8Array({ maxLength: 4 }),
+    run: async () => {
+      const { AnogenError } = await import('../../src/core/errors.js');
+      throw new AnogenError('fine');
+    },
+  },
+  {
+    name: 'selftest-error',
+    doc: 'throws a TypeError',
+    init: async () => fc.uint8Array({ minLength: 1, maxLength: 4 }),
+    run: async (i) => void (null as unknown as number[]).at(i[0]!),
+  },
   { name: 'selftest-invalid', doc: 'returns garbage', init: async () => fc.constant(Uint8Array.of(1)), run: async () => check(false, 'width -1') },
-  { name: 'selftest-hang', doc: 'never returns', init: async () => fc.constant(Uint8Array.of(2, 2)), run: async () => { for (;;); } },
-  { name: 'selftest-crash', doc: 'dies (SIGKILL, as a native crash would, without a core file)', init: async () => fc.constant(Uint8Array.of(3, 3, 3)), run: async () => void process.kill(process.pid, 'SIGKILL') },
+  {
+    name: 'selftest-hang',
+    doc: 'never returns',
+    init: async () => fc.constant(Uint8Array.of(2, 2)),
+    run: async () => {
+      for (;;);
+    },
+  },
+  {
+    name: 'selftest-crash',
+    doc: 'dies (SIGKILL, as a native crash would, without a core file)',
+    init: async () => fc.constant(Uint8Array.of(3, 3, 3)),
+    run: async () => void process.kill(process.pid, 'SIGKILL'),
+  },
 ];
 
 /** The target named `name` (throws listing the names otherwise). */

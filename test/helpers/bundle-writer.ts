@@ -10,7 +10,7 @@ import { setCommitHook } from '../../src/util/bundle-dir.js';
 
 /** The extra files of version k (shared with the tests). */
 export function versionFiles(k: number): Record<string, Uint8Array | string> {
-  return { 'train-state.json': JSON.stringify({ k }), [`extra-${k % 2}.bin`]: new Uint8Array(k % 7 + 1).fill(k % 256) };
+  return { 'train-state.json': JSON.stringify({ k }), [`extra-${k % 2}.bin`]: new Uint8Array((k % 7) + 1).fill(k % 256) };
 }
 
 if (process.argv[1]?.endsWith('bundle-writer.ts')) {

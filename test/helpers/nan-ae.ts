@@ -36,7 +36,13 @@ class NanAe extends NeuralDetector<H> {
     };
   }
   protected scoreBatch(x: Tensor) {
-    return { scores: x.flatten(1).sub(this.net.call(x.flatten(1))).square().mean(1) };
+    return {
+      scores: x
+        .flatten(1)
+        .sub(this.net.call(x.flatten(1)))
+        .square()
+        .mean(1),
+    };
   }
 }
 registerDetector({
@@ -48,4 +54,3 @@ registerDetector({
   trainDefaults: { epochs: 3, batchSize: 16, lr: 1e-3 },
   create: (h) => new NanAe(h as H),
 });
-

@@ -75,11 +75,13 @@ export async function checkReportLayout(page: Page): Promise<{ problems: string[
         const card = cs[i]!;
         for (const e of Array.from(card.querySelectorAll('img, figure, figcaption, .cap, .tag, .name'))) {
           const b = box(e);
-          if (!inside(b, r)) problems.push(`${sectionOf(grid)} card ${i + 1}: ${e.tagName.toLowerCase()}.${(e as HTMLElement).className || ''} ${show(b)} leaves the card ${show(r)}`);
+          if (!inside(b, r))
+            problems.push(`${sectionOf(grid)} card ${i + 1}: ${e.tagName.toLowerCase()}.${(e as HTMLElement).className || ''} ${show(b)} leaves the card ${show(r)}`);
         }
         // figures side by side must not overlap each other
         const figs = Array.from(card.querySelectorAll('figure')).map(box);
-        for (let a = 0; a < figs.length; a++) for (let b = a + 1; b < figs.length; b++) if (overlap(figs[a]!, figs[b]!)) problems.push(`${sectionOf(grid)} card ${i + 1}: figures ${a + 1} and ${b + 1} overlap`);
+        for (let a = 0; a < figs.length; a++)
+          for (let b = a + 1; b < figs.length; b++) if (overlap(figs[a]!, figs[b]!)) problems.push(`${sectionOf(grid)} card ${i + 1}: figures ${a + 1} and ${b + 1} overlap`);
       });
     }
 
@@ -138,8 +140,10 @@ export async function checkReportLayout(page: Page): Promise<{ problems: string[
         .map(box);
       const segHits = (a: [number, number], b: [number, number], r: R): boolean => {
         // Liang-Barsky
-        const dx = b[0] - a[0], dy = b[1] - a[1];
-        let t0 = 0, t1 = 1;
+        const dx = b[0] - a[0],
+          dy = b[1] - a[1];
+        let t0 = 0,
+          t1 = 1;
         const clip = (p: number, q: number): boolean => {
           if (p === 0) return q >= 0;
           const t = q / p;

@@ -77,7 +77,8 @@ export function syntheticReport(opts: SyntheticReportOptions = {}): { input: Rep
         // a bright patch somewhere: the anomaly
         const p = new Float32Array(size * size);
         const s = Math.max(3, Math.round(size / 5));
-        const px = Math.floor(r() * (size - s)), py = Math.floor(r() * (size - s));
+        const px = Math.floor(r() * (size - s)),
+          py = Math.floor(r() * (size - s));
         for (let y = py; y < py + s; y++) for (let xx = px; xx < px + s; xx++) p[y * size + xx] = 1.6;
         x = x.add(tensor(p, { shape: [1, size, size] }));
       }
@@ -93,7 +94,10 @@ export function syntheticReport(opts: SyntheticReportOptions = {}): { input: Rep
   };
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   const samples = order.slice(0, max).map((i) => makeSample(i, scores[i]!, labels[i]!));
-  const missed = order.filter((i) => labels[i] === 1).slice(-max).map((i) => makeSample(i, scores[i]!, 1));
+  const missed = order
+    .filter((i) => labels[i] === 1)
+    .slice(-max)
+    .map((i) => makeSample(i, scores[i]!, 1));
   const mostNormal = order.slice(-max).map((i) => makeSample(i, scores[i]!, labels[i]!));
 
   // GANomaly-like loss history, 120 steps

@@ -32,11 +32,9 @@ test('gradcheck normalisations: batchNorm (training), instanceNorm, layerNorm', 
   const b = det64([2], 11);
   gradcheck((xi, gi, bi) => F.batchNorm(xi!, null, null, { training: true, weight: gi!, bias: bi! }), [x, g, b], { name: 'batchNorm training' });
   // with running statistics (updated each call; the output uses batch statistics only)
-  gradcheck(
-    (xi, gi, bi) => F.batchNorm(xi!, T.zeros([2], { dtype: 'float64' }), T.ones([2], { dtype: 'float64' }), { training: true, weight: gi!, bias: bi! }),
-    [x, g, b],
-    { name: 'batchNorm training with running stats' },
-  );
+  gradcheck((xi, gi, bi) => F.batchNorm(xi!, T.zeros([2], { dtype: 'float64' }), T.ones([2], { dtype: 'float64' }), { training: true, weight: gi!, bias: bi! }), [x, g, b], {
+    name: 'batchNorm training with running stats',
+  });
   gradcheck((xi, gi, bi) => F.instanceNorm(xi!, { weight: gi!, bias: bi! }), [x, g, b], { name: 'instanceNorm' });
   const ln = det64([3, 4], 12);
   gradcheck((xi, gi, bi) => F.layerNorm(xi!, [3, 3], gi!, bi!), [x, det64([3, 3], 13), det64([3, 3], 14)], { name: 'layerNorm' });

@@ -42,7 +42,10 @@ test('Sequential and ModuleList index, iterate and name children like PyTorch', 
   s.append(new nn.Linear(3, 1));
   assert.equal(s.length, 3);
   assert.ok(s.at(-1) instanceof nn.Linear);
-  assert.deepEqual([...s].map((m) => m.typeName), ['Linear', 'ReLU', 'Linear']);
+  assert.deepEqual(
+    [...s].map((m) => m.typeName),
+    ['Linear', 'ReLU', 'Linear'],
+  );
   assert.deepEqual(s.stateDictKeys(), ['0.weight', '0.bias', '2.weight', '2.bias']);
   assert.throws(() => s.at(3), /index 3 out of range/);
   const l = new nn.ModuleList([new nn.Linear(1, 1), new nn.Linear(1, 2, { bias: false })]);
@@ -75,9 +78,7 @@ test('LSTM with default zero states; unbatched input rejected with the layout na
   assert.deepEqual(output.shape, [7, 2, 5]);
   assert.deepEqual(h.shape, [2, 2, 5]);
   assert.deepEqual(c.shape, [2, 2, 5]);
-  assert.deepEqual(lstm.stateDictKeys(), [
-    'weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0', 'weight_ih_l1', 'weight_hh_l1', 'bias_ih_l1', 'bias_hh_l1',
-  ]);
+  assert.deepEqual(lstm.stateDictKeys(), ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0', 'weight_ih_l1', 'weight_hh_l1', 'bias_ih_l1', 'bias_hh_l1']);
   assert.ok(lstm.parameters().every((p) => maxAbs(p.toFloat32Array()) <= 1 / Math.sqrt(5)));
   assert.throws(() => lstm.call(T.randn([7, 3])), /expected a 3-D input \[seq, batch, feature\] with 3 features/);
   assert.throws(() => lstm.call(T.randn([7, 2, 3]), [T.zeros([1, 2, 5]), T.zeros([1, 2, 5])]), /hidden states must have shape \[2, 2, 5\]/);
@@ -126,14 +127,23 @@ test('dcganInit: conv N(0, 0.02), batch-norm weight N(1, 0.02) and bias 0, other
   assert.ok(Math.abs(mean(c)) < 0.001 && Math.abs(std(c) - 0.02) < 0.001);
   const bw = net.at(1).param('weight').toFloat32Array();
   assert.ok(Math.abs(mean(bw) - 1) < 0.005 && Math.abs(std(bw) - 0.02) < 0.003);
-  assert.ok(net.at(1).param('bias').toFloat32Array().every((v) => v === 0));
+  assert.ok(
+    net
+      .at(1)
+      .param('bias')
+      .toFloat32Array()
+      .every((v) => v === 0),
+  );
   assert.ok(Math.abs(std(net.at(2).param('weight').toFloat32Array()) - 0.02) < 0.001);
   assert.deepEqual(net.at(2).param('bias').toFloat32Array(), convtBias);
   assert.deepEqual(net.at(3).param('weight').toFloat32Array(), linBefore);
 });
 
 test('BatchNorm options: no affine, no running stats, cumulative momentum', () => {
-  const x = T.tensor([[1, 2], [3, 6]]);
+  const x = T.tensor([
+    [1, 2],
+    [3, 6],
+  ]);
   const bn = new nn.BatchNorm1d(2, { affine: false, trackRunningStats: false });
   assert.deepEqual(bn.stateDictKeys(), []);
   bn.eval(); // without running statistics, evaluation uses the batch statistics
@@ -141,7 +151,14 @@ test('BatchNorm options: no affine, no running stats, cumulative momentum', () =
   assert.ok(Math.abs(y[0]! + 1) < 1e-4 && Math.abs(y[3]! - 1) < 1e-4);
   const cum = new nn.BatchNorm1d(2, { momentum: null });
   cum.call(x).dispose();
-  cum.call(T.tensor([[5, 0], [7, 0]])).dispose();
+  cum
+    .call(
+      T.tensor([
+        [5, 0],
+        [7, 0],
+      ]),
+    )
+    .dispose();
   // cumulative average of the batch means: ((2, 4) + (6, 0)) / 2
   assert.deepEqual(Array.from(cum.runningMean!.toFloat32Array()), [4, 2]);
   assert.throws(() => cum.call(T.zeros([2, 3])), /BatchNorm1d: expected a 2-D or 3-D input with 2 channels/);
@@ -150,7 +167,10 @@ test('BatchNorm options: no affine, no running stats, cumulative momentum', () =
 
 test('Module.to(cuda) on a machine without CUDA fails cleanly and leaves the module usable', { skip: T.cudaIsAvailable() }, () => {
   const lin = new nn.Linear(2, 2);
-  assert.throws(() => lin.to('cuda'), (e: Error) => e instanceof T.AnogenError || e instanceof T.TorchError);
+  assert.throws(
+    () => lin.to('cuda'),
+    (e: Error) => e instanceof T.AnogenError || e instanceof T.TorchError,
+  );
   assert.equal(lin.weight.device, 'cpu');
   assert.deepEqual(lin.call(T.ones([1, 2])).shape, [1, 2]);
 });

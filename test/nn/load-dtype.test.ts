@@ -50,7 +50,9 @@ test('an int32 tensor for a float32 weight is an AnogenError naming tensor, stor
   assert.equal(sd.get('lin.weight')!.dtype, 'int32');
   assert.throws(
     () => net.loadStateDict(sd, { source: 'runs/x/model.safetensors' }),
-    isAnogen(/Error loading runs\/x\/model\.safetensors into Net: dtype mismatch: tensor 'lin\.weight' is int32 in runs\/x\/model\.safetensors but float32 in the module \(integer values cannot be loaded into a floating-point tensor\)/),
+    isAnogen(
+      /Error loading runs\/x\/model\.safetensors into Net: dtype mismatch: tensor 'lin\.weight' is int32 in runs\/x\/model\.safetensors but float32 in the module \(integer values cannot be loaded into a floating-point tensor\)/,
+    ),
   );
   assert.deepEqual(net.lin.weight.toArray(), before);
   T.dispose(sd);
@@ -101,15 +103,25 @@ test('int64 num_batches_tracked loads; int32 widens to it; a float num_batches_t
   assert.equal(nbt.dtype, 'int64');
   assert.equal(Number(nbt.item()), 9);
   const bad = sdWith('bn.num_batches_tracked', T.tensor(new Float32Array([3.5]), { shape: [] }));
-  assert.throws(() => net.loadStateDict(bad), isAnogen(/tensor 'bn\.num_batches_tracked' is float32 in state dict but int64 in the module \(floating-point values cannot be loaded into an integer tensor\)/));
+  assert.throws(
+    () => net.loadStateDict(bad),
+    isAnogen(/tensor 'bn\.num_batches_tracked' is float32 in state dict but int64 in the module \(floating-point values cannot be loaded into an integer tensor\)/),
+  );
   T.dispose(bad);
   net.dispose();
 });
 
 test('the conversion table: same dtype and lossless widenings only', () => {
   const ok: [DType, DType][] = [
-    ['float32', 'float32'], ['float16', 'float32'], ['float16', 'float64'], ['float32', 'float64'],
-    ['int32', 'int64'], ['uint8', 'int64'], ['int8', 'int16'], ['bool', 'bool'], ['int64', 'int64'],
+    ['float32', 'float32'],
+    ['float16', 'float32'],
+    ['float16', 'float64'],
+    ['float32', 'float64'],
+    ['int32', 'int64'],
+    ['uint8', 'int64'],
+    ['int8', 'int16'],
+    ['bool', 'bool'],
+    ['int64', 'int64'],
   ];
   for (const [a, b] of ok) assert.equal(loadDtypeProblem(a, b), null, `${a} -> ${b}`);
   const bad: [DType, DType, RegExp][] = [
@@ -133,7 +145,10 @@ test('several dtype and shape problems are reported together', () => {
   const sd = sdWith('lin.weight', T.tensor(new Float64Array([1, 2, 3]), { shape: [3] }));
   sd.get('lin.bias')!.dispose();
   sd.set('lin.bias', T.tensor(new Int32Array([1, 2]), { shape: [2] }));
-  assert.throws(() => net.loadStateDict(sd), isAnogen(/size mismatch: lin\.weight: shape \[3\] in state dict, \[2, 2\] in the module\. dtype mismatch: tensor 'lin\.weight' is float64 .*; tensor 'lin\.bias' is int32/));
+  assert.throws(
+    () => net.loadStateDict(sd),
+    isAnogen(/size mismatch: lin\.weight: shape \[3\] in state dict, \[2, 2\] in the module\. dtype mismatch: tensor 'lin\.weight' is float64 .*; tensor 'lin\.bias' is int32/),
+  );
   T.dispose(sd);
   net.dispose();
 });

@@ -18,13 +18,28 @@ class Net extends nn.Module {
 
 test('dotted names, order and counts follow PyTorch', () => {
   const net = new Net();
-  assert.deepEqual([...net.namedParameters()].map(([n]) => n), ['main.0.weight', 'main.1.weight', 'main.1.bias', 'head.weight', 'head.bias']);
-  assert.deepEqual([...net.namedBuffers()].map(([n]) => n), ['main.1.running_mean', 'main.1.running_var', 'main.1.num_batches_tracked']);
+  assert.deepEqual(
+    [...net.namedParameters()].map(([n]) => n),
+    ['main.0.weight', 'main.1.weight', 'main.1.bias', 'head.weight', 'head.bias'],
+  );
+  assert.deepEqual(
+    [...net.namedBuffers()].map(([n]) => n),
+    ['main.1.running_mean', 'main.1.running_var', 'main.1.num_batches_tracked'],
+  );
   assert.deepEqual(net.stateDictKeys(), [
-    'main.0.weight', 'main.1.weight', 'main.1.bias', 'main.1.running_mean', 'main.1.running_var', 'main.1.num_batches_tracked',
-    'head.weight', 'head.bias',
+    'main.0.weight',
+    'main.1.weight',
+    'main.1.bias',
+    'main.1.running_mean',
+    'main.1.running_var',
+    'main.1.num_batches_tracked',
+    'head.weight',
+    'head.bias',
   ]);
-  assert.deepEqual([...net.namedModules()].map(([n]) => n), ['', 'main', 'main.0', 'main.1', 'main.2', 'head']);
+  assert.deepEqual(
+    [...net.namedModules()].map(([n]) => n),
+    ['', 'main', 'main.0', 'main.1', 'main.2', 'head'],
+  );
   assert.equal(net.numParameters(), 36 + 4 + 4 + 8 + 2);
   assert.ok(net.parameters().every((p) => p.requiresGrad));
   assert.match(net.toString(), /\(main\): Sequential\(\n {4}\(0\): Conv2d/);
@@ -52,7 +67,12 @@ test('train/eval recurse; batch norm updates running stats only in training', ()
 test('parameters survive tidy; zeroGrad clears gradients', () => {
   const lin = T.tidy(() => new nn.Linear(3, 2));
   assert.ok(!lin.weight.isDisposed);
-  T.tidy(() => lin.call(T.ones([4, 3])).sum().backward());
+  T.tidy(() =>
+    lin
+      .call(T.ones([4, 3]))
+      .sum()
+      .backward(),
+  );
   assert.ok(lin.weight.grad !== null);
   assert.deepEqual(Array.from(lin.bias!.grad!.toFloat32Array()), [4, 4]);
   lin.zeroGrad(false);
@@ -75,13 +95,16 @@ test('stateDict round trip and loadStateDict checks names and shapes', () => {
   const missing = new Map(sd);
   missing.delete('main.1.running_var');
   missing.set('extra.weight', T.zeros([1]));
-  assert.throws(() => b.loadStateDict(missing, { source: 'w.safetensors' }), (e: Error) => {
-    assert.ok(e instanceof T.AnogenError);
-    assert.match(e.message, /w\.safetensors/);
-    assert.match(e.message, /missing keys: main\.1\.running_var/);
-    assert.match(e.message, /unexpected keys: extra\.weight/);
-    return true;
-  });
+  assert.throws(
+    () => b.loadStateDict(missing, { source: 'w.safetensors' }),
+    (e: Error) => {
+      assert.ok(e instanceof T.AnogenError);
+      assert.match(e.message, /w\.safetensors/);
+      assert.match(e.message, /missing keys: main\.1\.running_var/);
+      assert.match(e.message, /unexpected keys: extra\.weight/);
+      return true;
+    },
+  );
   const r = b.loadStateDict(missing, { strict: false });
   assert.deepEqual(r.missingKeys, ['main.1.running_var']);
   assert.deepEqual(r.unexpectedKeys, ['extra.weight']);

@@ -97,7 +97,12 @@ test('LSTM (2 layers, bidirectional, batch first) matches PyTorch, names include
   assertClose(output, f.get('y'), 'lstm output');
   assertClose(h, f.get('h'), 'lstm h');
   assertClose(c, f.get('c'), 'lstm c');
-  output.mul(f.get('gy')).sum().add(h.mul(f.get('gh')).sum()).add(c.mul(f.get('gc')).sum()).backward();
+  output
+    .mul(f.get('gy'))
+    .sum()
+    .add(h.mul(f.get('gh')).sum())
+    .add(c.mul(f.get('gc')).sum())
+    .backward();
   assertClose(x.grad, f.get('gx'), 'lstm input gradient');
   assertClose(h0.grad, f.get('gh0'), 'lstm h0 gradient');
   assertClose(c0.grad, f.get('gc0'), 'lstm c0 gradient');

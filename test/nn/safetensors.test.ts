@@ -26,7 +26,13 @@ test('round trip of every dtype, scalars and empty tensors, with metadata', () =
     ['a.weight', T.randn([3, 4])],
     ['d', T.randn([2], { dtype: 'float64' })],
     ['h', T.tensor([1.5, -2], { dtype: 'float16' })],
-    ['i64', T.tensor([1, -2, 3e12].map((x) => x), { dtype: 'int64' })],
+    [
+      'i64',
+      T.tensor(
+        [1, -2, 3e12].map((x) => x),
+        { dtype: 'int64' },
+      ),
+    ],
     ['i32', T.tensor([7, -8], { dtype: 'int32' })],
     ['i16', T.tensor([7, -8], { dtype: 'int16' })],
     ['i8', T.tensor([7, -8], { dtype: 'int8' })],
@@ -67,7 +73,10 @@ test('module save/load through safetensors', () => {
   for (const [k, t] of b.stateDict()) assert.deepEqual(t.toArray(), sa.get(k)!.toArray(), k);
   assert.deepEqual(b.child('0').param('weight').toArray(), a.child('0').param('weight').toArray());
   const c = new nn.Sequential(new nn.Conv2d(1, 3, 3));
-  assert.throws(() => nn.loadModule(c, f), (e: Error) => e instanceof T.AnogenError && e.message.includes(f) && /unexpected keys: 1\.weight/.test(e.message));
+  assert.throws(
+    () => nn.loadModule(c, f),
+    (e: Error) => e instanceof T.AnogenError && e.message.includes(f) && /unexpected keys: 1\.weight/.test(e.message),
+  );
   a.dispose();
   b.dispose();
 });
@@ -79,7 +88,14 @@ const corrupt: [string, () => Uint8Array, RegExp][] = [
   ['truncated length field', () => new Uint8Array([1, 0, 0]), /fewer than the 8-byte/],
   ['header length beyond the file', () => good().subarray(0, 20), /exceeds the \d+ bytes after the length field/],
   ['huge header length', () => header({}, new Uint8Array(0), 1n << 62n), /exceeds the limit/],
-  ['truncated data', () => { const g = good(); return g.subarray(0, g.length - 4); }, /exceed the data section|cover/],
+  [
+    'truncated data',
+    () => {
+      const g = good();
+      return g.subarray(0, g.length - 4);
+    },
+    /exceed the data section|cover/,
+  ],
   ['bad JSON', () => header('{"x": {"dtype": "F32",'), /not valid JSON/],
   ['not an object', () => header('[1, 2]'), /does not start with '\{'/],
   ['invalid UTF-8', () => header(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('latin1')).map((b, i) => (i === 9 ? 0xff : b)), /UTF-8/],
@@ -128,6 +144,9 @@ test('a failed write leaves the old file intact', () => {
   const d = path.join(dir, 'adir');
   fs.mkdirSync(d);
   assert.throws(() => nn.saveSafetensors(d, { x: T.tensor([1]) }));
-  assert.deepEqual(fs.readdirSync(dir).filter((x) => x.endsWith('.tmp')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((x) => x.endsWith('.tmp')),
+    [],
+  );
   assert.deepEqual(nn.loadSafetensors(f).get('x')!.toArray(), [1, 2]);
 });

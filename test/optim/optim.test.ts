@@ -54,7 +54,10 @@ for (const name of Object.keys(f.meta.optimisers)) {
 }
 
 test('clipGradNorm_ (2-norm and max-norm) matches torch.nn.utils.clip_grad_norm_', () => {
-  for (const [key, normType] of [['clip2', 2], ['clipinf', Infinity]] as const) {
+  for (const [key, normType] of [
+    ['clip2', 2],
+    ['clipinf', Infinity],
+  ] as const) {
     const params = NAMES.map((k) => f.get(`p0.${k}`).clone().requiresGrad_());
     params.forEach((p, i) => {
       p.grad = f.get(`g.0.${NAMES[i]}`).clone();
@@ -99,8 +102,14 @@ test('parameter groups keep their own learning rates; schedules set them', () =>
     step.step();
     lrs.push(step.getLastLr());
   }
-  assert.deepEqual(lrs.map((l) => l[1]), [1, 1, 0.5, 0.5, 0.25]);
-  assert.deepEqual(lrs.map((l) => l[0]), [0.1, 0.1, 0.05, 0.05, 0.025]);
+  assert.deepEqual(
+    lrs.map((l) => l[1]),
+    [1, 1, 0.5, 0.5, 0.25],
+  );
+  assert.deepEqual(
+    lrs.map((l) => l[0]),
+    [0.1, 0.1, 0.05, 0.05, 0.025],
+  );
 
   const o2 = new optim.Adam([T.zeros([1]).requiresGrad_()], { lr: 2e-4 });
   const lin = new optim.LinearDecayLR(o2, { constantEpochs: 2, decayEpochs: 2 });

@@ -23,13 +23,19 @@ type ToyH = { size: number; hidden: number; loss: 'l1' | 'l2' };
 class DenseAE extends Module<[Tensor], Tensor> {
   readonly enc: Linear;
   readonly dec: Linear;
-  constructor(readonly s: number, h: number) {
+  constructor(
+    readonly s: number,
+    h: number,
+  ) {
     super();
     this.enc = this.registerModule('enc', new Linear(s * s, h));
     this.dec = this.registerModule('dec', new Linear(h, s * s));
   }
   forward(x: Tensor): Tensor {
-    return this.dec.call(this.enc.call(x.flatten(1)).relu()).tanh().view([-1, 1, this.s, this.s]);
+    return this.dec
+      .call(this.enc.call(x.flatten(1)).relu())
+      .tanh()
+      .view([-1, 1, this.s, this.s]);
   }
 }
 class ToyAe extends NeuralDetector<ToyH> implements Reconstructor {
@@ -111,7 +117,9 @@ test('the toy detector: help lists its schema; CLI train -> eval -> score; bad v
   assert.ok(results.metrics.auroc > 0.8, `digit 1 vs rest should be easy for an autoencoder, AUROC ${results.metrics.auroc}`);
   assert.ok(fs.existsSync(path.join(out, 'report.html')));
   const png = path.join(tmp, 'one.png');
-  await sharp(Buffer.alloc(28 * 28, 40), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(png);
+  await sharp(Buffer.alloc(28 * 28, 40), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(png);
   const s = await runCli('score', out, png, '--json');
   assert.equal(s.code, 0, s.err);
   const rows = JSON.parse(s.out).images;
@@ -135,7 +143,9 @@ test('the toy detector through the pipeline layer (what the server calls)', asyn
   const ev = await evaluate({ bundle: out, testLimit: 300, json: path.join(out, 'r.json'), report: null, floors: false });
   assert.ok(ev.results.metrics.auroc > 0.8);
   const png = path.join(tmp, 'two.png');
-  await sharp(Buffer.alloc(16 * 16, 200), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(png);
+  await sharp(Buffer.alloc(16 * 16, 200), { raw: { width: 16, height: 16, channels: 1 } })
+    .png()
+    .toFile(png);
   const sc = await scoreFiles(out, [png]);
   assert.equal(sc.rows.length, 1);
   assert.ok(Number.isFinite(sc.rows[0]!.score));

@@ -19,8 +19,34 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-resume-'));
 const env = { ...process.env, ANOGEN_DEBUG: '' };
 // 96 training images, batch 16: 6 steps per epoch, 3 epochs = 18 steps.
 const run = (out: string) => [
-  'train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '7', '--train-limit', '96', '--val-limit', '32',
-  '--epochs', '3', '--batch-size', '16', '--image-size', '16', '--nz', '8', '--ngf', '8', '--ndf', '8', '--threads', '1', '--out', out,
+  'train',
+  'ganomaly',
+  '--data',
+  'mnist',
+  '--protocol',
+  'one-vs-rest',
+  '--normal',
+  '7',
+  '--train-limit',
+  '96',
+  '--val-limit',
+  '32',
+  '--epochs',
+  '3',
+  '--batch-size',
+  '16',
+  '--image-size',
+  '16',
+  '--nz',
+  '8',
+  '--ngf',
+  '8',
+  '--ndf',
+  '8',
+  '--threads',
+  '1',
+  '--out',
+  out,
 ];
 
 function sync(args: string[]) {
@@ -61,7 +87,11 @@ test('a run SIGKILLed at several steps and resumed ends with the weights of an u
   assert.equal(r.code, 0, r.err);
   const want = weights(ref);
   // kill points: early in epoch 1, mid epoch 2 (with a delay that can land inside a checkpoint write), late in epoch 3
-  for (const [killAt, delay] of [[2, 0], [8, 15], [16, 40]] as const) {
+  for (const [killAt, delay] of [
+    [2, 0],
+    [8, 15],
+    [16, 40],
+  ] as const) {
     const out = path.join(tmp, `k${killAt}`);
     const k = await killedAt([...run(out), '--checkpoint-every', '1'], killAt, delay);
     assert.equal(k.signal, 'SIGKILL', `the run should have been killed at step ${killAt} (it got to step ${k.lastStep})`);

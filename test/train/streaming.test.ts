@@ -68,7 +68,27 @@ test('a folder larger than the cache trains from disk with a bounded cache and f
 
 test('the CLI streams a folder too (--cache-mb)', async () => {
   const out = path.join(root, 'run');
-  const r = await runCli('train', 'ganomaly', '--data', root, '--image-size', '16', '--nz', '8', '--ngf', '8', '--ndf', '8', '--epochs', '1', '--cache-mb', '0.5', '--out', out, '--quiet');
+  const r = await runCli(
+    'train',
+    'ganomaly',
+    '--data',
+    root,
+    '--image-size',
+    '16',
+    '--nz',
+    '8',
+    '--ngf',
+    '8',
+    '--ndf',
+    '8',
+    '--epochs',
+    '1',
+    '--cache-mb',
+    '0.5',
+    '--out',
+    out,
+    '--quiet',
+  );
   assert.equal(r.code, 0, r.err);
   assert.ok(fs.existsSync(path.join(out, 'config.json')));
 });

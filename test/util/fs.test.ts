@@ -76,10 +76,38 @@ test('failures of open, fsync, close, rename and a zero-byte write each leave th
   const eacces = () => Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: 'EACCES' });
   const eio = () => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
   const cases: [Parameters<typeof setAtomicWriteIo>[0], RegExp][] = [
-    [{ openSync: () => { throw eacces(); } }, /permission denied \(EACCES\)/],
-    [{ fsyncSync: () => { throw eio(); } }, /i\/o error \(EIO\)/],
-    [{ closeSync: () => { throw eio(); } }, /i\/o error \(EIO\)/],
-    [{ renameSync: () => { throw eacces(); } }, /permission denied \(EACCES\)/],
+    [
+      {
+        openSync: () => {
+          throw eacces();
+        },
+      },
+      /permission denied \(EACCES\)/,
+    ],
+    [
+      {
+        fsyncSync: () => {
+          throw eio();
+        },
+      },
+      /i\/o error \(EIO\)/,
+    ],
+    [
+      {
+        closeSync: () => {
+          throw eio();
+        },
+      },
+      /i\/o error \(EIO\)/,
+    ],
+    [
+      {
+        renameSync: () => {
+          throw eacces();
+        },
+      },
+      /permission denied \(EACCES\)/,
+    ],
     [{ writeSync: () => 0 }, /wrote 0 bytes at byte 0 of \d+ \(EIO\)/],
   ];
   for (const [hooks, re] of cases) {

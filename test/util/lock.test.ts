@@ -34,7 +34,11 @@ test('acquire, refuse a second acquirer at once (naming holder, pid and start), 
   assert.deepEqual(lockHolder(dir), info);
   assert.throws(
     () => acquireLock(dir, 'anogen train'),
-    inUse(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by this process \\(anogen train, pid ${process.pid}, started ${info.started}\\); wait for it or choose another --out \\(code that holds this lock passes it on`)),
+    inUse(
+      new RegExp(
+        `^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by this process \\(anogen train, pid ${process.pid}, started ${info.started}\\); wait for it or choose another --out \\(code that holds this lock passes it on`,
+      ),
+    ),
   );
   assert.throws(() => assertNotLocked(dir), inUse(/is in use by/));
   assertNotLocked(dir, release);

@@ -8,7 +8,7 @@ export const SCORE_SPECS: OptionSpec[] = [
   { name: 'json', type: 'bool', doc: 'print JSON: { threshold, images: [{ file, score, normalized, anomalous }] } (default: a table)' },
   { name: 'csv', type: 'bool', doc: 'print CSV (default: a table)' },
   { name: 'threshold', type: 'string', doc: "Φ for this run only, 'fixed:<value>' on the normalised scale (default: the bundle's Φ)" },
-  { name: 'maps', type: 'string', doc: 'write each image\'s anomaly map and its overlay as PNGs into this folder, one colour scale for the run (default none)' },
+  { name: 'maps', type: 'string', doc: "write each image's anomaly map and its overlay as PNGs into this folder, one colour scale for the run (default none)" },
   { name: 'batch-size', type: 'int', min: 1, max: 65536, doc: 'images decoded and scored at a time (default 256)' },
   { name: 'skip-bad', type: 'bool', doc: 'skip images that fail to decode and report how many on stderr (default false: stop with an error)' },
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
@@ -44,7 +44,9 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     for (const r of rows) process.stdout.write(`${csvCell(r.file)},${r.score},${r.normalized ?? ''},${r.anomalous === null ? '' : r.anomalous}\n`);
   } else {
     const w = Math.max(4, ...rows.map((r) => r.file.length));
-    process.stdout.write(`${'file'.padEnd(w)}  ${'score'.padStart(12)}  ${'normalized'.padStart(10)}  anomalous${run.threshold !== null ? ` (normalized > Φ = ${run.threshold.toPrecision(4)})` : ''}\n`);
+    process.stdout.write(
+      `${'file'.padEnd(w)}  ${'score'.padStart(12)}  ${'normalized'.padStart(10)}  anomalous${run.threshold !== null ? ` (normalized > Φ = ${run.threshold.toPrecision(4)})` : ''}\n`,
+    );
     for (const r of rows) {
       process.stdout.write(
         `${r.file.padEnd(w)}  ${r.score.toPrecision(6).padStart(12)}  ${(r.normalized === null ? '-' : r.normalized.toFixed(4)).padStart(10)}  ${r.anomalous === null ? '-' : r.anomalous ? 'yes' : 'no'}\n`,

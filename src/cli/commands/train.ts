@@ -26,10 +26,14 @@ export const DATA_SPECS: OptionSpec[] = [
   { name: 'abnormal', type: 'string', doc: 'anomalous class for leave-one-out (e.g. 3)' },
   { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, doc: 'seed of the splits, shuffles and torch (default 0)' },
   { name: 'val-fraction', type: 'number', min: 0, max: 0.9, doc: 'share of training normals kept for validation (default 0.1)' },
-  { name: 'val-dir', type: 'string', doc: 'labelled validation folder (MVTec layout, or good/ + one folder per anomaly type) instead of --val-fraction; allows --threshold f1-max (default none)' },
+  {
+    name: 'val-dir',
+    type: 'string',
+    doc: 'labelled validation folder (MVTec layout, or good/ + one folder per anomaly type) instead of --val-fraction; allows --threshold f1-max (default none)',
+  },
   { name: 'include-uncertain', type: 'bool', doc: 'image folders: keep test/uncertain as anomalous (default false)' },
   { name: 'skip-bad', type: 'bool', doc: 'skip images that fail to decode and report how many (default false: stop with an error)' },
-  { name: 'cache-mb', type: 'number', min: 0, max: 1e6, doc: "image folders: memory for decoded images in MiB (default 256); training streams from disk beyond it" },
+  { name: 'cache-mb', type: 'number', min: 0, max: 1e6, doc: 'image folders: memory for decoded images in MiB (default 256); training streams from disk beyond it' },
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
 ];
 
@@ -110,7 +114,9 @@ export function parseTrain(argv: string[]): TrainCommand {
     const extra = Object.keys(opts).filter((k) => !RESUME_OPTIONS.includes(k));
     if (extra.length > 0 || positionals.length > 0) {
       throw new AnogenError(
-        `anogen train --resume continues a run as it was started; only ${RESUME_OPTIONS.filter((k) => k !== 'resume').map((k) => `--${flagName(k)}`).join(', ')} may be given (got ${[...positionals, ...extra.map((k) => `--${flagName(k)}`)].join(', ')})`,
+        `anogen train --resume continues a run as it was started; only ${RESUME_OPTIONS.filter((k) => k !== 'resume')
+          .map((k) => `--${flagName(k)}`)
+          .join(', ')} may be given (got ${[...positionals, ...extra.map((k) => `--${flagName(k)}`)].join(', ')})`,
       );
     }
     const request = checkpointRequest(opts.resume);
@@ -135,13 +141,15 @@ export function parseTrain(argv: string[]): TrainCommand {
       );
     }
   }
-  if (opts.normal !== undefined && opts.abnormal !== undefined) throw new AnogenError('--normal and --abnormal exclude each other: --normal C is for --protocol one-vs-rest, --abnormal C for leave-one-out');
+  if (opts.normal !== undefined && opts.abnormal !== undefined)
+    throw new AnogenError('--normal and --abnormal exclude each other: --normal C is for --protocol one-vs-rest, --abnormal C for leave-one-out');
   if (opts.protocol === 'one-vs-rest' && opts.abnormal !== undefined) throw new AnogenError('--abnormal is for --protocol leave-one-out; one-vs-rest takes --normal C');
   if (opts.protocol === 'leave-one-out' && opts.normal !== undefined) throw new AnogenError('--normal is for --protocol one-vs-rest; leave-one-out takes --abnormal C');
   if (opts.protocol === 'folder' && (opts.normal !== undefined || opts.abnormal !== undefined)) {
     throw new AnogenError('--normal/--abnormal do not apply to --protocol folder (the folder layout says what is normal: train/good, test/good)');
   }
-  if (opts.valDir !== undefined && opts.valFraction !== undefined) throw new AnogenError('--val-dir and --val-fraction exclude each other: a labelled folder replaces the carved-out validation normals');
+  if (opts.valDir !== undefined && opts.valFraction !== undefined)
+    throw new AnogenError('--val-dir and --val-fraction exclude each other: a labelled folder replaces the carved-out validation normals');
   const entry = getDetector(detector);
   const hparams: Record<string, unknown> = {};
   for (const k of Object.keys(entry.schema)) if (opts[k] !== undefined) hparams[k] = opts[k];

@@ -51,7 +51,10 @@ export class ELU extends Module {
 
 /** log(1 + exp(beta x)) / beta, linear above threshold; beta default 1, threshold default 20. */
 export class Softplus extends Module {
-  constructor(readonly beta = 1, readonly threshold = 20) {
+  constructor(
+    readonly beta = 1,
+    readonly threshold = 20,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -35,7 +35,7 @@ export class Sequential extends Module {
   }
   /** The children in order. */
   [Symbol.iterator](): Iterator<TensorModule> {
-    return (this._modules.values() as Iterator<TensorModule>);
+    return this._modules.values() as Iterator<TensorModule>;
   }
   forward(x: Tensor): Tensor {
     let cur = x;

@@ -53,9 +53,7 @@ abstract class ConvNd extends Module {
       throw new AnogenError(`${layer}: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
     }
     const [kh, kw] = this.kernelSize;
-    const shape = transposed
-      ? [inChannels, outChannels / this.groups, kh, kw]
-      : [outChannels, inChannels / this.groups, kh, kw];
+    const shape = transposed ? [inChannels, outChannels / this.groups, kh, kw] : [outChannels, inChannels / this.groups, kh, kw];
     this.registerParameter('weight', empty(shape));
     this.registerParameter('bias', opts.bias === false ? null : empty([outChannels]));
   }
@@ -77,8 +75,9 @@ abstract class ConvNd extends Module {
     }
   }
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]` +
-      (this.bias === null ? ', bias=false' : '');
+    return (
+      `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]` + (this.bias === null ? ', bias=false' : '')
+    );
   }
 }
 

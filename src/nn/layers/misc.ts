@@ -76,7 +76,10 @@ export class Embedding extends Module {
 
 /** Flattens dims startDim..endDim (defaults 1 and -1, as torch.nn.Flatten). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -86,7 +89,10 @@ export class Flatten extends Module {
 
 /** Splits dim `dim` into `sizes` (torch.nn.Unflatten). */
 export class Unflatten extends Module {
-  constructor(readonly dim: number, readonly sizes: number[]) {
+  constructor(
+    readonly dim: number,
+    readonly sizes: number[],
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -105,14 +105,19 @@ export class LSTM extends Module<[Tensor, [Tensor, Tensor]?], LSTMOutput> {
       }
     }
     try {
-      return F.lstm(input, [h0, c0], this.flatNames.map((n) => this.param(n)), {
-        hasBiases: this.bias,
-        numLayers: this.numLayers,
-        dropout: this.dropout,
-        training: this.training,
-        bidirectional: this.bidirectional,
-        batchFirst: this.batchFirst,
-      });
+      return F.lstm(
+        input,
+        [h0, c0],
+        this.flatNames.map((n) => this.param(n)),
+        {
+          hasBiases: this.bias,
+          numLayers: this.numLayers,
+          dropout: this.dropout,
+          training: this.training,
+          bidirectional: this.bidirectional,
+          batchFirst: this.batchFirst,
+        },
+      );
     } finally {
       if (own) {
         h0.dispose();

@@ -2,7 +2,7 @@
  * GANomaly results on MNIST (one-vs-rest and leave-one-out, every digit) and ELPV, beside
  * the PCA and kNN floors on the same split, with a small budget (2 shared cores).
  *
- *   node --import tsx bench/ganomaly_mnist.ts [--protocols one-vs-rest,leave-one-out,elpv]
+ *   node --import tsx bench/ganomaly-mnist.ts [--protocols one-vs-rest,leave-one-out,elpv]
  *        [--train-limit 1000] [--epochs 2] [--ngf 32] [--test-limit 2000] [--out runs/bench-ganomaly]
  *
  * Appends one JSON line per run to <out>/results.jsonl and prints a table at the end.
@@ -29,7 +29,12 @@ const elpv = opt('elpv', '../shared/data/elpv');
 fs.mkdirSync(out, { recursive: true });
 const log = () => {};
 
-async function one(name: string, data: { data: string; protocol: 'one-vs-rest' | 'leave-one-out' | 'folder'; normal?: string; abnormal?: string }, imageSize: number, limit?: number) {
+async function one(
+  name: string,
+  data: { data: string; protocol: 'one-vs-rest' | 'leave-one-out' | 'folder'; normal?: string; abnormal?: string },
+  imageSize: number,
+  limit?: number,
+) {
   const dir = path.join(out, name);
   const t0 = performance.now();
   const tr = await train(
@@ -59,7 +64,9 @@ async function one(name: string, data: { data: string; protocol: 'one-vs-rest' |
     seconds: (performance.now() - t0) / 1000,
   };
   fs.appendFileSync(path.join(out, 'results.jsonl'), `${JSON.stringify(row)}\n`);
-  console.log(`${name.padEnd(24)} GANomaly ${row.auroc.toFixed(3)}  PCA ${row.pca.toFixed(3)}  kNN ${row.knn.toFixed(3)}  (${row.imagesPerSecond.toFixed(1)} img/s, ${row.seconds.toFixed(0)} s)`);
+  console.log(
+    `${name.padEnd(24)} GANomaly ${row.auroc.toFixed(3)}  PCA ${row.pca.toFixed(3)}  kNN ${row.knn.toFixed(3)}  (${row.imagesPerSecond.toFixed(1)} img/s, ${row.seconds.toFixed(0)} s)`,
+  );
 }
 
 for (const p of protocols) {

@@ -9,7 +9,7 @@
  * of the 10,000 test images (label 1 = another digit); pixels /255 * 2 - 1, then bilinear
  * 28 -> 32 (align corners false).
  *
- *   node --import tsx bench/ganomaly_auroc.ts [--digits 0,1,8] [--train 1000] [--epochs 3]
+ *   node --import tsx bench/ganomaly-auroc.ts [--digits 0,1,8] [--train 1000] [--epochs 3]
  *        [--batch 64] [--ngf 64] [--test 2000] [--seed 0] [--test-seed 1] [--threads 2] [--no-torch]
  */
 import fs from 'node:fs';
@@ -51,7 +51,14 @@ function readIdx(file: string): { data: Uint8Array; dims: number[] } {
   const b = fs.readFileSync(file);
   const nd = b[3]!;
   const dims = Array.from({ length: nd }, (_, i) => b.readUInt32BE(4 + 4 * i));
-  return { data: new Uint8Array(b.buffer, b.byteOffset + 4 + 4 * nd, dims.reduce((p, q) => p * q, 1)), dims };
+  return {
+    data: new Uint8Array(
+      b.buffer,
+      b.byteOffset + 4 + 4 * nd,
+      dims.reduce((p, q) => p * q, 1),
+    ),
+    dims,
+  };
 }
 const trI = readIdx(path.join(o.mnist!, 'train-images-idx3-ubyte'));
 const trL = readIdx(path.join(o.mnist!, 'train-labels-idx1-ubyte')).data;
@@ -68,7 +75,16 @@ function toInput(src: Uint8Array, idx: number[]): Tensor {
   return noGrad(() => tidy(() => F.interpolate(tensor(f, { shape: [idx.length, 1, 28, 28] }), { size: [32, 32], mode: 'bilinear', alignCorners: false })));
 }
 
-interface Row { digit: number; latentEval: number; latentRecal: number; latentTrain: number; contextual: number; losses: number[][]; seconds: number; steps: number }
+interface Row {
+  digit: number;
+  latentEval: number;
+  latentRecal: number;
+  latentTrain: number;
+  contextual: number;
+  losses: number[][];
+  seconds: number;
+  steps: number;
+}
 
 async function anogen(digit: number): Promise<Row> {
   const trainIdx: number[] = [];
@@ -120,21 +136,54 @@ const rows: Row[] = [];
 for (const digit of digits) {
   const r = await anogen(digit);
   rows.push(r);
-  console.log(`anogen digit ${digit}: latent(eval) ${r.latentEval.toFixed(3)} latent(eval, BN recalibrated) ${r.latentRecal.toFixed(3)} latent(train-mode BN) ${r.latentTrain.toFixed(3)} contextual ${r.contextual.toFixed(3)} (${r.steps} steps, ${r.seconds.toFixed(0)} s); first losses ${JSON.stringify(r.losses[0]!.map((v) => +v.toPrecision(6)))}`);
+  console.log(
+    `anogen digit ${digit}: latent(eval) ${r.latentEval.toFixed(3)} latent(eval, BN recalibrated) ${r.latentRecal.toFixed(3)} latent(train-mode BN) ${r.latentTrain.toFixed(3)} contextual ${r.contextual.toFixed(3)} (${r.steps} steps, ${r.seconds.toFixed(0)} s); first losses ${JSON.stringify(r.losses[0]!.map((v) => +v.toPrecision(6)))}`,
+  );
 }
 let torch: Record<string, any>[] = [];
 if (!o['no-torch']) {
-  const args = ['--digits', o.digits!, '--train', o.train!, '--epochs', o.epochs!, '--batch', o.batch!, '--ngf', o.ngf!, '--test', o.test!, '--seed', o.seed!, '--test-seed', o['test-seed']!, '--threads', o.threads!];
+  const args = [
+    '--digits',
+    o.digits!,
+    '--train',
+    o.train!,
+    '--epochs',
+    o.epochs!,
+    '--batch',
+    o.batch!,
+    '--ngf',
+    o.ngf!,
+    '--test',
+    o.test!,
+    '--seed',
+    o.seed!,
+    '--test-seed',
+    o['test-seed']!,
+    '--threads',
+    o.threads!,
+  ];
   const p = spawnSync('/usr/bin/python3', [path.join(here, 'ganomaly_torch_auroc.py'), ...args], { encoding: 'utf8' });
   if (p.status !== 0) throw new Error(`PyTorch reference failed: ${p.stderr}`);
-  torch = p.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  for (const t of torch) console.log(`torch digit ${t.digit}: latent(eval) ${t.auroc_latent_eval.toFixed(3)} latent(eval, BN recalibrated) ${t.auroc_latent_eval_recal.toFixed(3)} latent(train-mode BN) ${t.auroc_latent_train.toFixed(3)} contextual ${t.auroc_contextual_eval.toFixed(3)} (${t.steps} steps, ${t.train_seconds.toFixed(0)} s, D re-inits ${t.d_reinits}); first losses ${JSON.stringify(t.losses_first[0].map((v: number) => +v.toPrecision(6)))}`);
+  torch = p.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  for (const t of torch)
+    console.log(
+      `torch digit ${t.digit}: latent(eval) ${t.auroc_latent_eval.toFixed(3)} latent(eval, BN recalibrated) ${t.auroc_latent_eval_recal.toFixed(3)} latent(train-mode BN) ${t.auroc_latent_train.toFixed(3)} contextual ${t.auroc_contextual_eval.toFixed(3)} (${t.steps} steps, ${t.train_seconds.toFixed(0)} s, D re-inits ${t.d_reinits}); first losses ${JSON.stringify(t.losses_first[0].map((v: number) => +v.toPrecision(6)))}`,
+    );
 }
-console.log(`\nMNIST one-vs-rest, ${nTrain} training images (first of the digit), ${epochs} epochs, batch ${batch}, ngf=ndf ${ngf}, nz 100, seed ${seed}; ${nTest} test images (mulberry32(${testSeed}) permutation), AUROC`);
-console.log('| normal digit | latent, eval BN (running averages) anogen / PyTorch | latent, train-mode BN (reference test()) anogen / PyTorch | latent, eval BN recalibrated (anogen default) anogen / PyTorch | contextual mean abs(x - x^) anogen / PyTorch |');
+console.log(
+  `\nMNIST one-vs-rest, ${nTrain} training images (first of the digit), ${epochs} epochs, batch ${batch}, ngf=ndf ${ngf}, nz 100, seed ${seed}; ${nTest} test images (mulberry32(${testSeed}) permutation), AUROC`,
+);
+console.log(
+  '| normal digit | latent, eval BN (running averages) anogen / PyTorch | latent, train-mode BN (reference test()) anogen / PyTorch | latent, eval BN recalibrated (anogen default) anogen / PyTorch | contextual mean abs(x - x^) anogen / PyTorch |',
+);
 console.log('|---|---|---|---|---|');
 for (const r of rows) {
   const t = torch.find((q) => q.digit === r.digit);
   const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
-  console.log(`| ${r.digit} | ${f(r.latentEval)} / ${f(t?.auroc_latent_eval)} | ${f(r.latentTrain)} / ${f(t?.auroc_latent_train)} | ${f(r.latentRecal)} / ${f(t?.auroc_latent_eval_recal)} | ${f(r.contextual)} / ${f(t?.auroc_contextual_eval)} |`);
+  console.log(
+    `| ${r.digit} | ${f(r.latentEval)} / ${f(t?.auroc_latent_eval)} | ${f(r.latentTrain)} / ${f(t?.auroc_latent_train)} | ${f(r.latentRecal)} / ${f(t?.auroc_latent_eval_recal)} | ${f(r.contextual)} / ${f(t?.auroc_contextual_eval)} |`,
+  );
 }

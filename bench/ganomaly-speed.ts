@@ -7,7 +7,7 @@
  *   forward (noGrad + tidy) to separate the network from the detector's own work;
  * - with --train-steps N: the official training step (batch 64) through Ganomaly.fit vs PyTorch.
  *
- *   node --import tsx bench/ganomaly_speed.ts [--rounds 3] [--reps 5] [--threads 2] [--train-steps 0]
+ *   node --import tsx bench/ganomaly-speed.ts [--rounds 3] [--reps 5] [--threads 2] [--train-steps 0]
  */
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -52,7 +52,13 @@ d.nets.resetParameters();
 d.nets.eval();
 const x1 = rand([1, 1, 32, 32]).mul_(2).sub_(1);
 const x256 = rand([256, 1, 32, 32]).mul_(2).sub_(1);
-const bare = (x: Tensor) => () => noGrad(() => tidy(() => { const [, zi, zo] = d.nets.netg.call(x); latentScore(zi, zo).toFloat32Array(); }));
+const bare = (x: Tensor) => () =>
+  noGrad(() =>
+    tidy(() => {
+      const [, zi, zo] = d.nets.netg.call(x);
+      latentScore(zi, zo).toFloat32Array();
+    }),
+  );
 
 const res: Record<string, { anogen: number[]; torch: number[] }> = {
   score1_ms: { anogen: [], torch: [] },
@@ -62,7 +68,11 @@ const res: Record<string, { anogen: number[]; torch: number[] }> = {
 };
 let torchVer = '';
 for (let r = 0; r < rounds!; r++) {
-  const p = spawnSync('/usr/bin/python3', [path.join(here, 'ganomaly_torch.py'), '--reps', String(reps), '--warmup', String(warmup), '--threads', String(threads), '--train-steps', String(r === 0 ? trainSteps : 0)], { encoding: 'utf8' });
+  const p = spawnSync(
+    '/usr/bin/python3',
+    [path.join(here, 'ganomaly_torch.py'), '--reps', String(reps), '--warmup', String(warmup), '--threads', String(threads), '--train-steps', String(r === 0 ? trainSteps : 0)],
+    { encoding: 'utf8' },
+  );
   if (p.status !== 0) throw new Error(`PyTorch reference failed: ${p.stderr}`);
   const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
   torchVer = t.torch;
@@ -72,17 +82,22 @@ for (let r = 0; r < rounds!; r++) {
   res.train_ms!.torch.push(...t.train_ms);
   if (r === 0 && trainSteps! > 0) {
     const t2 = new Ganomaly({});
-    const xs = rand([64 * (trainSteps! + warmup!), 1, 32, 32]).mul_(2).sub_(1);
+    const xs = rand([64 * (trainSteps! + warmup!), 1, 32, 32])
+      .mul_(2)
+      .sub_(1);
     let last = 0;
-    await t2.fit({ images: xs }, {
-      epochs: 1,
-      batchSize: 64,
-      onProgress: (e) => {
-        const now = performance.now();
-        if (e.step > warmup!) res.train_ms!.anogen.push(now - last);
-        last = now;
+    await t2.fit(
+      { images: xs },
+      {
+        epochs: 1,
+        batchSize: 64,
+        onProgress: (e) => {
+          const now = performance.now();
+          if (e.step > warmup!) res.train_ms!.anogen.push(now - last);
+          last = now;
+        },
       },
-    });
+    );
     t2.dispose();
     xs.dispose();
   }
@@ -91,10 +106,17 @@ for (let r = 0; r < rounds!; r++) {
   res.netg256_ms!.anogen.push(...time(bare(x256)));
   console.log(`round ${r + 1}/${rounds}: score256 anogen ${median(res.score256_ms!.anogen.slice(-reps!)).toFixed(1)} ms, PyTorch ${median(t.score256_ms).toFixed(1)} ms`);
 }
-console.log(`\nGANomaly (isize 32, nc 1, nz 100, ngf = ndf = 64), ${threads} threads, ${rounds} rounds x ${reps} reps after ${warmup} warm-up; libtorch ${torchVersion()} (anogen) / torch ${torchVer}`);
+console.log(
+  `\nGANomaly (isize 32, nc 1, nz 100, ngf = ndf = 64), ${threads} threads, ${rounds} rounds x ${reps} reps after ${warmup} warm-up; libtorch ${torchVersion()} (anogen) / torch ${torchVer}`,
+);
 console.log('| metric | anogen median | PyTorch median | anogen / PyTorch |');
 console.log('|---|---:|---:|---:|');
-const rowsOut: [string, string][] = [['score1_ms', 'score 1 image (ms)'], ['score256_ms', 'score 256 images (ms)'], ['netg256_ms', 'bare NetG forward + score, 256 (ms)'], ['train_ms', 'training step, batch 64 (ms)']];
+const rowsOut: [string, string][] = [
+  ['score1_ms', 'score 1 image (ms)'],
+  ['score256_ms', 'score 256 images (ms)'],
+  ['netg256_ms', 'bare NetG forward + score, 256 (ms)'],
+  ['train_ms', 'training step, batch 64 (ms)'],
+];
 for (const [k, label] of rowsOut) {
   const v = res[k]!;
   if (v.anogen.length === 0 || v.torch.length === 0) continue;
