@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `anogen` command. Verbs: train, eval, score, data info, demo; --help, --version.
+ * The `anogen` command. Verbs: train, eval, score, calibrate, models, data info, demo, version, help; --help, --version.
  * User mistakes print `anogen: error: <message>` and exit with code 2, never a stack trace
  * (set ANOGEN_DEBUG=1 to see one); libtorch errors exit with code 1; Ctrl-C during training
  * saves a checkpoint and exits with code 130.
@@ -17,9 +17,10 @@ import { trainCommand, trainSpecs, InterruptedError } from './commands/train.js'
 import { evalCommand, EVAL_SPECS } from './commands/eval.js';
 import { scoreCommand, SCORE_SPECS } from './commands/score.js';
 import { demoCommand, DEMO_SPECS } from './commands/demo.js';
+import { calibrateCommand, CALIBRATE_HELP } from './commands/calibrate.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
 
-const VERBS = ['train', 'eval', 'score', 'models', 'data', 'demo', 'version', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'calibrate', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -29,8 +30,11 @@ Usage:
   anogen train <detector> --data <mnist|fashion-mnist|dir> --protocol <one-vs-rest|leave-one-out|folder>
                [--normal C | --abnormal C] [--epochs N] [--image-size S] [--seed K] [--out DIR] [--config FILE]
                [--val-dir DIR --threshold f1-max]
-  anogen eval <bundle> [data options] [--json FILE] [--report FILE]
-  anogen score <bundle> <image|dir...> [--json | --csv] [--skip-bad]
+  anogen train --resume <out>                  continue an interrupted run (Ctrl-C, exit 130) from <out>/checkpoint
+  anogen eval <bundle> [data options] [--threshold fixed:V] [--json FILE] [--csv FILE] [--report FILE]
+  anogen score <bundle> <image|dir...> [--json | --csv] [--threshold fixed:V] [--maps DIR] [--skip-bad]
+  anogen calibrate <bundle> --threshold <percentile[:q] | f1-max | fixed:V> [--val-dir DIR] [--normalization K]
+                                               refit normalisation and Φ on validation data, rewrite the bundle
   anogen models                                every model with its one-line description
   anogen data info <name|dir> [--json]
   anogen help <verb>                           options of one verb (help train <model>: the model's options)
@@ -57,6 +61,8 @@ function verbHelp(verb: string, model?: string): string {
       return `anogen eval <bundle> [options]\n\n${optionsHelp(EVAL_SPECS)}\n`;
     case 'score':
       return `anogen score <bundle> <image|dir...> [options]\n\n${optionsHelp(SCORE_SPECS)}\n`;
+    case 'calibrate':
+      return CALIBRATE_HELP;
     case 'demo':
       return `anogen demo [options]\n\n${optionsHelp(DEMO_SPECS)}\n`;
     case 'data':
@@ -107,6 +113,8 @@ export async function main(argv: string[]): Promise<number> {
         return await evalCommand(rest);
       case 'score':
         return await scoreCommand(rest);
+      case 'calibrate':
+        return await calibrateCommand(rest);
       case 'data':
         return await dataCommand(rest);
       case 'demo':

@@ -21,6 +21,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
 import { buildSplits, limitSplit, loadSubset, type DataOptions } from './data.js';
 import { buildReport } from './report.js';
+import { fixedRunThreshold } from './calibrate.js';
 import { REPORT_TOP, REPORT_TSNE_POINTS, PIXEL_SAMPLE, type EvalRequest, type EvalResults, type TopImages } from './types.js';
 
 export type { EvalRequest, EvalResults };
@@ -38,11 +39,13 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
   try {
     const transforms = requireTransforms(bundle, req.bundle);
     if (detector.calibration === null) throw new AnogenError(`bundle ${req.bundle}: no calibration (threshold) stored; re-train with a validation split`);
+    const runPhi = req.threshold === undefined ? null : fixedRunThreshold(req.threshold, req.bundle, 'eval');
     const dataOpts = evalDataOptions(req, config.protocol);
     const splits = buildSplits(dataOpts);
     const test = limitSplit(splits.test, req.testLimit, dataOpts.seed + 2);
     const nAnom = test.counts.anomalous;
     log(`anogen eval: scoring ${test.length} test images (${nAnom} anomalous) of ${splits.record.dataset} ${splits.record.protocol}`);
+    if (runPhi !== null) log(`anogen eval: Φ = ${runPhi} for this run (--threshold), not the bundle's ${detector.calibration.threshold.value.toPrecision(4)}`);
 
     // Floors: fit on the same training subset the model saw.
     let pca: PcaFloor | null = null;
@@ -94,6 +97,10 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
             labels.push(test.label[p]);
             names.push(test.itemName(p));
           });
+          // Progress: a line at every 10% of the test split.
+          if (Math.floor((raw.length * 10) / n) > Math.floor(((raw.length - pos.length) * 10) / n)) {
+            log(`scored ${raw.length}/${n} test images (${Math.floor((raw.length * 100) / n)}%)`);
+          }
           if (pca && trainFlat) {
             const flat = tidy(() => b.x.flatten(1));
             try {
@@ -148,7 +155,7 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
     if (raw.length === 0) throw new AnogenError(`the test split of '${splits.record.dataset}': no image could be decoded`);
     const skipped = test.dataset instanceof FolderDataset ? loader.skipped : 0;
     if (skipped > 0) log(`skipped ${skipped} test image(s) that failed to decode (--skip-bad)`);
-    const phi = detector.calibration.threshold.value;
+    const phi = runPhi ?? detector.calibration.threshold.value;
     const metrics = evaluateScores(normed, labels, { threshold: phi });
     const results: EvalResults = {
       anogenVersion: ANOGEN_VERSION,

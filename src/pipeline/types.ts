@@ -13,6 +13,12 @@ export interface EvalRequest {
   testLimit?: number;
   /** Test images per batch (default 256). */
   batchSize?: number;
+  /**
+   * Φ for this run only: 'fixed:<value>' on the normalised scale (default: the bundle's Φ).
+   * Strategies that fit Φ (percentile, f1-max) are refused: eval never fits on the test split
+   * (refit Φ on validation data with `anogen calibrate`).
+   */
+  threshold?: string;
   /** results.json path. */
   json: string;
   /** Per-image scores CSV path (default none). */

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { AnogenError, setNumThreads } from '../../core/index.js';
 import { evaluate, type EvalRequest } from '../../pipeline/evaluate.js';
+import { fixedRunThreshold } from '../../pipeline/calibrate.js';
 import type { DataOptions } from '../../pipeline/data.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { checkOutputPath } from '../paths.js';
@@ -11,6 +12,11 @@ export const EVAL_SPECS: OptionSpec[] = [
   ...DATA_SPECS.filter((s) => s.name !== 'val-dir' && s.name !== 'val-fraction'),
   { name: 'test-limit', type: 'int', min: 1, doc: 'score at most N test images (seeded random subset; default all)' },
   { name: 'batch-size', type: 'int', min: 1, max: 65536, doc: 'test images decoded and scored at a time (default 256)' },
+  {
+    name: 'threshold',
+    type: 'string',
+    doc: "Φ for this run only, 'fixed:<value>' on the normalised scale (default: the bundle's Φ; to refit Φ on validation data use anogen calibrate)",
+  },
   { name: 'json', type: 'string', doc: 'results file (default <bundle>/results.json)' },
   { name: 'csv', type: 'string', doc: 'per-image scores (file, label, score, normalized, flagged) (default <bundle>/scores.csv)' },
   { name: 'report', type: 'string', doc: 'HTML report file (default <bundle>/report.html)' },
@@ -26,6 +32,7 @@ export function parseEval(argv: string[]): EvalRequest & { quiet: boolean } {
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
   if (opts.normal !== undefined && opts.abnormal !== undefined) throw new AnogenError('--normal and --abnormal exclude each other');
   const bundle = positionals[0]!;
+  if (typeof opts.threshold === 'string') fixedRunThreshold(opts.threshold, bundle, 'eval'); // before any work
   const data: Partial<DataOptions> = {};
   for (const k of ['data', 'protocol', 'normal', 'abnormal', 'seed', 'includeUncertain', 'skipBad', 'cacheMb'] as const) {
     if (opts[k] !== undefined) (data as Record<string, unknown>)[k] = opts[k];
@@ -35,6 +42,7 @@ export function parseEval(argv: string[]): EvalRequest & { quiet: boolean } {
     data,
     testLimit: opts.testLimit as number | undefined,
     batchSize: opts.batchSize as number | undefined,
+    threshold: opts.threshold as string | undefined,
     json: (opts.json as string) ?? path.join(bundle, 'results.json'),
     csv: (opts.csv as string) ?? path.join(bundle, 'scores.csv'),
     report: opts.noReport === true ? null : ((opts.report as string) ?? path.join(bundle, 'report.html')),
