@@ -131,7 +131,7 @@ static Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
 static Napi::Value Meta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ANOGEN_PROTECT(env, {
-    const at::Tensor& t = Unwrap(info[0], "meta");
+    at::Tensor t = Unwrap(info[0], "meta");  // a copy (refcount): GCC 13 -Wdangling-reference
     auto shape = Napi::Array::New(env, t.dim());
     for (int64_t i = 0; i < t.dim(); i++) shape.Set(i, Napi::Number::New(env, static_cast<double>(t.size(i))));
     auto out = Napi::Array::New(env, 4);
@@ -147,7 +147,7 @@ static Napi::Value Meta(const Napi::CallbackInfo& info) {
 static Napi::Value Shape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ANOGEN_PROTECT(env, {
-    const at::Tensor& t = Unwrap(info[0], "shape");
+    at::Tensor t = Unwrap(info[0], "shape");  // a copy (refcount): GCC 13 -Wdangling-reference
     auto shape = Napi::Array::New(env, t.dim());
     for (int64_t i = 0; i < t.dim(); i++) shape.Set(i, Napi::Number::New(env, static_cast<double>(t.size(i))));
     return shape;
@@ -160,7 +160,7 @@ static Napi::Value Shape(const Napi::CallbackInfo& info) {
 static Napi::Value ShapeInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ANOGEN_PROTECT(env, {
-    const at::Tensor& t = Unwrap(info[0], "shape");
+    at::Tensor t = Unwrap(info[0], "shape");  // a copy (refcount): GCC 13 -Wdangling-reference
     if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "shapeInto: expected a Float64Array");
     auto buf = info[1].As<Napi::Float64Array>();
     int64_t n = t.dim();
@@ -188,7 +188,7 @@ static Napi::Value ScalarTypeOf(const Napi::CallbackInfo& info) {
 static Napi::Value Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ANOGEN_PROTECT(env, {
-    const at::Tensor& t = Unwrap(info[0], "item");
+    at::Tensor t = Unwrap(info[0], "item");  // a copy (refcount): GCC 13 -Wdangling-reference
     at::Scalar s = t.item();
     if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
     if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));

@@ -3,19 +3,63 @@ import { native } from './native.js';
 import { callOp } from './ops.js';
 import { AnogenError } from './errors.js';
 import { checkDType, dtypeOfTypedArray, ELEMENT_SIZE, SCALAR_TYPE, type DType } from './dtype.js';
-import { Tensor, wrap, type Device, type NestedArray } from './tensor.js';
+import { checkDevice, Tensor, wrap, type Device, type NestedArray } from './tensor.js';
 
 /** Options of the creation functions. */
 export interface CreateOptions {
   /** Element type (default float32; for `tensor()` from a typed array, the array's own type). */
   dtype?: DType;
-  /** Device (default 'cpu'). */
+  /**
+   * Device (default: none given, which is the CPU). Factories (zeros, randn, ...) create the
+   * tensor directly there (random ones draw from that device's generator); tensor() copies its
+   * JS data there.
+   */
   device?: Device;
   /** Record operations for autograd (default false). */
   requiresGrad?: boolean;
 }
 
-function finish(t: Tensor, opts: CreateOptions): Tensor {
+/** What {@link creationObservers} get: one tensor made by a creation function of this file. */
+export interface CreationEvent {
+  /** The function called by the user of this file ('zeros', 'randn', 'tensor', ...; the `*Like` forms report their base). */
+  fn: string;
+  /** The device option as given: undefined when the caller passed none (the tensor is then on the CPU). */
+  device: Device | undefined;
+}
+
+/**
+ * @internal A test hook: every listener is called, synchronously, for every tensor that a
+ * creation function of this file makes, with the device option its caller gave (undefined when
+ * none). Empty outside tests (then it costs one size check per creation). Tests use it to prove
+ * that code meant to run on the model's device (a training step, scoring, batch-norm
+ * recalibration, calibration) never creates a tensor without saying where: on the CPU such a
+ * tensor is indistinguishable from a right one, on a GPU it would be a CPU tensor mixed with
+ * CUDA ones.
+ */
+export const creationObservers = new Set<(e: CreationEvent) => void>();
+
+function observe(fn: string, opts: CreateOptions): void {
+  if (creationObservers.size === 0) return;
+  const e: CreationEvent = { fn, device: opts.device };
+  for (const f of creationObservers) f(e);
+}
+
+/**
+ * The trailing TensorOptions arguments of an ATen factory (`..., *, ScalarType? dtype,
+ * Layout? layout, Device? device, bool? pin_memory`) for the generic op bridge: the dtype's code
+ * (default `defaultDType`, float32 unless given), null for the layout (strided) and the device
+ * (null when none is given: libtorch's default, the CPU). The device is checked first (an
+ * AnogenError for a malformed one or for CUDA without CUDA). Passing the device makes libtorch
+ * create the tensor directly there, so random factories draw from that device's generator
+ * (seeded by manualSeed) instead of sampling on the CPU and copying.
+ */
+export function factoryOptions(opts: CreateOptions, defaultDType: DType = 'float32'): [number, null, Device | null] {
+  const dtype = SCALAR_TYPE[checkDType(opts.dtype ?? defaultDType)];
+  return [dtype, null, opts.device === undefined ? null : checkDevice(opts.device, 'device')];
+}
+
+/** Copies a CPU tensor made from JS data to `opts.device` (the bridge's fromBuffer makes CPU tensors), then requiresGrad. */
+function finishData(t: Tensor, opts: CreateOptions): Tensor {
   let out = t;
   if (opts.device !== undefined && opts.device !== 'cpu') {
     out = t.to(opts.device);
@@ -23,6 +67,12 @@ function finish(t: Tensor, opts: CreateOptions): Tensor {
   }
   if (opts.requiresGrad) out.requiresGrad = true;
   return out;
+}
+
+/** A tensor made directly on its device by a factory op (see factoryOptions); sets requiresGrad. */
+function finish(t: Tensor, opts: CreateOptions): Tensor {
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
 }
 
 function flattenNested(data: NestedArray, shape: number[], out: number[], depth: number): void {
@@ -68,6 +118,8 @@ function toBufferOf(values: ArrayLike<number>, dtype: DType): ArrayBufferView {
  * shape is omitted), or a single number (a 0-d tensor). Always copies.
  */
 export function tensor(data: NestedArray | ArrayBufferView, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+  if (opts.device !== undefined) checkDevice(opts.device, 'tensor() device');
+  observe('tensor', opts);
   if (ArrayBuffer.isView(data)) {
     const src = data as ArrayBufferView;
     const own = dtypeOfTypedArray(src);
@@ -83,7 +135,7 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: CreateOptions 
       t.dispose();
       t = c;
     }
-    return finish(t, opts);
+    return finishData(t, opts);
   }
   const shape: number[] = [];
   const flat: number[] = [];
@@ -102,13 +154,9 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: CreateOptions 
     const f = wrap(native.fromBuffer(Float32Array.from(flat), SCALAR_TYPE.float32, opts.shape ?? shape));
     const c = f.toDType('float16');
     f.dispose();
-    return finish(c, opts);
+    return finishData(c, opts);
   }
-  return finish(wrap(native.fromBuffer(buf, SCALAR_TYPE[dtype], opts.shape ?? shape)), opts);
-}
-
-function code(opts: CreateOptions): number {
-  return SCALAR_TYPE[checkDType(opts.dtype ?? 'float32')];
+  return finishData(wrap(native.fromBuffer(buf, SCALAR_TYPE[dtype], opts.shape ?? shape)), opts);
 }
 
 function checkShape(fn: string, shape: number[]): number[] {
@@ -119,8 +167,15 @@ function checkShape(fn: string, shape: number[]): number[] {
   return shape;
 }
 
+/** Calls the factory op `key` with `args` then the TensorOptions (see factoryOptions). */
+function factory(fn: string, key: string, args: unknown[], opts: CreateOptions, defaultDType: DType = 'float32'): Tensor {
+  const options = factoryOptions(opts, defaultDType);
+  observe(fn, opts);
+  return finish(wrap(callOp(key, ...args, ...options)), opts);
+}
+
 function make(fn: string, key: string, shape: number[], opts: CreateOptions, ...pre: unknown[]): Tensor {
-  return finish(wrap(callOp(key, checkShape(fn, shape), ...pre, code(opts))), opts);
+  return factory(fn, key, [checkShape(fn, shape), ...pre], opts);
 }
 
 /** Zeros of the given shape. */
@@ -145,11 +200,11 @@ export function rand(shape: number[], opts: CreateOptions = {}): Tensor {
 }
 /** Integers uniform in [low, high) (dtype default int64). */
 export function randint(low: number, high: number, shape: number[], opts: CreateOptions = {}): Tensor {
-  return finish(wrap(callOp('aten::randint.low', low, high, checkShape('randint', shape), SCALAR_TYPE[checkDType(opts.dtype ?? 'int64')])), opts);
+  return factory('randint', 'aten::randint.low', [low, high, checkShape('randint', shape)], opts, 'int64');
 }
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, opts: CreateOptions = {}): Tensor {
-  return finish(wrap(callOp('aten::randperm', n, SCALAR_TYPE[checkDType(opts.dtype ?? 'int64')])), opts);
+  return factory('randperm', 'aten::randperm', [n], opts, 'int64');
 }
 /**
  * Values from start to end (exclusive) by step, as torch.arange: arange(5) is 0..4.
@@ -162,15 +217,15 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   }
   const ints = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = opts.dtype ?? (ints ? 'int64' : 'float32');
-  return finish(wrap(callOp('aten::arange.start_step', start, end, step, SCALAR_TYPE[checkDType(dtype)])), opts);
+  return factory('arange', 'aten::arange.start_step', [start, end, step], { ...opts, dtype });
 }
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
-  return finish(wrap(callOp('aten::linspace', start, end, steps, code(opts))), opts);
+  return factory('linspace', 'aten::linspace', [start, end, steps], opts);
 }
 /** The n x m identity matrix (m default n). */
 export function eye(n: number, m?: number, opts: CreateOptions = {}): Tensor {
-  return finish(wrap(callOp('aten::eye.m', n, m ?? n, code(opts))), opts);
+  return factory('eye', 'aten::eye.m', [n, m ?? n], opts);
 }
 /** An uninitialised tensor (contents arbitrary). */
 export function empty(shape: number[], opts: CreateOptions = {}): Tensor {

@@ -65,7 +65,7 @@ export class Tensor implements Disposable {
   /** @internal set by keep() */
   kept = false;
   private disposed = false;
-  private readonly h: Handle;
+  private h: Handle;
 
   /** @internal use the creation functions (tensor, zeros, ...) instead. */
   constructor(handle: Handle) {
@@ -147,6 +147,20 @@ export class Tensor implements Disposable {
       this.disposed = true;
       native.dispose(this.h);
     }
+  }
+  /**
+   * @internal Makes this Tensor object hold another native tensor: `handle` (a raw handle from
+   * the bridge, e.g. `callOp('aten::to.device', ...)`, never wrapped in another Tensor) is owned
+   * from now on and the tensor held so far is freed. This is PyTorch's `param.data = moved`:
+   * `Module.to` (src/nn) uses it so that parameters and buffers keep their identity across device
+   * and dtype moves (an optimiser or a user holding them keeps working). Nothing is carried
+   * over: the caller sets requiresGrad and the gradient again. Throws once disposed.
+   */
+  _replaceHandle(handle: Handle): void {
+    const old = this.handle;
+    if (handle === old) return;
+    this.h = handle;
+    native.dispose(old);
   }
   /** True once dispose() ran (directly or by a tidy scope). */
   get isDisposed(): boolean {

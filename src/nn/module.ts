@@ -10,12 +10,12 @@
  * Parameters and buffers are kept out of every tidy() scope (they live until
  * {@link Module.dispose}), and parameters require gradients.
  */
-import { Tensor, type Device } from '../core/tensor.js';
+import { Tensor, checkDevice, type Device } from '../core/tensor.js';
 import { keep } from '../core/scope.js';
 import { noGrad } from '../core/autograd.js';
 import { callOp } from '../core/ops.js';
-import { AnogenError, TorchError } from '../core/errors.js';
-import { isFloating, type DType } from '../core/dtype.js';
+import { AnogenError } from '../core/errors.js';
+import { checkDType, isFloating, SCALAR_TYPE, type DType } from '../core/dtype.js';
 
 /** A state dict: dotted names -> tensors, in PyTorch's order. */
 export type StateDict = Map<string, Tensor>;
@@ -281,29 +281,49 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
-   * Moves every parameter and buffer to `device` ('cpu', 'cuda', 'cuda:N'). Each tensor's storage
-   * is swapped in place when libtorch allows it, keeping the same Tensor objects; otherwise the
-   * module's tensor is replaced by a moved copy (and the old one freed). As in PyTorch, move the
-   * module before creating its optimiser. Returns this.
+   * Moves every parameter and buffer to a device ('cpu', 'cuda', 'cuda:N') and/or converts the
+   * floating-point ones to a floating-point dtype, as PyTorch's `module.to(device)`,
+   * `module.to(dtype)` and `module.to({ device, dtype })` (integer tensors such as
+   * `num_batches_tracked` keep their dtype). The Tensor objects are kept: each one's native
+   * tensor is swapped (PyTorch's `param.data = ...`), with `requiresGrad` and the gradient
+   * (moved too) carried over, so an optimiser built before the move keeps updating the
+   * module's parameters. Optimiser state already created (e.g. Adam's moments after a step)
+   * stays where it was: as in PyTorch, move the module before training. Asking for CUDA without
+   * it, or a non-floating dtype, throws an AnogenError. Returns this.
    */
-  to(device: Device): this {
+  to(target: Device | DType | { device?: Device; dtype?: DType }): this {
+    let device: Device | undefined;
+    let dtype: DType | undefined;
+    if (typeof target === 'string' && Object.hasOwn(SCALAR_TYPE, target)) dtype = target as DType;
+    else if (typeof target === 'string') device = target as Device;
+    else if (target !== null && typeof target === 'object') ({ device, dtype } = target);
+    else throw new AnogenError(`Module.to(): expected a device, a dtype or { device, dtype }, got ${String(target)}`);
+    if (device !== undefined) checkDevice(device, 'Module.to()');
+    if (dtype !== undefined && !isFloating(checkDType(dtype))) {
+      throw new AnogenError(`Module.to(): dtype must be floating-point (float16, float32, float64), got ${dtype}`);
+    }
     noGrad(() => {
       for (const m of this.modules()) {
         for (const map of [m._parameters, m._buffers]) {
-          for (const [name, t] of map) {
-            if (t === null || sameDevice(t.device, device)) continue;
-            const moved = t.to(device);
-            try {
-              // Swap the storage in place (PyTorch's param.data = ...), keeping the Tensor object.
-              callOp('aten::set_.source_Tensor', t.handle, moved.handle);
-              moved.dispose();
-            } catch (e) {
-              if (!(e instanceof TorchError)) throw e;
-              // Fallback: replace the tensor object.
-              keep(moved);
-              if (isFloating(moved.dtype) && t.requiresGrad) moved.requiresGrad = true;
-              map.set(name, moved);
-              t.dispose();
+          for (const t of map.values()) {
+            if (t === null) continue;
+            const toDType = dtype !== undefined && isFloating(t.dtype) && t.dtype !== dtype ? dtype : undefined;
+            const toDevice = device !== undefined && !sameDevice(t.device, device) ? device : undefined;
+            if (toDType === undefined && toDevice === undefined) continue; // shared tensors: moved once
+            const code = SCALAR_TYPE[toDType ?? t.dtype];
+            const convert = (x: Tensor) => (toDevice === undefined ? callOp('aten::to.dtype', x.handle, code) : callOp('aten::to.device', x.handle, toDevice, code));
+            const grad = t.grad;
+            const requiresGrad = t.requiresGrad;
+            t._replaceHandle(convert(t));
+            if (requiresGrad) t.requiresGrad = true;
+            if (grad !== null) {
+              const g = new Tensor(convert(grad));
+              try {
+                t.grad = g;
+              } finally {
+                g.dispose();
+                grad.dispose();
+              }
             }
           }
         }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/core/index.js';
 import * as nn from '../../src/nn/index.js';
+import * as optim from '../../src/optim/index.js';
 
 class Net extends nn.Module {
   readonly main: nn.Sequential;
@@ -136,6 +137,72 @@ test('to(cpu) keeps the same tensors', () => {
   lin.to('cpu');
   assert.equal(lin.weight, w);
   lin.dispose();
+});
+
+test('to(dtype) round trip keeps the parameter and buffer objects, requiresGrad, gradients and values', () => {
+  const net = new Net();
+  const params = net.parameters();
+  const buffers = net.buffers();
+  const before = params.map((p) => p.toFloat64Array());
+  net.head.weight.grad = T.onesLike(net.head.weight);
+  const live = T.liveTensors();
+  net.to('float64');
+  assert.deepEqual(net.parameters(), params);
+  assert.ok(net.parameters().every((p, i) => p === params[i] && p.dtype === 'float64' && p.requiresGrad && p.isLeaf));
+  assert.ok(net.buffers().every((b, i) => b === buffers[i]));
+  const bn = net.main.at(1) as nn.BatchNorm2d;
+  assert.equal(bn.runningMean!.dtype, 'float64');
+  assert.equal(bn.numBatchesTracked!.dtype, 'int64'); // integer buffers keep their dtype, as PyTorch
+  assert.equal(
+    T.tidy(() => net.head.weight.grad!.dtype),
+    'float64',
+  );
+  net.to({ device: 'cpu', dtype: 'float32' });
+  assert.ok(net.parameters().every((p, i) => p === params[i] && p.dtype === 'float32' && p.requiresGrad));
+  params.forEach((p, i) => assert.deepEqual(p.toFloat64Array(), before[i]));
+  assert.deepEqual(Array.from(T.tidy(() => net.head.weight.grad!.toFloat32Array())), [1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.equal(T.liveTensors(), live, 'the replaced native tensors are freed');
+  assert.throws(() => net.to('int64'), /Module.to\(\): dtype must be floating-point/);
+  assert.throws(() => net.to('gpu' as T.Device), /Module.to\(\): "gpu" is not a valid device/);
+  if (!T.cudaIsAvailable()) assert.throws(() => net.to('cuda'), /CUDA is not available/);
+  net.dispose();
+});
+
+test('an optimiser built before Module.to() keeps updating the moved parameters (PyTorch keeps parameter identity)', () => {
+  // Two identical nets; one is moved to float64 and back after its Adam is built. The old
+  // Module.to replaced parameter objects that could not be swapped in place, so the optimiser
+  // held freed tensors and stepping failed: identity is what makes this work.
+  const make = () => {
+    T.manualSeed(3);
+    return new nn.Linear(3, 2);
+  };
+  const a = make();
+  const b = make();
+  const optA = new optim.Adam(a.parameters(), { lr: 0.1 });
+  const optB = new optim.Adam(b.parameters(), { lr: 0.1 });
+  b.to('float64').to('float32');
+  const x = T.tensor([
+    [1, 2, 3],
+    [-1, 0, 2],
+  ]);
+  for (const [net, opt] of [
+    [a, optA],
+    [b, optB],
+  ] as const) {
+    for (let i = 0; i < 3; i++) {
+      opt.zeroGrad();
+      T.tidy(() => net.call(x).square().sum().backward());
+      opt.step();
+    }
+  }
+  assert.deepEqual(b.weight.toFloat32Array(), a.weight.toFloat32Array());
+  assert.deepEqual(b.bias!.toFloat32Array(), a.bias!.toFloat32Array());
+  assert.notDeepEqual(b.weight.toFloat32Array(), make().weight.toFloat32Array(), 'the steps changed the weights');
+  optA.dispose();
+  optB.dispose();
+  a.dispose();
+  b.dispose();
+  x.dispose();
 });
 
 test('weight sharing: a parameter registered twice is listed once by parameters(), under both names in the state dict (as PyTorch)', () => {
