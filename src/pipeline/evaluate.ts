@@ -16,6 +16,8 @@ import { auroc, evaluateScores } from '../eval/metrics.js';
 import { knnScores, PcaFloor } from '../eval/floors.js';
 import { loadBundle, requireTransforms } from '../detectors/bundle.js';
 import { hasFeatures, NonFiniteScoreError } from '../detectors/api.js';
+import { NeuralDetector } from '../detectors/neural.js';
+import { resolveDevice } from '../core/runtime.js';
 import { DataLoader, disposeBatch, FolderDataset, DATASET_NAMES } from '../data/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
@@ -29,6 +31,7 @@ export type { EvalRequest, EvalResults };
 /** Runs an evaluation; returns the results (also written to req.json) and the report path. */
 export async function evaluate(req: EvalRequest, log: (s: string) => void = () => undefined): Promise<{ results: EvalResults; report: string | null }> {
   const t0 = performance.now();
+  const device = resolveDevice(req.device ?? 'auto', 'device');
   const bundle = loadBundle(req.bundle);
   const { detector, config } = bundle;
   const held: Tensor[] = [];
@@ -37,6 +40,7 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
   const mostNormal = new KeptImages(REPORT_TOP, (a, b) => a.score - b.score);
   const feats: Tensor[] = [];
   try {
+    if (detector instanceof NeuralDetector) detector.to(device); // scores and maps come back to the CPU
     const transforms = requireTransforms(bundle, req.bundle);
     if (detector.calibration === null) throw new AnogenError(`bundle ${req.bundle}: no calibration (threshold) stored; re-train with a validation split`);
     const runPhi = req.threshold === undefined ? null : fixedRunThreshold(req.threshold, req.bundle, 'eval');

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { AnogenError, dispose, type Tensor } from '../core/index.js';
+import { AnogenError, dispose, resolveDevice, type DeviceSpec, type Tensor } from '../core/index.js';
+import { NeuralDetector } from '../detectors/neural.js';
 import { loadBundle, requireTransforms } from '../detectors/bundle.js';
 import { NonFiniteScoreError, type Calibration } from '../detectors/api.js';
 import { parseThresholdStrategy } from '../eval/threshold.js';
@@ -35,6 +36,8 @@ export interface ScoreFilesOptions {
   skipBad?: boolean;
   /** Φ for this run only: 'fixed:<value>' on the normalised scale (default: the bundle's Φ). */
   threshold?: string;
+  /** Device to score on: 'auto' (default: CUDA when available), 'cpu', 'cuda' or 'cuda:N' (see resolveDevice); scores and maps come back to the CPU. */
+  device?: DeviceSpec;
   /** Folder to write each file's anomaly map (`<name>.map.png`) and overlay (`<name>.overlay.png`) into (default none). */
   maps?: string;
 }
@@ -68,9 +71,11 @@ export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFil
   if (opts.maps !== undefined && fs.existsSync(opts.maps) && !fs.statSync(opts.maps).isDirectory()) {
     throw new AnogenError(`--maps ${opts.maps}: exists and is not a folder`);
   }
+  const device = resolveDevice(opts.device ?? 'auto', 'device');
   const loaded = loadBundle(bundle);
   const { detector } = loaded;
   try {
+    if (detector instanceof NeuralDetector) detector.to(device);
     const chain = requireTransforms(loaded, bundle);
     const cal = detector.calibration;
     const phi = runThreshold(cal, opts.threshold, bundle);

@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AnogenError } from '../core/index.js';
+import { AnogenError, resolveDevice, type DeviceSpec } from '../core/index.js';
 import { PROTOCOLS } from '../data/protocols.js';
 import { disposeBatch, FolderDataset, fromConfig } from '../data/index.js';
 import type { NORMALIZATION_KINDS } from '../eval/normalize.js';
@@ -61,6 +61,12 @@ export interface TrainRequest {
   force?: boolean;
   /** Also checkpoint every N steps (default 0: at epoch ends only). */
   checkpointEvery?: number;
+  /**
+   * Device to train on: 'auto' (default: CUDA when this libtorch has it and sees a GPU, else the
+   * CPU), 'cpu', 'cuda' or 'cuda:N' (see resolveDevice). The device used is stored in the
+   * bundle's training meta for the record; bundles load on any device.
+   */
+  device?: DeviceSpec;
 }
 
 /** Callbacks of a training run. */
@@ -134,6 +140,7 @@ function readCheckpointState(ck: string): LoopState {
 export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: string): Promise<TrainResult> {
   const log = hooks.log ?? (() => undefined);
   const entry = getDetector(req.detector);
+  const device = resolveDevice(req.device ?? 'auto', 'device');
   const ckptDir = path.join(req.out, CHECKPOINT_DIR);
   let resumeFrom: string | null = null;
   if (resume !== undefined) {
@@ -165,6 +172,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
       detector = createDetector(req.detector, hparams); // validates before any pixel is loaded
     }
     if (!(detector instanceof NeuralDetector)) throw new AnogenError(`${req.detector} is not trained by the training loop`);
+    detector.to(device); // before fit builds the optimisers; the loop puts every batch there
     const trainSplit = limitSplit(splits.train, req.trainLimit, req.data.seed);
     if (trainSplit.length === 0) throw new AnogenError(`the training split of '${ds.name}' is empty`);
     const nVal = Math.min(splits.validation.length, req.valLimit);
@@ -190,6 +198,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
       valImages: val ? val.batch.positions.length : 0,
       trainLimit: req.trainLimit ?? null,
       valLimit: req.valLimit,
+      device,
     };
     const storedData = { ...req.data, data: storableData(req.data.data), ...(req.data.valDir ? { valDir: path.resolve(req.data.valDir) } : {}) };
     delete (storedData as { dataOrigin?: string }).dataOrigin;

@@ -1,5 +1,5 @@
 /** Types shared by the evaluation workflow and its report (no code, so no import cycle). */
-import type { Tensor } from '../core/index.js';
+import type { DeviceSpec, Tensor } from '../core/index.js';
 import type { ScoreMetrics } from '../eval/metrics.js';
 import type { DataOptions } from './data.js';
 
@@ -27,6 +27,8 @@ export interface EvalRequest {
   report: string | null;
   /** Compute the PCA and kNN floors. */
   floors: boolean;
+  /** Device to score on: 'auto' (default: CUDA when available), 'cpu', 'cuda' or 'cuda:N' (see resolveDevice). */
+  device?: DeviceSpec;
 }
 
 /** results.json */

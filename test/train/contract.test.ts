@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Tensor } from '../../src/core/index.js';
+import { cudaIsAvailable, type Tensor } from '../../src/core/index.js';
 import { Module } from '../../src/nn/module.js';
 import { Linear } from '../../src/nn/layers/linear.js';
 import * as F from '../../src/nn/functional.js';
@@ -105,13 +105,22 @@ test('the toy detector: help lists its schema; CLI train -> eval -> score; bad v
   assert.match(badEnum.err, /--loss: "l3" is not valid; expected .*l1.*l2/);
 
   const out = path.join(tmp, 'cli');
-  const t = await runCli('train', 'toy-ae', ...data, '--hidden', '24', '--loss', 'l1', '--out', out, '--quiet');
+  const badDevice = await runCli('train', 'toy-ae', ...data, '--device', 'gpu', '--out', path.join(tmp, 'x'));
+  assert.equal(badDevice.code, 2);
+  assert.match(badDevice.err, /--device "gpu": not a device; valid: auto, cpu, cuda or cuda:N/);
+  if (!cudaIsAvailable()) {
+    const noCuda = await runCli('score', path.join(tmp, 'x'), 'y.png', '--device', 'cuda:1');
+    assert.equal(noCuda.code, 2);
+    assert.match(noCuda.err, /--device cuda:1: this libtorch build has no CUDA \(cpu only\) or sees no GPU; use --device cpu/);
+  }
+  const t = await runCli('train', 'toy-ae', ...data, '--hidden', '24', '--loss', 'l1', '--out', out, '--quiet', '--device', 'cpu');
   assert.equal(t.code, 0, t.err);
   const b = loadBundle(out);
   assert.deepEqual(b.config.hparams, { size: 16, hidden: 24, loss: 'l1' });
+  assert.equal((b.config.training as { device: string }).device, 'cpu', 'the device used is recorded');
   assert.deepEqual(capabilities(b.detector), ['maps', 'reconstruct']);
   b.detector.dispose();
-  const e = await runCli('eval', out, '--test-limit', '400', '--no-floors');
+  const e = await runCli('eval', out, '--test-limit', '400', '--no-floors', '--device', 'cpu');
   assert.equal(e.code, 0, e.err);
   const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
   assert.ok(results.metrics.auroc > 0.8, `digit 1 vs rest should be easy for an autoencoder, AUROC ${results.metrics.auroc}`);
@@ -120,7 +129,7 @@ test('the toy detector: help lists its schema; CLI train -> eval -> score; bad v
   await sharp(Buffer.alloc(28 * 28, 40), { raw: { width: 28, height: 28, channels: 1 } })
     .png()
     .toFile(png);
-  const s = await runCli('score', out, png, '--json');
+  const s = await runCli('score', out, png, '--json', '--device', 'cpu');
   assert.equal(s.code, 0, s.err);
   const rows = JSON.parse(s.out).images;
   assert.equal(rows.length, 1);
@@ -138,6 +147,7 @@ test('the toy detector through the pipeline layer (what the server calls)', asyn
     hparams: { hidden: 16 },
   });
   assert.equal(r.report.steps, 2 * Math.floor(256 / 32));
+  assert.equal((r.meta.training as { device: string }).device, cudaIsAvailable() ? 'cuda' : 'cpu', 'device auto');
   assert.ok(r.report.history.every((h) => Number.isFinite(h.rec) && h.ms! >= 0));
   r.detector.dispose();
   const ev = await evaluate({ bundle: out, testLimit: 300, json: path.join(out, 'r.json'), report: null, floors: false });

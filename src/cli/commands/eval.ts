@@ -6,7 +6,7 @@ import { fixedRunThreshold } from '../../pipeline/calibrate.js';
 import type { DataOptions } from '../../pipeline/data.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { checkOutputPath } from '../paths.js';
-import { DATA_SPECS } from './train.js';
+import { DATA_SPECS, DEVICE_SPEC, deviceOption } from './train.js';
 
 export const EVAL_SPECS: OptionSpec[] = [
   ...DATA_SPECS.filter((s) => s.name !== 'val-dir' && s.name !== 'val-fraction'),
@@ -23,6 +23,7 @@ export const EVAL_SPECS: OptionSpec[] = [
   { name: 'no-report', type: 'bool', doc: 'skip the HTML report (default false)' },
   { name: 'no-floors', type: 'bool', doc: 'skip the PCA and kNN floors (default false)' },
   { name: 'quiet', type: 'bool', doc: 'print only the results (default false)' },
+  DEVICE_SPEC,
 ];
 
 /** Parses `anogen eval` argv. */
@@ -48,6 +49,7 @@ export function parseEval(argv: string[]): EvalRequest & { quiet: boolean } {
     report: opts.noReport === true ? null : ((opts.report as string) ?? path.join(bundle, 'report.html')),
     floors: opts.noFloors !== true,
     quiet: opts.quiet === true,
+    device: deviceOption(opts),
   };
   checkOutputPath(req.json, '--json', 'file');
   checkOutputPath(req.csv, '--csv', 'file');

@@ -3,6 +3,7 @@ import { AnogenError, setNumThreads } from '../../core/index.js';
 import { scoreFiles } from '../../pipeline/score.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { checkOutputPath } from '../paths.js';
+import { DEVICE_SPEC, deviceOption } from './train.js';
 
 export const SCORE_SPECS: OptionSpec[] = [
   { name: 'json', type: 'bool', doc: 'print JSON: { threshold, images: [{ file, score, normalized, anomalous }] } (default: a table)' },
@@ -13,6 +14,7 @@ export const SCORE_SPECS: OptionSpec[] = [
   { name: 'skip-bad', type: 'bool', doc: 'skip images that fail to decode and report how many on stderr (default false: stop with an error)' },
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
   { name: 'quiet', type: 'bool', doc: 'no messages on stderr, only the results (default false)' },
+  DEVICE_SPEC,
 ];
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -29,6 +31,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     skipBad: opts.skipBad === true,
     threshold: opts.threshold as string | undefined,
     maps: opts.maps as string | undefined,
+    device: deviceOption(opts),
   });
   const say = (s: string) => (opts.quiet ? undefined : process.stderr.write(`${s}\n`));
   if (run.skipped.length > 0) {

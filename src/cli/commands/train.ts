@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { AnogenError, setNumThreads } from '../../core/index.js';
+import { resolveDevice, type DeviceSpec } from '../../core/runtime.js';
 import { PROTOCOLS } from '../../data/protocols.js';
 import { NORMALIZATION_KINDS } from '../../eval/normalize.js';
 import { parseThresholdStrategy } from '../../eval/threshold.js';
@@ -36,6 +37,20 @@ export const DATA_SPECS: OptionSpec[] = [
   { name: 'cache-mb', type: 'number', min: 0, max: 1e6, doc: 'image folders: memory for decoded images in MiB (default 256); training streams from disk beyond it' },
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
 ];
+
+/** `--device`, shared by train, eval and score. */
+export const DEVICE_SPEC: OptionSpec = {
+  name: 'device',
+  type: 'string',
+  doc: 'where the model runs: auto (CUDA when this libtorch has it and sees a GPU, else the CPU), cpu, cuda or cuda:N (default auto)',
+};
+
+/** The device spec of parsed options, checked (an AnogenError for a bad or unavailable device); undefined when not given. */
+export function deviceOption(opts: Record<string, unknown>): DeviceSpec | undefined {
+  if (opts.device === undefined) return undefined;
+  resolveDevice(opts.device, '--device');
+  return opts.device as DeviceSpec;
+}
 
 /** The generic input options mapped to a detector's own hyperparameters (not flags of their own). */
 function inputParams(detector: string): string[] {
@@ -80,6 +95,7 @@ export function trainSpecs(detector: string | undefined): OptionSpec[] {
     { name: 'resume', type: 'string', doc: 'continue an interrupted run from its checkpoint (<out> or <out>/checkpoint) exactly; only --epochs may change (default none)' },
     { name: 'checkpoint-every', type: 'int', min: 0, doc: 'also write the checkpoint every N steps (default 0: at every epoch end)' },
     { name: 'quiet', type: 'bool', doc: 'no progress output, only results (default false)' },
+    DEVICE_SPEC,
   ];
   if (d !== undefined) {
     const skip = inputParams(d.name);
@@ -97,7 +113,7 @@ export interface TrainCommand {
 }
 
 /** Options that may be given with --resume (everything else comes from the checkpoint). */
-const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery'];
+const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery', 'device'];
 
 /** Parses `anogen train` argv into a request. */
 export function parseTrain(argv: string[]): TrainCommand {
@@ -122,6 +138,7 @@ export function parseTrain(argv: string[]): TrainCommand {
     const request = checkpointRequest(opts.resume);
     if (typeof opts.epochs === 'number') request.epochs = opts.epochs;
     if (typeof opts.checkpointEvery === 'number') request.checkpointEvery = opts.checkpointEvery;
+    if (opts.device !== undefined) request.device = deviceOption(opts);
     return { request, resume: opts.resume, quiet };
   }
   if (positionals.length !== 1 && model === undefined) {
@@ -186,6 +203,7 @@ export function parseTrain(argv: string[]): TrainCommand {
       hparams,
       force: opts.force === true,
       checkpointEvery: opts.checkpointEvery as number | undefined,
+      device: deviceOption(opts),
     },
     quiet,
   };
