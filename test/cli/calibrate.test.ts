@@ -15,6 +15,7 @@ import { findCheckpoint, InterruptedError, train } from '../../src/pipeline/trai
 import { TRAIN_STATE_JSON, TRAIN_STATE_TENSORS } from '../../src/train/state.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-calibrate-'));
+const src = path.join(path.resolve(import.meta.dirname, '..', '..'), 'src') + path.sep;
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs the CLI in this process (in `tmp`), capturing stdout and stderr. */
@@ -24,8 +25,11 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   let err = '';
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
+  // Only what anogen's code writes is captured: node:test's reporter writes its results to
+  // the same stdout meanwhile (from its own stack), and those must still reach the runner.
+  const ours = () => (new Error().stack ?? '').includes(src);
+  process.stdout.write = ((c: string, ...rest: unknown[]) => (ours() ? ((out += c), true) : (o as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stdout.write;
+  process.stderr.write = ((c: string, ...rest: unknown[]) => (ours() ? ((err += c), true) : (e as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
   const cwd = process.cwd();
   process.chdir(tmp);
   try {
