@@ -5,6 +5,7 @@ import { calibrate, DEFAULT_VAL_LIMIT, type CalibrateRequest } from '../../pipel
 import { describeCalibration } from '../../pipeline/describe.js';
 import { optionsHelp, parseArgs, type OptionSpec } from '../args.js';
 
+/** The options of `anogen calibrate` (each doc line names its default). */
 export const CALIBRATE_SPECS: OptionSpec[] = [
   {
     name: 'threshold',
