@@ -53,7 +53,12 @@ export abstract class NeuralDetector<H extends object = object> extends Detector
     return this._device;
   }
 
-  /** Moves the weights to `device` (parameter objects are kept). Returns this. */
+  /**
+   * Moves the weights to `device` ('cpu', 'cuda', 'cuda:N'; the default device is 'cpu'):
+   * parameter objects are kept (Module.to), training then runs there (batches and every tensor
+   * of a step), and scoring moves its inputs there and brings scores and maps back to the CPU.
+   * An AnogenError when CUDA is asked for without CUDA (see resolveDevice for 'auto'). Returns this.
+   */
   to(device: Device): this {
     this.net.to(device);
     this._device = device;
