@@ -55,8 +55,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string): string | number
   return s;
 }
 
-/** Reads a JSON or YAML config file into option values (validated against `specs`). */
-export function readConfigFile(file: string, specs: OptionSpec[]): Record<string, string | number | boolean> {
+/** Reads a JSON or YAML config file into option values (validated against `specs`; keys not in `specs` are errors unless `ignoreUnknown`, default false). */
+export function readConfigFile(file: string, specs: OptionSpec[], ignoreUnknown = false): Record<string, string | number | boolean> {
   if (!fs.existsSync(file)) throw new AnogenError(`--config ${file}: no such file`);
   if (!fs.statSync(file).isFile()) throw new AnogenError(`--config ${file}: not a file (expected a JSON or YAML file of option: value)`);
   const text = fs.readFileSync(file, 'utf8');
@@ -70,6 +70,7 @@ export function readConfigFile(file: string, specs: OptionSpec[]): Record<string
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     const spec = specs.find((s) => s.name === k || s.name === kebab(k));
+    if (ignoreUnknown && spec === undefined) continue;
     if (spec === undefined || spec.name === 'config') {
       const names = specs.filter((s) => s.name !== 'config').map((s) => s.name);
       throw new AnogenError(`--config ${file}: unknown key ${JSON.stringify(k)}${didYouMean(kebab(k), names)}; valid keys: ${names.join(', ')}`);

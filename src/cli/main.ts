@@ -80,11 +80,11 @@ function modelsCommand(argv: string[]): number {
     const e = getDetector(n);
     return { name: n, description: e.description, input: e.input, trainDefaults: e.trainDefaults, options: Object.keys(e.schema) };
   });
-  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  if (argv.includes('--json')) stdout(`${JSON.stringify(rows, null, 2)}\n`);
   else {
     const w = Math.max(...rows.map((r) => r.name.length));
-    for (const r of rows) process.stdout.write(`${r.name.padEnd(w)}  ${r.description}\n`);
-    process.stdout.write(`\nanogen help train <model> lists a model's options.\n`);
+    for (const r of rows) stdout(`${r.name.padEnd(w)}  ${r.description}\n`);
+    stdout(`\nanogen help train <model> lists a model's options.\n`);
   }
   return 0;
 }
@@ -94,16 +94,16 @@ export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   try {
     if (verb === undefined || verb === '--help' || verb === '-h') {
-      process.stdout.write(mainHelp());
+      stdout(mainHelp());
       return verb === undefined ? 2 : 0;
     }
     if (verb === '--version' || verb === '-V') {
-      process.stdout.write(`${ANOGEN_VERSION}\n`);
+      stdout(`${ANOGEN_VERSION}\n`);
       return 0;
     }
     if ((VERBS as readonly string[]).includes(verb) && (rest.includes('--help') || rest.includes('-h'))) {
       const model = verb === 'train' ? rest.find((a) => !a.startsWith('-')) : undefined;
-      process.stdout.write(verb === 'help' ? mainHelp() : verbHelp(verb, model));
+      stdout(verb === 'help' ? mainHelp() : verbHelp(verb, model));
       return 0;
     }
     switch (verb) {
@@ -122,10 +122,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'models':
         return modelsCommand(rest);
       case 'version':
-        process.stdout.write(`anogen ${ANOGEN_VERSION} (libtorch ${torchVersion()}, node ${process.version})\n`);
+        stdout(`anogen ${ANOGEN_VERSION} (libtorch ${torchVersion()}, node ${process.version})\n`);
         return 0;
       case 'help':
-        process.stdout.write(rest.length ? verbHelp(rest[0]!, rest[1]) : mainHelp());
+        stdout(rest.length ? verbHelp(rest[0]!, rest[1]) : mainHelp());
         return 0;
       default:
         throw new AnogenError(`unknown command ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; expected one of ${VERBS.join(', ')} (anogen --help)`);
@@ -155,6 +155,7 @@ export async function main(argv: string[]): Promise<number> {
 
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
+import { stdout } from './io.js';
 const self = fileURLToPath(import.meta.url);
 const invoked = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
 if (invoked === self || process.env.ANOGEN_CLI_MAIN === '1') {

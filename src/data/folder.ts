@@ -222,10 +222,9 @@ export function openFolder(root: string, opts: FolderOptions = {}): FolderDatase
   }
   const ex = excludedSet(opts);
   const trainClasses = subdirs(trainDir).filter((c) => !ex.has(c));
+  // Training needs normals only: without test/ the test split is empty, and evaluation (not
+  // training) asks for labelled test data when it runs.
   const testClasses = fs.existsSync(testDir) ? subdirs(testDir).filter((c) => !ex.has(c)) : [];
-  if (testClasses.length === 0) {
-    throw new AnogenError(`${root}: no test/<class> folders; expected test/good and one folder per defect type`);
-  }
   const others = [...new Set([...trainClasses, ...testClasses])].filter((c) => c !== 'good').sort();
   const classes = ['good', ...others];
   const cid = (c: string) => classes.indexOf(c);
@@ -301,6 +300,59 @@ export function openNormalAbnormal(dirs: NormalAbnormalFolders, opts: FolderOpti
     opts.skipBad ?? false,
     opts.cacheBytes ?? 256 * 1024 * 1024,
   );
+}
+
+/**
+ * Opens the two-folder layout `<dir>/good/` (normal images) plus one folder per anomaly type
+ * (`<dir>/<defect>/`), for the `folder` protocol: sources `normal` (good/, split into train and
+ * test normals) and `abnormal` (every other folder, all in test). Classes: 'good' first, then
+ * the anomaly folders in name order.
+ */
+export function openGoodDefectFolder(dir: string, opts: FolderOptions = {}): FolderDataset {
+  if (!isDir(dir)) throw new AnogenError(`${dir}: folder does not exist`);
+  const ex = excludedSet(opts);
+  const subs = subdirs(dir).filter((c) => !ex.has(c));
+  if (!subs.includes('good')) throw new AnogenError(`${dir}: expected good/ (normal images) and one folder per anomaly type; found ${subs.join(', ') || 'no sub-folders'}`);
+  const classes = ['good', ...subs.filter((c) => c !== 'good')];
+  const normal = requireImages(path.join(dir, 'good')).map((file) => ({ file, classId: 0, mask: null }));
+  const abnormal = classes.slice(1).flatMap((c, k) => requireImages(path.join(dir, c)).map((file) => ({ file, classId: k + 1, mask: null })));
+  return new FolderDataset(
+    opts.name ?? path.basename(path.resolve(dir)),
+    path.resolve(dir),
+    classes,
+    'good',
+    { normal, abnormal },
+    opts.skipBad ?? false,
+    opts.cacheBytes ?? 256 * 1024 * 1024,
+  );
+}
+
+/**
+ * Opens a flat folder of normal images (no sub-folders needed): every image is for training
+ * (and validation); the test split is empty, so such a folder trains but does not evaluate.
+ */
+export function openNormalFolder(dir: string, opts: FolderOptions = {}): FolderDataset {
+  if (!isDir(dir)) throw new AnogenError(`${dir}: folder does not exist`);
+  const train = requireImages(dir).map((file) => ({ file, classId: 0, mask: null }));
+  return new FolderDataset(
+    opts.name ?? path.basename(path.resolve(dir)),
+    path.resolve(dir),
+    ['good'],
+    'good',
+    { train, test: [] },
+    opts.skipBad ?? false,
+    opts.cacheBytes ?? 256 * 1024 * 1024,
+  );
+}
+
+/** True when `dir` holds image files directly (a flat folder of images). */
+export function hasImages(dir: string): boolean {
+  return isDir(dir) && listImages(dir).length > 0;
+}
+
+/** True when `dir` has a good/ sub-folder (the two-folder layout). */
+export function isGoodDefectFolder(dir: string): boolean {
+  return isDir(path.join(dir, 'good'));
 }
 
 /**

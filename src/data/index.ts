@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { AnogenError } from '../core/errors.js';
 import type { Dataset } from './dataset.js';
-import { FolderDataset, isMvtecFolder, openFolder, type FolderOptions } from './folder.js';
+import { FolderDataset, hasImages, isGoodDefectFolder, isMvtecFolder, openFolder, openGoodDefectFolder, openNormalFolder, type FolderOptions } from './folder.js';
 import { isIdxFolder, NAMED_IDX_DATASETS, openIdxDataset, type IdxDatasetOptions } from './idx-dataset.js';
 
 export * from './idx.js';
@@ -23,7 +23,9 @@ export type OpenDatasetOptions = FolderOptions & IdxDatasetOptions;
 
 /**
  * Opens a dataset by name (`mnist`, `fashion-mnist`) or directory: a folder with the four IDX
- * files, or an image folder in the MVTec layout (<dir>/train/good, <dir>/test/<class>).
+ * files, an image folder in the MVTec layout (<dir>/train/good, <dir>/test/<class>; test/ may be
+ * absent for training), the two-folder layout (<dir>/good/ + <dir>/<defect>/), or a flat
+ * folder of normal images (training only).
  * Anything else gives an AnogenError listing what is valid.
  */
 export function openDataset(target: string, opts: OpenDatasetOptions = {}): Dataset {
@@ -31,8 +33,11 @@ export function openDataset(target: string, opts: OpenDatasetOptions = {}): Data
   if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
     if (isIdxFolder(target)) return openIdxDataset(target, opts);
     if (isMvtecFolder(target)) return openFolder(target, opts);
+    if (isGoodDefectFolder(target)) return openGoodDefectFolder(target, opts);
+    if (hasImages(target)) return openNormalFolder(target, opts);
     throw new AnogenError(
-      `${target}: not a dataset folder; expected the four IDX files (train-images-idx3-ubyte[.gz], ...) or the MVTec layout <dir>/train/good, <dir>/test/<class>`,
+      `${target}: not a dataset folder; expected the four IDX files (train-images-idx3-ubyte[.gz], ...), the MVTec layout <dir>/train/good (+ test/good, test/<defect>), ` +
+        'good/ plus one folder per anomaly type, or a folder of normal images',
     );
   }
   throw new AnogenError(`unknown dataset '${target}'; expected ${DATASET_NAMES.map((n) => `'${n}'`).join(', ')} or a dataset directory`);

@@ -36,6 +36,8 @@ export interface DetectorEntry {
   tiny: Record<string, unknown>;
   /** Default training options. */
   trainDefaults: TrainDefaults;
+  /** One line per loss name the step reports, for the report's loss plot (default none). */
+  lossDocs?: Record<string, string>;
   /** Builds a detector from hyperparameters already validated against `schema` (defaults filled in). */
   create(hparams: Record<string, unknown>): Detector;
 }

@@ -35,18 +35,18 @@ export function readImage(img: ImageInput, what = 'image'): { data: Float32Array
   return { data, c, h, w };
 }
 
+/** The low end of a pixel range (-1 or 0); 'auto' is -1 when any value is negative. */
+function rangeLow(range: PixelRange, data: Float32Array, who: string): number {
+  if (range === 'auto') return data.some((v) => v < 0) ? -1 : 0;
+  if (range === '[-1,1]') return -1;
+  if (range === '[0,1]') return 0;
+  throw new AnogenError(`${who}: range ${JSON.stringify(range)} is not valid; expected '[-1,1]', '[0,1]' or 'auto'`);
+}
+
 /** PNG bytes of an image (CHW float), mapped from `range` to 0..255 and clipped. */
 export async function imageToPng(img: ImageInput, range: PixelRange = 'auto'): Promise<Buffer> {
   const { data, c, h, w } = readImage(img);
-  let lo = 0;
-  if (range === 'auto') {
-    for (const v of data)
-      if (v < 0) {
-        lo = -1;
-        break;
-      }
-  } else if (range === '[-1,1]') lo = -1;
-  else if (range !== '[0,1]') throw new AnogenError(`imageToPng: range ${JSON.stringify(range)} is not valid; expected '[-1,1]', '[0,1]' or 'auto'`);
+  const lo = rangeLow(range, data, 'imageToPng');
   const out = new Uint8Array(h * w * c);
   for (let k = 0; k < c; k++) {
     for (let i = 0; i < h * w; i++) {
@@ -135,15 +135,7 @@ export async function overlayToPng(img: ImageInput, map: ImageInput, opts: Overl
   const mm = readImage(map, 'anomaly map');
   const plane = mapPlane(mm.data, mm.c, mm.h, mm.w);
   const range = opts.range ?? 'auto';
-  let lo = 0;
-  if (range === 'auto') {
-    for (const v of data)
-      if (v < 0) {
-        lo = -1;
-        break;
-      }
-  } else if (range === '[-1,1]') lo = -1;
-  else if (range !== '[0,1]') throw new AnogenError(`overlayToPng: range ${JSON.stringify(range)} is not valid; expected '[-1,1]', '[0,1]' or 'auto'`);
+  const lo = rangeLow(range, data, 'overlayToPng');
   let vmin = opts.vmin,
     vmax = opts.vmax;
   if (vmin === undefined || vmax === undefined) {

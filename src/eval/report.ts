@@ -103,6 +103,8 @@ export type ReportEmbedding =
 export interface ReportInput extends EvaluationInput {
   /** Page title (default 'anogen evaluation report'). */
   title?: string;
+  /** Where Φ came from, shown after it (default 'fitted on validation data'). */
+  thresholdSource?: string;
   /** Run information shown in the header (model, data, protocol, seed, epochs...). */
   info?: Record<string, string | number | boolean>;
   /** Name of the model's row and curves (default 'model'). */
@@ -400,7 +402,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const extra = extraRows.length ? `<table class="metrics kv"><tbody>${extraRows.join('')}</tbody></table>` : '';
   parts.push(
     `<section id="metrics"><h2>Metrics</h2><table class="metrics"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>${extra}` +
-      `<p class="note">Label 1 = anomalous; higher score = more anomalous. ${hasPhi ? `Φ = ${esc(fmt(phi!, 4))} (flag when score &gt; Φ), fitted on validation data. ` : ''}Best F1 is the maximum over all thresholds on the test set (an upper bound, not an operating point).</p></section>`,
+      `<p class="note">Label 1 = anomalous; higher score = more anomalous. ${hasPhi ? `Φ = ${esc(fmt(phi!, 4))} (flag when score &gt; Φ), ${esc(input.thresholdSource ?? 'fitted on validation data')}. ` : ''}Best F1 is the maximum over all thresholds on the test set (an upper bound, not an operating point).</p></section>`,
   );
 
   // histogram + ROC + PR

@@ -15,6 +15,7 @@ import { AnogenError, cat, dispose, tensor, tidy, type Tensor } from '../core/in
 import { auroc, evaluateScores } from '../eval/metrics.js';
 import { knnScores, PcaFloor } from '../eval/floors.js';
 import { loadBundle, requireTransforms } from '../detectors/bundle.js';
+import { getDetector } from '../detectors/registry.js';
 import { hasFeatures, NonFiniteScoreError } from '../detectors/api.js';
 import { NeuralDetector } from '../detectors/neural.js';
 import { resolveDevice } from '../core/runtime.js';
@@ -46,6 +47,11 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
     const runPhi = req.threshold === undefined ? null : fixedRunThreshold(req.threshold, req.bundle, 'eval');
     const dataOpts = evalDataOptions(req, config.protocol);
     const splits = buildSplits(dataOpts);
+    if (splits.test.length === 0) {
+      throw new AnogenError(
+        `${dataOpts.data} has no labelled test images (it holds normal images only: train/good or a flat folder); anogen eval needs test/good + test/<defect> (MVTec layout) or good/ + one folder per anomaly type: give --data <such a folder>`,
+      );
+    }
     const test = limitSplit(splits.test, req.testLimit, dataOpts.seed + 2);
     const nAnom = test.counts.anomalous;
     log(`anogen eval: scoring ${test.length} test images (${nAnom} anomalous) of ${splits.record.dataset} ${splits.record.protocol}`);
@@ -229,6 +235,7 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
         labels: Uint8Array.from(labels),
         results,
         floors: floorScores,
+        lossDocs: getDetector(config.detector).lossDocs,
       });
     }
     return { results, report };

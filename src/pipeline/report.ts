@@ -52,7 +52,7 @@ export async function buildReport(a: ReportArgs): Promise<string | null> {
     try {
       const h = JSON.parse(fs.readFileSync(hist, 'utf8')) as { losses: Record<string, number>[] };
       losses = {};
-      for (const row of h.losses) for (const [k, v] of Object.entries(row)) (losses[k] ??= []).push(v);
+      for (const row of h.losses) for (const [k, v] of Object.entries(row)) if (k !== 'ms') (losses[k] ??= []).push(v); // ms: step time, not a loss
     } catch {
       losses = undefined;
     }
@@ -78,6 +78,7 @@ export async function buildReport(a: ReportArgs): Promise<string | null> {
       scores: a.normed,
       labels: a.labels,
       threshold: a.results.threshold,
+      thresholdSource: a.req.threshold !== undefined ? `given for this run (--threshold ${a.req.threshold})` : 'fitted on validation data',
       floors: a.floors ? { 'PCA (floor)': a.floors.pca, 'kNN (floor)': a.floors.knn } : undefined,
       losses,
       samples: samples(a.data.top),

@@ -10,7 +10,7 @@ import { AnogenError, dispose, resolveDevice, type DeviceSpec, type Tensor } fro
 import { NeuralDetector } from '../detectors/neural.js';
 import { loadBundle, requireTransforms } from '../detectors/bundle.js';
 import { NonFiniteScoreError, type Calibration } from '../detectors/api.js';
-import { parseThresholdStrategy } from '../eval/threshold.js';
+import { fixedRunThreshold } from './calibrate.js';
 import { heatmapToPng, overlayToPng } from '../eval/png.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { listImageFiles, preprocessFiles } from './data.js';
@@ -56,12 +56,9 @@ export interface ScoreRun {
 /** Φ for a scoring run: the user's `fixed:<v>` or the bundle's. */
 function runThreshold(cal: Calibration | null, spec: string | undefined, bundle: string): number | null {
   if (spec === undefined) return cal ? cal.threshold.value : null;
-  const t = parseThresholdStrategy(spec, '--threshold');
-  if (t.kind !== 'fixed') {
-    throw new AnogenError(`--threshold ${spec}: scoring takes a fixed Φ ('fixed:<value>' on the normalised scale); to refit Φ on validation data use anogen calibrate ${bundle}`);
-  }
+  const phi = fixedRunThreshold(spec, bundle, 'score');
   if (cal === null) throw new AnogenError(`bundle ${bundle}: no calibration (normalisation) stored, so a normalised Φ cannot be applied; calibrate it first (anogen calibrate)`);
-  return t.value;
+  return phi;
 }
 
 /** Scores files with a bundle. */

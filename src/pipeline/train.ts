@@ -146,8 +146,10 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
   if (resume !== undefined) {
     resumeFrom = findCheckpoint(resume);
   } else {
+    createDetector(req.detector, req.hparams).dispose(); // hyperparameters checked before anything is written
     checkBundleTarget(req.out, { replace: req.force === true });
   }
+  const existed = fs.existsSync(req.out);
   const lock = acquireLock(req.out, 'anogen train');
   let detector: Detector | null = null;
   let loopState: LoopState | null = null;
@@ -249,6 +251,8 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
     if (loopState) disposeLoopState(loopState);
     detector?.dispose();
     lock.release();
+    // A run that failed before writing anything leaves no empty folder behind.
+    if (!existed && fs.existsSync(req.out) && fs.readdirSync(req.out).length === 0) fs.rmdirSync(req.out);
   }
 }
 

@@ -25,8 +25,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AnogenError } from '../core/errors.js';
-import { describeFsError, removeStaleTemps, writeJsonAtomic } from './fs.js';
-import { LOCK_FILE, LOCK_TAKEOVER_FILE, pidAlive } from './lock.js';
+import { describeFsError, removeStaleFiles, removeStaleTemps, writeJsonAtomic } from './fs.js';
+import { LOCK_FILE, LOCK_TAKEOVER_FILE } from './lock.js';
 
 /** The journal of a commit in progress (or of one interrupted by a crash). */
 export const COMMIT_FILE = '.anogen-commit.json';
@@ -200,21 +200,14 @@ export function recoverCommit(dir: string): boolean {
  * the lock). Files of live processes and every other file are kept. Returns the paths removed.
  */
 export function removeStaleLitter(dir: string): string[] {
-  const removed = removeStaleTemps(dir);
   const pending = new Set((readJournal(dir)?.files ?? []).map((f) => f.staged));
-  for (const name of fs.readdirSync(dir)) {
-    const m = STAGE_RE.exec(name);
-    if (!m || pending.has(name) || pidAlive(Number(m[1]))) continue;
-    const p = path.join(dir, name);
-    try {
-      if (!fs.lstatSync(p).isFile()) continue;
-      fs.rmSync(p, { force: true });
-      removed.push(p);
-    } catch (e) {
-      throw new AnogenError(`cannot remove stale temp file ${p}: ${describeFsError(e)}`);
-    }
-  }
-  return removed;
+  return [
+    ...removeStaleTemps(dir),
+    ...removeStaleFiles(dir, (name) => {
+      const m = STAGE_RE.exec(name);
+      return m && !pending.has(name) ? Number(m[1]) : null;
+    }),
+  ];
 }
 
 /**

@@ -159,6 +159,18 @@ function pidAlive(pid: number): boolean {
  * kept; a missing `dir` is not an error. Not recursive. Returns the paths removed.
  */
 export function removeStaleTemps(dir: string): string[] {
+  return removeStaleFiles(dir, (name) => {
+    const m = TEMP_RE.exec(name);
+    return m ? Number(m[2]) : null;
+  });
+}
+
+/**
+ * Deletes the regular files of `dir` whose name `pidOf` maps to the id of a process that no
+ * longer exists (litter of a killed writer); names it maps to null are kept, and so are files of
+ * live processes. A missing `dir` is not an error. Not recursive. Returns the paths removed.
+ */
+export function removeStaleFiles(dir: string, pidOf: (name: string) => number | null): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -168,10 +180,8 @@ export function removeStaleTemps(dir: string): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = TEMP_RE.exec(name);
-    if (!m) continue;
-    const pid = Number(m[2]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pidAlive(pid)) continue;
+    const pid = pidOf(name);
+    if (pid === null || !Number.isSafeInteger(pid) || pid <= 0 || pidAlive(pid)) continue;
     const p = path.join(dir, name);
     try {
       if (!fs.lstatSync(p).isFile()) continue;

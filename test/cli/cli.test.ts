@@ -13,6 +13,7 @@ import { preprocessFile } from '../../src/data/index.js';
 import { pixelAuroc } from '../../src/eval/metrics.js';
 import { imageTransforms } from '../../src/pipeline/data.js';
 import { settledLiveTensors } from '../helpers/live.js';
+import { runCliIn } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-cli-'));
@@ -25,25 +26,8 @@ function anogen(...args: string[]): { code: number; out: string; err: string } {
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
-/** Runs the CLI in this process (faster than spawning), capturing its output. */
-async function inProcess(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { main } = await import('../../src/cli/main.js');
-  let out = '';
-  let err = '';
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
-  const cwd = process.cwd();
-  process.chdir(tmp);
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.chdir(cwd);
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+/** Runs the CLI in this process (faster than spawning) in the test's folder, capturing its output. */
+const inProcess = (...args: string[]) => runCliIn(tmp, ...args);
 const noStack = (s: string) => assert.doesNotMatch(s, /^\s+at .*\(.*:\d+:\d+\)$/m, `no stack trace expected in:\n${s}`);
 
 test('--version and --help', () => {
@@ -64,7 +48,7 @@ test('unknown options, values, commands and detectors: exit 2, valid values list
     [['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-all'], /"one-vs-all" is not valid; expected 'one-vs-rest', 'leave-one-out' or 'folder'/],
     [['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '11', '--epochs', '1'], /11/],
     [['train', 'ganomaly', '--data', 'mnist', '--epochs', 'two'], /--epochs: "two" is not valid; expected an integer/],
-    [['train', 'gan0maly', '--data', 'mnist'], /unknown detector "gan0maly"; expected 'ganomaly'/],
+    [['train', 'gan0maly', '--data', 'mnist'], /unknown detector "gan0maly" \(did you mean ganomaly\?\); expected 'ganomaly'/],
     [['train', 'ganomaly', '--data', path.join(tmp, 'nowhere')], /no such dataset or folder; expected mnist, fashion-mnist/],
     [['frobnicate'], /unknown command "frobnicate"; expected one of train, eval, score/],
     [['score', path.join(tmp, 'no-bundle'), 'x.png'], /no such file or folder|no such folder/],

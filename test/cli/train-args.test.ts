@@ -14,3 +14,15 @@ test('boolean hyperparameters are flags; numeric ones take numbers', () => {
   assert.throws(() => parseTrain([...base, '--bn-recalibration=maybe']), /--bn-recalibration: "maybe" is not valid; expected true or false/);
   assert.throws(() => parseTrain([...base, '--w-con', 'lots']), /--w-con: "lots" is not valid; expected a number/);
 });
+
+test("a config file may name the model, and then that model's own flags are accepted", async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-cfg-')), 'train.yaml');
+  fs.writeFileSync(f, 'model: ganomaly\ndata: mnist\nprotocol: one-vs-rest\nnormal: 3\nw-con: 20\n');
+  const cmd = parseTrain(['--config', f, '--nz', '8']);
+  assert.equal(cmd.request.detector, 'ganomaly');
+  assert.equal(cmd.request.hparams.nz, 8);
+  assert.equal(cmd.request.hparams.wCon, 20);
+});

@@ -1,16 +1,34 @@
-/** Runs the `anogen` CLI in this process (faster than spawning), capturing its output. */
+/**
+ * Runs the `anogen` CLI in this process (faster than spawning), capturing its results through
+ * src/cli/io.ts (not by replacing process.stdout.write, which would also swallow the test
+ * runner's own reports) and its messages on stderr.
+ */
+import { cliOutput } from '../../src/cli/io.js';
+
+/** A GANomaly small enough to train in a second: 16 px, latent 8, widths 8. */
+export const TINY_GANOMALY = ['--image-size', '16', '--nz', '8', '--ngf', '8', '--ndf', '8'];
+
+/** Runs the CLI in this process; see the module comment. */
 export async function runCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCliIn(null, ...args);
+}
+
+/** {@link runCli} with the working directory set to `cwd` for the call (null: unchanged). */
+export async function runCliIn(cwd: string | null, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const { main } = await import('../../src/cli/main.js');
+  const before = process.cwd();
+  if (cwd !== null) process.chdir(cwd);
   let out = '';
   let err = '';
-  const o = process.stdout.write.bind(process.stdout);
+  const o = cliOutput.write;
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
+  cliOutput.write = (c: string) => void (out += c);
   process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
   try {
     return { code: await main(args), out, err };
   } finally {
-    process.stdout.write = o;
+    cliOutput.write = o;
     process.stderr.write = e;
+    process.chdir(before);
   }
 }

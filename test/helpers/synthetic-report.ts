@@ -5,6 +5,7 @@
 // test and by scripts/report-screenshots.ts.
 import { manualSeed, rand, randn, tensor, tidy, type Tensor } from '../../src/core/index.js';
 import type { ReportInput, ReportSample } from '../../src/eval/report.js';
+import { mulberry32 } from '../../src/data/random.js';
 
 /** Options of {@link syntheticReport}. */
 export interface SyntheticReportOptions {
@@ -24,17 +25,8 @@ export interface SyntheticReportOptions {
   seed?: number;
 }
 
-/** A small deterministic PRNG (mulberry32) for the JS-side numbers. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG for the JS-side numbers (the data layer's mulberry32). */
+const prng = mulberry32;
 
 /** The report's input, plus the tensors it holds (dispose them after rendering). */
 export function syntheticReport(opts: SyntheticReportOptions = {}): { input: ReportInput; tensors: Tensor[] } {

@@ -12,6 +12,7 @@ import { loadSafetensors } from '../../src/nn/safetensors.js';
 import { loadBundle } from '../../src/detectors/index.js';
 import { rand } from '../../src/core/index.js';
 import '../helpers/nan-ae.js';
+import { TINY_GANOMALY } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const child = path.join(root, 'test', 'helpers', 'train-child.ts');
@@ -19,34 +20,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-resume-'));
 const env = { ...process.env, ANOGEN_DEBUG: '' };
 // 96 training images, batch 16: 6 steps per epoch, 3 epochs = 18 steps.
 const run = (out: string) => [
-  'train',
-  'ganomaly',
-  '--data',
-  'mnist',
-  '--protocol',
-  'one-vs-rest',
-  '--normal',
-  '7',
-  '--train-limit',
-  '96',
-  '--val-limit',
-  '32',
-  '--epochs',
-  '3',
-  '--batch-size',
-  '16',
-  '--image-size',
-  '16',
-  '--nz',
-  '8',
-  '--ngf',
-  '8',
-  '--ndf',
-  '8',
-  '--threads',
-  '1',
-  '--out',
-  out,
+  ...['train', 'ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '7', '--train-limit', '96', '--val-limit', '32'],
+  ...['--epochs', '3', '--batch-size', '16', ...TINY_GANOMALY, '--threads', '1', '--out', out],
 ];
 
 function sync(args: string[]) {

@@ -11,7 +11,7 @@ import { liveTensors } from '../../src/core/index.js';
 import { openFolder, makeSplits, imageTransformsFor } from './streaming-helpers.js';
 import { Ganomaly } from '../../src/detectors/index.js';
 import { SplitSource } from '../../src/train/source.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, TINY_GANOMALY } from '../helpers/cli.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-stream-'));
 const N = 384;
@@ -68,27 +68,7 @@ test('a folder larger than the cache trains from disk with a bounded cache and f
 
 test('the CLI streams a folder too (--cache-mb)', async () => {
   const out = path.join(root, 'run');
-  const r = await runCli(
-    'train',
-    'ganomaly',
-    '--data',
-    root,
-    '--image-size',
-    '16',
-    '--nz',
-    '8',
-    '--ngf',
-    '8',
-    '--ndf',
-    '8',
-    '--epochs',
-    '1',
-    '--cache-mb',
-    '0.5',
-    '--out',
-    out,
-    '--quiet',
-  );
+  const r = await runCli('train', 'ganomaly', '--data', root, ...TINY_GANOMALY, '--epochs', '1', '--cache-mb', '0.5', '--out', out, '--quiet');
   assert.equal(r.code, 0, r.err);
   assert.ok(fs.existsSync(path.join(out, 'config.json')));
 });

@@ -4,6 +4,7 @@ import { NORMALIZATION_KINDS } from '../../eval/normalize.js';
 import { calibrate, DEFAULT_VAL_LIMIT, type CalibrateRequest } from '../../pipeline/calibrate.js';
 import { describeCalibration } from '../../pipeline/describe.js';
 import { optionsHelp, parseArgs, type OptionSpec } from '../args.js';
+import { stdout } from '../io.js';
 
 /** The options of `anogen calibrate` (each doc line names its default). */
 export const CALIBRATE_SPECS: OptionSpec[] = [
@@ -67,6 +68,6 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const log = req.quiet ? undefined : (s: string) => process.stderr.write(`${s}\n`);
   const r = await calibrate(req, log);
   log?.(r.previous ? `before: ${describeCalibration(r.previous)}` : 'before: no calibration');
-  process.stdout.write(`${r.description}\nbundle: ${r.bundle}\n`);
+  stdout(`${r.description}\nbundle: ${r.bundle}\n`);
   return 0;
 }

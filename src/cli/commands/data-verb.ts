@@ -2,6 +2,7 @@
 import { AnogenError } from '../../core/index.js';
 import { optionsHelp, parseArgs, type OptionSpec } from '../args.js';
 import { dataInfoCommand } from './data.js';
+import { stdout } from '../io.js';
 
 export const DATA_INFO_SPECS: OptionSpec[] = [
   { name: 'json', type: 'bool', doc: 'print JSON instead of text (default false)' },
@@ -18,6 +19,6 @@ export async function dataCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new AnogenError(`anogen data info: expected one dataset ('mnist', 'fashion-mnist' or a directory), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   }
-  process.stdout.write(await dataInfoCommand({ target: positionals[0], json: opts.json === true, includeUncertain: opts.includeUncertain === true }));
+  stdout(await dataInfoCommand({ target: positionals[0], json: opts.json === true, includeUncertain: opts.includeUncertain === true }));
   return 0;
 }

@@ -8,6 +8,7 @@ import { setNumThreads } from '../../core/index.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { evaluate } from '../../pipeline/evaluate.js';
 import { runTrainCommand } from './train.js';
+import { stdout } from '../io.js';
 
 /** The demo's budget (defaults chosen to finish in a few minutes on 2 cores). */
 export const DEMO_DEFAULTS = { normal: '0', trainLimit: 1000, epochs: 2, imageSize: 32, ngf: 32, ndf: 32, testLimit: 2000, seed: 0 };
@@ -62,7 +63,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     log,
   );
   const f = results.floors;
-  process.stdout.write(
+  stdout(
     `\nanogen demo: GANomaly on MNIST, digit ${normal} normal, the other digits anomalous (${results.testImages} test images)\n` +
       `AUROC ${results.metrics.auroc.toFixed(4)}` +
       (f ? `  (PCA floor ${f.pca.auroc.toFixed(4)}, kNN floor ${f.knn.auroc.toFixed(4)})` : '') +

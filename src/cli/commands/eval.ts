@@ -7,6 +7,7 @@ import type { DataOptions } from '../../pipeline/data.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { checkOutputPath } from '../paths.js';
 import { DATA_SPECS, DEVICE_SPEC, deviceOption } from './train.js';
+import { stdout } from '../io.js';
 
 export const EVAL_SPECS: OptionSpec[] = [
   ...DATA_SPECS.filter((s) => s.name !== 'val-dir' && s.name !== 'val-fraction'),
@@ -62,7 +63,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const req = parseEval(argv);
   const { results, report } = await evaluate(req, req.quiet ? undefined : (s) => process.stderr.write(`${s}\n`));
   const f = results.floors;
-  process.stdout.write(
+  stdout(
     `AUROC ${results.metrics.auroc.toFixed(4)}  AUPRC ${results.metrics.auprc.toFixed(4)}  F1@Phi ${(results.metrics.atThreshold?.f1 ?? NaN).toFixed(4)}  best F1 ${results.metrics.bestF1.f1.toFixed(4)}  FPR@95TPR ${results.metrics.fpr95.toFixed(4)}\n` +
       (f ? `floors: PCA AUROC ${f.pca.auroc.toFixed(4)}  kNN AUROC ${f.knn.auroc.toFixed(4)}\n` : '') +
       (results.pixel ? `pixel AUROC ${results.pixel.auroc.toFixed(4)} (${results.pixel.pixels} pixels, every ${results.pixel.stride})\n` : '') +

@@ -4,6 +4,7 @@ import { scoreFiles } from '../../pipeline/score.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { checkOutputPath } from '../paths.js';
 import { DEVICE_SPEC, deviceOption } from './train.js';
+import { stdout } from '../io.js';
 
 export const SCORE_SPECS: OptionSpec[] = [
   { name: 'json', type: 'bool', doc: 'print JSON: { threshold, images: [{ file, score, normalized, anomalous }] } (default: a table)' },
@@ -41,17 +42,17 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   if (run.mapScale) say(`anogen score: maps written to ${String(opts.maps)} (colour scale 0 .. ${run.mapScale.vmax.toPrecision(4)}, in scale.json)`);
   const rows = run.rows;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ threshold: run.threshold, images: rows }, null, 2)}\n`);
+    stdout(`${JSON.stringify({ threshold: run.threshold, images: rows }, null, 2)}\n`);
   } else if (opts.csv) {
-    process.stdout.write('file,score,normalized,anomalous\n');
-    for (const r of rows) process.stdout.write(`${csvCell(r.file)},${r.score},${r.normalized ?? ''},${r.anomalous === null ? '' : r.anomalous}\n`);
+    stdout('file,score,normalized,anomalous\n');
+    for (const r of rows) stdout(`${csvCell(r.file)},${r.score},${r.normalized ?? ''},${r.anomalous === null ? '' : r.anomalous}\n`);
   } else {
     const w = Math.max(4, ...rows.map((r) => r.file.length));
-    process.stdout.write(
+    stdout(
       `${'file'.padEnd(w)}  ${'score'.padStart(12)}  ${'normalized'.padStart(10)}  anomalous${run.threshold !== null ? ` (normalized > Φ = ${run.threshold.toPrecision(4)})` : ''}\n`,
     );
     for (const r of rows) {
-      process.stdout.write(
+      stdout(
         `${r.file.padEnd(w)}  ${r.score.toPrecision(6).padStart(12)}  ${(r.normalized === null ? '-' : r.normalized.toFixed(4)).padStart(10)}  ${r.anomalous === null ? '-' : r.anomalous ? 'yes' : 'no'}\n`,
       );
     }

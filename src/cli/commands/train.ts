@@ -10,12 +10,13 @@ import { PROTOCOLS } from '../../data/protocols.js';
 import { NORMALIZATION_KINDS } from '../../eval/normalize.js';
 import { parseThresholdStrategy } from '../../eval/threshold.js';
 import { detectorNames, getDetector } from '../../detectors/registry.js';
-import { describeParam, flagName, type ParamSpec } from '../../detectors/schema.js';
+import { describeParam, flagName, resolveHParams, type ParamSpec } from '../../detectors/schema.js';
 import { checkpointRequest, InterruptedError, train, type TrainRequest, type TrainResult } from '../../pipeline/train.js';
 import type { DataOptions } from '../../pipeline/data.js';
-import { parseArgs, type OptionSpec } from '../args.js';
+import { parseArgs, readConfigFile, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
+import { stdout } from '../io.js';
 
 export { InterruptedError };
 
@@ -112,12 +113,25 @@ export interface TrainCommand {
   quiet: boolean;
 }
 
+/** The `model:` of the `--config` file in argv, if any (so that the model's own flags are known when parsing). */
+function configModel(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (i < 0) return undefined;
+  const file = argv[i]!.includes('=') ? argv[i]!.slice('--config='.length) : argv[i + 1];
+  try {
+    const obj = readConfigFile(file!, [{ name: 'model', type: 'string', doc: '' }], true) as { model?: unknown };
+    return typeof obj.model === 'string' ? obj.model : undefined;
+  } catch {
+    return undefined; // the real parse reports the file's problem
+  }
+}
+
 /** Options that may be given with --resume (everything else comes from the checkpoint). */
 const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery', 'device'];
 
 /** Parses `anogen train` argv into a request. */
 export function parseTrain(argv: string[]): TrainCommand {
-  const first = argv.find((a, i) => !a.startsWith('-') && (i === 0 || !argv[i - 1]!.startsWith('--') || argv[i - 1]!.includes('=')));
+  const first = argv.find((a, i) => !a.startsWith('-') && (i === 0 || !argv[i - 1]!.startsWith('--') || argv[i - 1]!.includes('='))) ?? configModel(argv);
   let { positionals, opts } = parseArgs(argv, trainSpecs(first), 'train');
   const model = typeof opts.model === 'string' ? opts.model : undefined;
   if (positionals.length === 0 && model !== undefined) {
@@ -170,6 +184,7 @@ export function parseTrain(argv: string[]): TrainCommand {
   const entry = getDetector(detector);
   const hparams: Record<string, unknown> = {};
   for (const k of Object.keys(entry.schema)) if (opts[k] !== undefined) hparams[k] = opts[k];
+  resolveHParams(entry.schema, hparams, `--${detector}`); // every value checked before any work
   const cls = (opts.normal ?? opts.abnormal ?? '') as string;
   const dataName = path.basename(String(opts.data));
   const out = (opts.out as string) ?? path.join('runs', [detector, dataName, opts.protocol === 'leave-one-out' ? `not-${cls}` : cls].filter(Boolean).join('-'));
@@ -236,6 +251,6 @@ export async function runTrainCommand(cmd: TrainCommand, log: (s: string) => voi
 export async function trainCommand(argv: string[]): Promise<number> {
   const r = await runTrainCommand(parseTrain(argv));
   r.detector.dispose();
-  process.stdout.write(`${r.out}\n`);
+  stdout(`${r.out}\n`);
   return 0;
 }

@@ -10,7 +10,7 @@ import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { GanomalyNetworks, type GanomalyArch } from './network.js';
 import { latentScore, residualMap } from './loss.js';
-import { ganomalyProcess } from './step.js';
+import { GANOMALY_LOSSES, ganomalyProcess } from './step.js';
 
 const powerOfTwo = (v: number) => (v >= 16 && (v & (v - 1)) === 0 ? null : 'a power of two >= 16 (16, 32, 64, 128...), the sizes the DCGAN networks can build');
 
@@ -105,5 +105,6 @@ registerDetector({
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16, nz: 8, ngf: 8, ndf: 8 },
   trainDefaults: GANOMALY_TRAIN_DEFAULTS,
+  lossDocs: GANOMALY_LOSSES,
   create: (h) => new Ganomaly(h as Partial<GanomalyHParams>),
 });
