@@ -160,7 +160,7 @@ function validateOne(c: unknown, where: string): TransformConfig {
   }
   const o = c as Record<string, unknown>;
   const type = o.type;
-  if (typeof type !== 'string' || !(type in SPECS)) {
+  if (typeof type !== 'string' || !Object.hasOwn(SPECS, type)) {
     throw new AnogenError(`${where}: unknown transform type ${JSON.stringify(type)}; expected ${validList(TRANSFORM_TYPES)}`);
   }
   const spec = SPECS[type as TransformType];

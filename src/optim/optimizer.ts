@@ -177,7 +177,10 @@ export abstract class Optimizer<H extends BaseHyper> {
     for (const [i, s] of parsed) {
       const p = params[i]!;
       const tensors: Record<string, Tensor> = {};
-      for (const [k, t] of Object.entries(s.tensors)) tensors[k] = keep(noGrad(() => t.to({ device: p.device as never, dtype: p.dtype })).clone());
+      for (const [k, t] of Object.entries(s.tensors)) {
+        // a copy on the parameter's device and dtype (the intermediate of .to() is freed at once)
+        tensors[k] = keep(noGrad(() => tidy(() => t.to({ device: p.device as never, dtype: p.dtype }).clone())));
+      }
       this.state.set(p, { step: s.step, tensors });
     }
     sd.paramGroups.forEach((g, i) => {
