@@ -13,6 +13,8 @@ export * as evaluation from './eval/metrics.js';
 export * as thresholds from './eval/threshold.js';
 export * as floors from './eval/floors.js';
 export * as report from './eval/report.js';
+export * as train from './train/index.js';
+export * as pipeline from './pipeline/index.js';
 export * from './detectors/index.js';
 export { ANOGEN_VERSION } from './detectors/version.js';
 export { main as cliMain } from './cli/main.js';
