@@ -212,3 +212,28 @@ test('corrupt or mismatched bundles are AnogenErrors naming the file', async () 
   fs.rmSync(dir, { recursive: true });
   d.dispose();
 });
+
+test('the score is selectable: latent (default), contextual, or a mix of the two', async () => {
+  const x = normals(8, 11);
+  const d = new Ganomaly(TINY);
+  const latent = d.score(x, { maps: false }).scores;
+  const sd = d.stateDict();
+  const other = (h: Record<string, unknown>) => {
+    const e = new Ganomaly({ ...TINY, ...h });
+    e.loadStateDict(sd);
+    const s = e.score(x, { maps: false }).scores;
+    e.dispose();
+    return s;
+  };
+  const contextual = other({ score: 'contextual' });
+  const mix = other({ score: 'mix', scoreMix: 0.25 });
+  const fake = d.reconstruct(x);
+  const want = fake.sub(x).abs().flatten(1).mean(1).toFloat32Array();
+  for (let i = 0; i < 8; i++) {
+    assert.ok(Math.abs(contextual[i]! - want[i]!) < 1e-6);
+    assert.ok(Math.abs(mix[i]! - (0.75 * latent[i]! + 0.25 * contextual[i]!)) < 1e-5);
+  }
+  assert.throws(() => new Ganomaly({ score: 'pixel' } as never), /score: "pixel" is not valid; expected .*latent.*contextual.*mix/);
+  for (const t of sd.values()) t.dispose();
+  d.dispose();
+});

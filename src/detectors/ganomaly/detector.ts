@@ -1,6 +1,7 @@
 /**
  * The GANomaly detector: A(x) = mean (z - z^)^2 over the latent (z = encoder1(x),
- * z^ = encoder2(decoder(z))); anomaly map = |x - x^| averaged over channels.
+ * z^ = encoder2(decoder(z))), the paper's score; or, selectable (`score`), the contextual error
+ * mean |x - x^| or a weighted mix of the two. Anomaly map = |x - x^| averaged over channels.
  */
 import type { Tensor } from '../../core/index.js';
 import type { TrainingProcess } from '../../train/loop.js';
@@ -27,6 +28,13 @@ export const GANOMALY_SCHEMA = {
   wEnc: { type: 'number', default: 1, min: 0, max: 1e6, doc: 'latent L2 loss weight' },
   beta1: { type: 'number', default: 0.5, min: 0, below: 1, doc: 'Adam beta1' },
   beta2: { type: 'number', default: 0.999, min: 0, below: 1, doc: 'Adam beta2' },
+  score: {
+    type: 'enum',
+    default: 'latent',
+    values: ['latent', 'contextual', 'mix'],
+    doc: "anomaly score: 'latent' mean (z - z^)^2 (the paper's), 'contextual' mean |x - x^|, or 'mix' (1 - scoreMix) latent + scoreMix contextual",
+  },
+  scoreMix: { type: 'number', default: 0.5, min: 0, max: 1, doc: "weight of the contextual error in the 'mix' score" },
   bnRecalibration: {
     type: 'bool',
     default: true,
@@ -41,6 +49,10 @@ export interface GanomalyHParams extends GanomalyArch {
   wEnc: number;
   beta1: number;
   beta2: number;
+  /** The anomaly score (default 'latent', the paper's). */
+  score: 'latent' | 'contextual' | 'mix';
+  /** Weight of the contextual error in the 'mix' score (default 0.5). */
+  scoreMix: number;
   bnRecalibration: boolean;
 }
 
@@ -84,7 +96,18 @@ export class Ganomaly extends NeuralDetector<GanomalyHParams> implements Reconst
 
   protected scoreBatch(x: Tensor, maps: boolean): { scores: Tensor; maps?: Tensor } {
     const [fake, latentI, latentO] = this.nets.netg.call(x);
-    return { scores: latentScore(latentI, latentO), ...(maps ? { maps: residualMap(x, fake) } : {}) };
+    const { score, scoreMix } = this.hparams;
+    const latent = () => latentScore(latentI, latentO);
+    const contextual = () => x.sub(fake).abs().flatten(1).mean(1);
+    const scores =
+      score === 'latent'
+        ? latent()
+        : score === 'contextual'
+          ? contextual()
+          : latent()
+              .mul(1 - scoreMix)
+              .add(contextual().mul(scoreMix));
+    return { scores, ...(maps ? { maps: residualMap(x, fake) } : {}) };
   }
 
   /** Reconstructions x^ (eval mode) for reports. */
