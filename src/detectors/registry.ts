@@ -36,6 +36,12 @@ export interface DetectorEntry {
   tiny: Record<string, unknown>;
   /** Default training options. */
   trainDefaults: TrainDefaults;
+  /**
+   * Estimated peak memory in bytes of training with these hyperparameters at this batch size
+   * (weights, gradients, optimiser state, activations), checked before any allocation so that an
+   * impossible size is refused with what fits (default none: not checked).
+   */
+  estimateTrainingBytes?(hparams: Record<string, unknown>, batchSize: number): number;
   /** One line per loss name the step reports, for the report's loss plot (default none). */
   lossDocs?: Record<string, string>;
   /** Builds a detector from hyperparameters already validated against `schema` (defaults filled in). */

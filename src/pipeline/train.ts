@@ -11,6 +11,7 @@
  * `resume` continues from it exactly; a NaN/Inf loss stops with the last checkpoint intact.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { AnogenError, resolveDevice, type DeviceSpec } from '../core/index.js';
 import { PROTOCOLS } from '../data/protocols.js';
@@ -146,6 +147,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
   if (resume !== undefined) {
     resumeFrom = findCheckpoint(resume);
   } else {
+    checkMemory(req);
     createDetector(req.detector, req.hparams).dispose(); // hyperparameters checked before anything is written
     checkBundleTarget(req.out, { replace: req.force === true });
   }
@@ -173,8 +175,9 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
     } else {
       detector = createDetector(req.detector, hparams); // validates before any pixel is loaded
     }
-    if (!(detector instanceof NeuralDetector)) throw new AnogenError(`${req.detector} is not trained by the training loop`);
-    detector.to(device); // before fit builds the optimisers; the loop puts every batch there
+    // before fit builds the optimisers; the loop puts every batch there. Detectors fitted in one pass
+    // without the loop (ocsvm, gaussian) fit and score on the CPU.
+    if (detector instanceof NeuralDetector) detector.to(device);
     const trainSplit = limitSplit(splits.train, req.trainLimit, req.data.seed);
     if (trainSplit.length === 0) throw new AnogenError(`the training split of '${ds.name}' is empty`);
     const nVal = Math.min(splits.validation.length, req.valLimit);
@@ -254,6 +257,38 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
     // A run that failed before writing anything leaves no empty folder behind.
     if (!existed && fs.existsSync(req.out) && fs.readdirSync(req.out).length === 0) fs.rmdirSync(req.out);
   }
+}
+
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 10 * 2 ** 30 ? 1 : 0)} GiB`;
+
+/**
+ * Refuses a run whose estimated training memory exceeds 80% of this machine's memory, before
+ * anything is allocated, saying what fits (the largest batch at this size, or the largest size
+ * at this batch). Detectors without an estimate are not checked.
+ */
+export function checkMemory(req: TrainRequest, total = os.totalmem()): void {
+  const entry = getDetector(req.detector);
+  if (entry.estimateTrainingBytes === undefined) return;
+  const defaults = Object.fromEntries(Object.entries(entry.schema).map(([k, s]) => [k, s.default]));
+  const sizeParam = entry.input.sizeParam;
+  const size = req.imageSize ?? (sizeParam !== undefined ? (defaults[sizeParam] as number) : entry.input.size!);
+  const batch = req.batchSize ?? entry.trainDefaults.batchSize;
+  const h = (s: number) => ({ ...defaults, ...req.hparams, ...(sizeParam !== undefined ? { [sizeParam]: s } : {}) });
+  const need = entry.estimateTrainingBytes(h(size), batch);
+  const budget = 0.8 * total;
+  if (need <= budget) return;
+  let b = batch;
+  while (b > 1 && entry.estimateTrainingBytes(h(size), b) > budget) b = Math.floor(b / 2);
+  let s = size;
+  while (s > 16 && entry.estimateTrainingBytes(h(s), batch) > budget) s = s / 2;
+  const fits = [
+    entry.estimateTrainingBytes(h(size), b) <= budget ? `--batch-size ${b} at ${size} px` : '',
+    s !== size && entry.estimateTrainingBytes(h(s), batch) <= budget ? `--image-size ${s} at batch ${batch}` : '',
+  ].filter(Boolean);
+  throw new AnogenError(
+    `training ${req.detector} at ${size} px with batch ${batch} needs about ${gib(need)} of memory (estimate); this machine has ${gib(total)}: ` +
+      (fits.length > 0 ? `what fits: ${fits.join(', or ')}` : 'no batch size fits at this image size; lower --image-size or the network widths'),
+  );
 }
 
 /** The hyperparameters a bundle of `name` would store for `hparams` (schema-resolved). */

@@ -150,3 +150,19 @@ test('a bundle works from another working directory; eval options given by the u
   const cfg = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
   assert.equal(cfg.protocol.options.data, 'mnist', 'named datasets are stored by name');
 });
+
+test('an image size that cannot fit in memory is refused up front, saying what fits', async () => {
+  const t0 = performance.now();
+  const r = await runCli('train', 'ganomaly', ...mnist, '--image-size', '1024', '--out', path.join(tmp, 'huge'));
+  assert.equal(r.code, 2);
+  assert.match(
+    r.err,
+    /training ganomaly at 1024 px with batch 64 needs about \d+ GiB of memory \(estimate\); this machine has \d+(\.\d)? GiB: (what fits: .*--image-size \d+ at batch 64|no batch size fits)/,
+  );
+  assert.ok(performance.now() - t0 < 5000, 'refused before allocating anything');
+  assert.ok(!fs.existsSync(path.join(tmp, 'huge')));
+  const { checkMemory } = await import('../../src/pipeline/train.js');
+  const req = { detector: 'ganomaly', data: { data: 'mnist', seed: 0, valFraction: 0.1 }, valLimit: 10, out: 'x', hparams: {}, imageSize: 256 };
+  assert.throws(() => checkMemory(req, 4 * 2 ** 30), /what fits: --batch-size \d+ at 256 px, or --image-size \d+ at batch 64/);
+  assert.doesNotThrow(() => checkMemory({ ...req, imageSize: 32 }, 4 * 2 ** 30));
+});
