@@ -166,3 +166,24 @@ test('an image size that cannot fit in memory is refused up front, saying what f
   assert.throws(() => checkMemory(req, 4 * 2 ** 30), /what fits: --batch-size \d+ at 256 px, or --image-size \d+ at batch 64/);
   assert.doesNotThrow(() => checkMemory({ ...req, imageSize: 32 }, 4 * 2 ** 30));
 });
+
+test('score --maps writes each map and its overlay as PNGs on one colour scale, stored beside them', async () => {
+  const maps = path.join(tmp, 'maps');
+  const png2 = path.join(tmp, 'y.png');
+  await sharp(Buffer.alloc(28 * 28, 200), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(png2);
+  const r = await runCli('score', bundle, png, png2, '--json', '--maps', maps);
+  assert.equal(r.code, 0, r.err);
+  const out = JSON.parse(r.out) as { threshold: number; images: { file: string; map: { map: string; overlay: string } }[] };
+  assert.equal(out.images.length, 2);
+  const scale = JSON.parse(fs.readFileSync(path.join(maps, 'scale.json'), 'utf8')) as { vmin: number; vmax: number };
+  assert.equal(scale.vmin, 0);
+  assert.ok(scale.vmax > 0);
+  for (const im of out.images) {
+    const meta = await sharp(im.map.map).metadata();
+    assert.equal(meta.width, 16, 'the map at the model input size');
+    const o = await sharp(im.map.overlay).metadata();
+    assert.equal(o.channels, 3, 'the overlay is an RGB heat tint over the image');
+  }
+});

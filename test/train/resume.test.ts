@@ -60,6 +60,7 @@ test('a run SIGKILLed at several steps and resumed ends with the weights of an u
   const ref = path.join(tmp, 'ref');
   const r = sync(run(ref));
   assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /Φ = [\d.]+ \(95th percentile of \d+ validation normals, minmax-normalised\); an image is flagged when its normalised score > Φ/);
   const want = weights(ref);
   // kill points: early in epoch 1, mid epoch 2 (with a delay that can land inside a checkpoint write), late in epoch 3
   for (const [killAt, delay] of [
