@@ -7,3 +7,5 @@ export * from './bundle.js';
 export { Ganomaly, GANOMALY_DEFAULTS, GANOMALY_SCHEMA, GANOMALY_TRAIN_DEFAULTS, ganomalyHParams, type GanomalyHParams } from './ganomaly/detector.js';
 export { GanomalyNetworks, type GanomalyArch } from './ganomaly/network.js';
 export { ganomalyProcess, GANOMALY_LOSSES } from './ganomaly/step.js';
+export { Ocsvm, OCSVM_DEFAULTS, OCSVM_SCHEMA, ocsvmHParams, type OcsvmHParams } from './ocsvm/detector.js';
+export { Gaussian, GAUSSIAN_DEFAULTS, GAUSSIAN_SCHEMA, gaussianHParams, type GaussianHParams } from './gaussian/detector.js';
