@@ -9,3 +9,5 @@ export { GanomalyNetworks, type GanomalyArch } from './ganomaly/network.js';
 export { ganomalyProcess, GANOMALY_LOSSES } from './ganomaly/step.js';
 export { Ocsvm, OCSVM_DEFAULTS, OCSVM_SCHEMA, ocsvmHParams, type OcsvmHParams } from './ocsvm/detector.js';
 export { Gaussian, GAUSSIAN_DEFAULTS, GAUSSIAN_SCHEMA, gaussianHParams, type GaussianHParams } from './gaussian/detector.js';
+export { Autoencoder, AE_DEFAULTS, AE_SCHEMA, AE_TRAIN_DEFAULTS, aeHParams, type AeHParams } from './ae/detector.js';
+export { Vae, VAE_DEFAULTS, VAE_SCHEMA, VAE_SCORES, VAE_TRAIN_DEFAULTS, vaeHParams, type VaeHParams } from './vae/detector.js';
