@@ -19,8 +19,9 @@ import { scoreCommand, SCORE_SPECS } from './commands/score.js';
 import { demoCommand, DEMO_SPECS } from './commands/demo.js';
 import { calibrateCommand, CALIBRATE_HELP } from './commands/calibrate.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
+import { benchmarkCommand, BENCHMARK_HELP, BENCHMARK_SPECS } from './commands/benchmark.js';
 
-const VERBS = ['train', 'eval', 'score', 'calibrate', 'models', 'data', 'demo', 'version', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -35,6 +36,8 @@ Usage:
   anogen score <bundle> <image|dir...> [--json | --csv] [--threshold fixed:V] [--maps DIR] [--skip-bad]
   anogen calibrate <bundle> --threshold <percentile[:q] | f1-max | fixed:V> [--val-dir DIR] [--normalization K]
                                                refit normalisation and Φ on validation data, rewrite the bundle
+  anogen benchmark --detectors <d1,d2> --data <mnist|dir,...> [--protocol P --classes c1,c2] [--train-limit N --epochs N --test-limit N] [--out DIR]
+                                               a resumable table of detectors x datasets x classes beside the classical floors
   anogen models                                every model with its one-line description
   anogen data info <name|dir> [--json]
   anogen help <verb>                           options of one verb (help train <model>: the model's options)
@@ -67,6 +70,8 @@ function verbHelp(verb: string, model?: string): string {
       return `anogen demo [options]\n\n${optionsHelp(DEMO_SPECS)}\n`;
     case 'data':
       return DATA_HELP;
+    case 'benchmark':
+      return `${BENCHMARK_HELP}${optionsHelp(BENCHMARK_SPECS)}\n`;
     default:
       throw new AnogenError(`anogen help: unknown verb ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; expected one of ${VERBS.join(', ')}`);
   }
@@ -117,6 +122,8 @@ export async function main(argv: string[]): Promise<number> {
         return await calibrateCommand(rest);
       case 'data':
         return await dataCommand(rest);
+      case 'benchmark':
+        return await benchmarkCommand(rest);
       case 'demo':
         return await demoCommand(rest);
       case 'models':

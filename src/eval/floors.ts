@@ -14,7 +14,7 @@
  * The linear algebra runs on libtorch tensors (float64 for PCA, float32 for kNN distances).
  */
 import { AnogenError } from '../core/errors.js';
-import { Tensor } from '../core/tensor.js';
+import { Tensor, cat } from '../core/tensor.js';
 import { tensor } from '../core/creation.js';
 import { tidy, keep } from '../core/scope.js';
 import { eigh } from '../nn/functional.js';
@@ -264,5 +264,124 @@ export function knnScores(train: ImageMatrix, test: ImageMatrix, opts: KnnOption
   } finally {
     x.dispose();
     y.dispose();
+  }
+}
+
+/** Options of {@link patchKnnScores}. */
+export interface PatchKnnOptions {
+  /** Patch side p in pixels (default 8). */
+  patchSize?: number;
+  /** Step s between patch origins in pixels (default: half the patch size, at least 1). */
+  stride?: number;
+  /**
+   * Compare a test patch only with the training patches at the same location (default
+   * false: with every training patch, wherever it was). For aligned images (solar cells,
+   * centred objects), where a part is normal only at its own place.
+   */
+  positionAware?: boolean;
+  /** Most distances held at once, in millions of float32 values (default 16, i.e. 64 MB). */
+  blockMillions?: number;
+}
+
+/** The patch origins along one side: 0, s, 2s, ... while the patch fits. */
+function patchOrigins(side: number, p: number, s: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + p <= side; i += s) out.push(i);
+  return out;
+}
+
+/** Patches of images [N, C, H, W] as a new tensor [N, P, C·p·p] (P = origins², row-major). */
+function extractPatches(x: Tensor, p: number, rows: number[], cols: number[]): Tensor {
+  return tidy(() => {
+    const n = x.shape[0]!;
+    const parts: Tensor[] = [];
+    for (const i of rows) for (const j of cols) parts.push(x.narrow(2, i, p).narrow(3, j, p).reshape([n, 1, -1]));
+    return cat(parts, 1).contiguous();
+  });
+}
+
+/**
+ * Patch kNN floor on raw pixels: every test image is cut into p x p patches (stride s, the
+ * patches that fit: origins 0, s, 2s, ... <= H − p), each patch's score is the Euclidean
+ * distance to its nearest training patch (all patches of every training image, or with
+ * `positionAware` only those at the same origin), and the image's score is its worst
+ * (largest) patch score. Distances come from ‖a‖² + ‖b‖² − 2a·b in float32, in blocks of at
+ * most `blockMillions` million values. Images: tensors [N, C, H, W] (or [N, H, W]); train and
+ * test must share C, H and W.
+ */
+export function patchKnnScores(train: Tensor, test: Tensor, opts: PatchKnnOptions = {}): Float64Array {
+  const p = opts.patchSize ?? 8;
+  if (!Number.isInteger(p) || p < 1) throw new AnogenError(`patch kNN patchSize: ${JSON.stringify(opts.patchSize)} is not valid; expected an integer >= 1 (default 8)`);
+  const s = opts.stride ?? Math.max(1, Math.floor(p / 2));
+  if (!Number.isInteger(s) || s < 1) throw new AnogenError(`patch kNN stride: ${JSON.stringify(opts.stride)} is not valid; expected an integer >= 1 (default patchSize / 2)`);
+  const block = opts.blockMillions ?? 16;
+  if (typeof block !== 'number' || !(block > 0))
+    throw new AnogenError(`patch kNN blockMillions: ${JSON.stringify(opts.blockMillions)} is not valid; expected a number > 0 (default 16)`);
+  const as4d = (t: Tensor, what: string): Tensor => {
+    if (!(t instanceof Tensor) || (t.ndim !== 3 && t.ndim !== 4)) {
+      throw new AnogenError(`patch kNN ${what}: expected a Tensor [N, C, H, W] or [N, H, W]${t instanceof Tensor ? `, got shape [${t.shape.join(', ')}]` : ''}`);
+    }
+    if (t.shape[0] === 0) throw new AnogenError(`patch kNN ${what}: no images (shape [${t.shape.join(', ')}])`);
+    return tidy(() => (t.ndim === 3 ? t.unsqueeze(1) : t).to('float32').contiguous().clone());
+  };
+  const x = as4d(train, 'train');
+  const y = as4d(test, 'test');
+  const held: Tensor[] = [x, y];
+  try {
+    checkFinite(x, 'patch kNN train');
+    checkFinite(y, 'patch kNN test');
+    const [, c, h, w] = x.shape as [number, number, number, number];
+    if (y.shape[1] !== c || y.shape[2] !== h || y.shape[3] !== w) {
+      throw new AnogenError(`patch kNN test: images of shape [${y.shape.slice(1).join(', ')}] but the training images are [${c}, ${h}, ${w}]`);
+    }
+    if (p > h || p > w) throw new AnogenError(`patch kNN patchSize: ${p} is larger than the images (${h} x ${w})`);
+    const rows = patchOrigins(h, p, s);
+    const cols = patchOrigins(w, p, s);
+    const nPos = rows.length * cols.length;
+    const tp = extractPatches(x, p, rows, cols); // [Ntr, P, D]
+    held.push(tp);
+    const nTr = tp.shape[0]!;
+    const nTe = y.shape[0]!;
+    const out = new Float64Array(nTe);
+    const limit = block * 1e6;
+    if (opts.positionAware === true) {
+      // Per position q: test patches [B, D] against the Ntr training patches at q, batched over q.
+      const trq = tidy(() => tp.permute([1, 0, 2]).contiguous()); // [P, Ntr, D]
+      held.push(trq);
+      const trT = tidy(() => trq.transpose(1, 2).contiguous()); // [P, D, Ntr]
+      held.push(trT);
+      const trN = tidy(() => trq.square().sum(2).unsqueeze(1)); // [P, 1, Ntr]
+      held.push(trN);
+      const chunk = Math.max(1, Math.floor(limit / (nPos * nTr)));
+      for (let st = 0; st < nTe; st += chunk) {
+        const len = Math.min(chunk, nTe - st);
+        const v = tidy(() => {
+          const q = extractPatches(y.narrow(0, st, len), p, rows, cols).permute([1, 0, 2]); // [P, B, D]
+          const d2 = q.square().sum(2, true).add(trN).sub(q.matmul(trT).mul(2)).clamp(0, null); // [P, B, Ntr]
+          return d2.amin(2).amax(0).sqrt().toFloat64Array(); // nearest per position, worst position
+        });
+        out.set(v, st);
+      }
+    } else {
+      const flat = tidy(() => tp.reshape([nTr * nPos, -1])); // [Ntr·P, D]
+      held.push(flat);
+      const flatT = tidy(() => flat.t().contiguous());
+      held.push(flatT);
+      const flatN = tidy(() => flat.square().sum(1).unsqueeze(0)); // [1, Ntr·P]
+      held.push(flatN);
+      const chunk = Math.max(1, Math.floor(limit / (nPos * nTr * nPos)));
+      for (let st = 0; st < nTe; st += chunk) {
+        const len = Math.min(chunk, nTe - st);
+        const v = tidy(() => {
+          const q = extractPatches(y.narrow(0, st, len), p, rows, cols).reshape([len * nPos, -1]); // [B·P, D]
+          const d2 = q.square().sum(1, true).add(flatN).sub(q.matmul(flatT).mul(2)).clamp(0, null);
+          return d2.amin(1).reshape([len, nPos]).amax(1).sqrt().toFloat64Array();
+        });
+        out.set(v, st);
+      }
+    }
+    return out;
+  } finally {
+    for (const t of held) t.dispose();
   }
 }
