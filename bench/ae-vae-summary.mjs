@@ -1,7 +1,7 @@
 // Prints the per-digit AUROC tables of bench/ae-vae-mnist.sh (runs/ae-vae-mnist/*/results.json).
 import fs from 'node:fs';
 import path from 'node:path';
-const root = process.argv[2] ?? 'runs/ae-vae-mnist';
+const root = process.argv[2] ?? 'runs/ae-vae-mnist-ngf64';
 const models = ['ae', 'vae-recon', 'vae-elbo', 'vae-iwae'];
 const read = (m, d) => {
   const f = path.join(root, `${m}-${d}`, 'results.json');

@@ -8,6 +8,7 @@ import { AnogenError, noGrad, tensor, tidy, type Tensor } from '../../src/core/i
 import * as F from '../../src/nn/functional.js';
 import { openIdxDataset } from '../../src/data/index.js';
 import { Autoencoder, capabilities, createDetector, Vae, VAE_SCORES } from '../../src/detectors/index.js';
+import { fixedNormals, klDivergence, logPriorOverPosterior, negLogLikelihood } from '../../src/detectors/vae/loss.js';
 import { auroc } from '../../src/eval/metrics.js';
 
 const ds = openIdxDataset('mnist');
@@ -118,4 +119,58 @@ test('bad enum values and a conv size that is not a power of two are refused nam
   refuses('vae', { samples: 0 }, /vae samples: 0 is not valid/);
   // a dense model takes any size
   createDetector('ae', { arch: 'dense', isize: 24, hidden: 8, nz: 2 }).dispose();
+});
+
+test('vae formulas: Bernoulli and Gaussian -log p(x|z), KL, log p(z) - log q(z|x), fixed normals', () => {
+  const xs = [-1, -0.5, 0.2, 1];
+  const as = [-2, 0.1, 0.7, 3];
+  const x = tensor(Float32Array.from(xs), { shape: [1, 1, 2, 2] });
+  const a = tensor(Float32Array.from(as), { shape: [1, 1, 2, 2] });
+  let bern = 0;
+  let gauss = 0;
+  const sigma = 0.3;
+  xs.forEach((xv, i) => {
+    const t = (xv + 1) / 2;
+    const p = (Math.tanh(as[i]!) + 1) / 2;
+    bern -= t * Math.log(p) + (1 - t) * Math.log(1 - p);
+    gauss += (xv - Math.tanh(as[i]!)) ** 2 / (2 * sigma * sigma) + Math.log(sigma * Math.sqrt(2 * Math.PI));
+  });
+  const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
+  close(negLogLikelihood(x, a, 'bernoulli', sigma).item(), bern, 'bernoulli');
+  close(negLogLikelihood(x, a, 'gaussian', sigma).item(), gauss, 'gaussian');
+  const mu = [0.5, -1];
+  const lv = [0.2, -0.7];
+  const eps = [1.3, -0.4];
+  const muT = tensor(Float32Array.from(mu), { shape: [1, 2] });
+  const lvT = tensor(Float32Array.from(lv), { shape: [1, 2] });
+  const epsT = tensor(Float32Array.from(eps), { shape: [1, 2] });
+  close(
+    klDivergence(muT, lvT).item(),
+    mu.reduce((s, m, j) => s + 0.5 * (m * m + Math.exp(lv[j]!) - 1 - lv[j]!), 0),
+    'KL',
+  );
+  const z = mu.map((m, j) => m + Math.exp(lv[j]! / 2) * eps[j]!);
+  const logN = (v: number, m: number, s2: number) => -0.5 * Math.log(2 * Math.PI * s2) - ((v - m) * (v - m)) / (2 * s2);
+  const want = z.reduce((s, zj, j) => s + logN(zj, 0, 1) - logN(zj, mu[j]!, Math.exp(lv[j]!)), 0);
+  const zT = tensor(Float32Array.from(z), { shape: [1, 2] });
+  close(logPriorOverPosterior(zT, epsT, lvT).item(), want, 'log p(z) - log q(z|x)');
+  assert.deepEqual(fixedNormals(3, 5), fixedNormals(3, 5));
+  const many = fixedNormals(1, 20000);
+  const m = many.reduce((s, v) => s + v, 0) / many.length;
+  const v = many.reduce((s, u) => s + (u - m) ** 2, 0) / many.length;
+  assert.ok(Math.abs(m) < 0.03 && Math.abs(v - 1) < 0.05, `mean ${m}, variance ${v}`);
+  [x, a, muT, lvT, epsT, zT].forEach((t) => t.dispose());
+});
+
+test('a gaussian-likelihood dense VAE trains and scores (finite, iwae <= elbo on average)', async () => {
+  const d = createDetector('vae', { arch: 'dense', isize: 16, nz: 4, hidden: 32, likelihood: 'gaussian', sigma: 0.2, samples: 8, beta: 0.5 }) as Vae;
+  const x = mnist('train', ones.slice(0, 64));
+  await d.fit({ images: x }, { epochs: 1, batchSize: 32, seed: 0 });
+  d.nets.eval();
+  const r = noGrad(() => tidy(() => d.scoreAll(x)));
+  const [elbo, iwae] = [r.elbo!.toFloat32Array(), r.iwae!.toFloat32Array()];
+  assert.ok(elbo.every(Number.isFinite) && iwae.every(Number.isFinite));
+  assert.ok(iwae.reduce((s, v) => s + v, 0) < elbo.reduce((s, v) => s + v, 0));
+  [x, r.recon, r.elbo!, r.iwae!, r.xhat].forEach((t) => t.dispose());
+  d.dispose();
 });
