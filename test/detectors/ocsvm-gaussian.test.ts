@@ -158,6 +158,18 @@ test("'bundle' features: a tiny GANomaly bundle's discriminator features, end to
     () => new Ocsvm({ isize: 32, features: 'bundle', backbone }),
     (e: Error) => e instanceof AnogenError && /backbone takes 16 x 16 x 1 images/.test(e.message) && /--image-size 16/.test(e.message),
   );
+  // a bundle that is its own backbone is refused when loaded (not an endless recursion)
+  const cyc = path.join(tmp, 'cycle');
+  fs.cpSync(ganDir, cyc, { recursive: true });
+  const self = new Gaussian({ isize: 16, features: 'bundle', backbone: path.relative(process.cwd(), path.join(cyc, 'config.json')) });
+  assert.equal(self.hparams.backbone, path.join(cyc, 'config.json'), 'the backbone path is stored absolute');
+  await self.fit({ images: x });
+  saveBundle(cyc, self, {}, { replace: true });
+  self.dispose();
+  assert.throws(
+    () => loadBundle(cyc),
+    (e: Error) => e instanceof AnogenError && /is its own backbone/.test(e.message),
+  );
   x.dispose();
   probe.dispose();
   val.dispose();

@@ -26,6 +26,14 @@ export const FEATURE_SOURCES = ['pixels', 'bundle'] as const;
 /** One feature source name. */
 export type FeatureSourceName = (typeof FEATURE_SOURCES)[number];
 
+/** Backbone bundle folders being loaded (a bundle that is its own backbone would recurse forever). */
+const loading = new Set<string>();
+
+/** The `backbone` option stored in a bundle: an absolute path (so the bundle loads from any folder), or null. */
+export function resolveBackbone(backbone: string | null): string | null {
+  return backbone === null ? null : path.resolve(backbone);
+}
+
 /** Options of {@link FeatureSource}. */
 export interface FeatureSourceOptions {
   /** 'pixels' or 'bundle'. */
@@ -58,12 +66,16 @@ export class FeatureSource {
       );
     }
     const dir = path.dirname(path.resolve(o.backbone));
+    if (loading.has(dir)) throw new AnogenError(`${o.who} backbone ${o.backbone}: the bundle is its own backbone (directly or through other bundles); expected another bundle`);
     let det: Detector;
+    loading.add(dir);
     try {
       det = loadBundle(dir).detector;
     } catch (e) {
-      if (e instanceof AnogenError) throw new AnogenError(`${o.who} backbone ${o.backbone}: ${e.message}`);
+      if (e instanceof AnogenError && !e.message.includes('is its own backbone')) throw new AnogenError(`${o.who} backbone ${o.backbone}: ${e.message}`);
       throw e;
+    } finally {
+      loading.delete(dir);
     }
     if (!hasFeatures(det)) {
       const caps = capabilities(det).join(', ') || 'none';

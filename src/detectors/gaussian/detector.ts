@@ -11,7 +11,7 @@ import type { BatchSource } from '../../train/source.js';
 import { checkImages, Detector, type FeatureExtractor, type FitOptions, type FitReport, type ImageSet, type InputSpec, type ScoreOptions, type ScoreResult } from '../api.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
-import { collectFeatures, FEATURE_SOURCES, FeatureSource, type FeatureSourceName } from '../features/extractor.js';
+import { collectFeatures, FEATURE_SOURCES, FeatureSource, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
 
 /** The Gaussian detector's hyperparameters. */
@@ -38,9 +38,10 @@ export const GAUSSIAN_DEFAULTS = schemaDefaults(GAUSSIAN_SCHEMA) as unknown as G
 /** Training options: one pass (epochs are ignored), feature batches of 256; no learning rate. */
 export const GAUSSIAN_TRAIN_DEFAULTS = { epochs: 1, batchSize: 256, lr: 0 };
 
-/** Validates (partial) Gaussian detector hyperparameters and fills in the defaults. */
+/** Validates (partial) Gaussian detector hyperparameters and fills in the defaults (the backbone path made absolute). */
 export function gaussianHParams(h: Record<string, unknown> = {}): GaussianHParams {
-  return resolveHParams(GAUSSIAN_SCHEMA, h, 'gaussian') as unknown as GaussianHParams;
+  const p = resolveHParams(GAUSSIAN_SCHEMA, h, 'gaussian') as unknown as GaussianHParams;
+  return { ...p, backbone: resolveBackbone(p.backbone) };
 }
 
 interface GaussianState {

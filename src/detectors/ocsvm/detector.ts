@@ -11,7 +11,7 @@ import type { BatchSource } from '../../train/source.js';
 import { checkImages, Detector, type FeatureExtractor, type FitOptions, type FitReport, type ImageSet, type InputSpec, type ScoreOptions, type ScoreResult } from '../api.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
-import { collectFeatures, FEATURE_SOURCES, FeatureSource, type FeatureSourceName } from '../features/extractor.js';
+import { collectFeatures, FEATURE_SOURCES, FeatureSource, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { kernelMatrix, parseGamma, rbfKernel, resolveGamma } from './kernel.js';
 import { solveOneClass } from './solver.js';
 
@@ -57,11 +57,11 @@ export const OCSVM_DEFAULTS = schemaDefaults(OCSVM_SCHEMA) as unknown as OcsvmHP
 /** Training options: one pass (epochs are ignored), feature batches of 256; no learning rate. */
 export const OCSVM_TRAIN_DEFAULTS = { epochs: 1, batchSize: 256, lr: 0 };
 
-/** Validates (partial) one-class SVM hyperparameters and fills in the defaults. */
+/** Validates (partial) one-class SVM hyperparameters and fills in the defaults (the backbone path made absolute). */
 export function ocsvmHParams(h: Record<string, unknown> = {}): OcsvmHParams {
   const p = resolveHParams(OCSVM_SCHEMA, h, 'ocsvm') as unknown as OcsvmHParams;
   parseGamma(p.gamma, 'ocsvm');
-  return p;
+  return { ...p, backbone: resolveBackbone(p.backbone) };
 }
 
 /** The fitted state. */
