@@ -11,3 +11,12 @@ export { Ocsvm, OCSVM_DEFAULTS, OCSVM_SCHEMA, ocsvmHParams, type OcsvmHParams } 
 export { Gaussian, GAUSSIAN_DEFAULTS, GAUSSIAN_SCHEMA, gaussianHParams, type GaussianHParams } from './gaussian/detector.js';
 export { Autoencoder, AE_DEFAULTS, AE_SCHEMA, AE_TRAIN_DEFAULTS, aeHParams, type AeHParams } from './ae/detector.js';
 export { Vae, VAE_DEFAULTS, VAE_SCHEMA, VAE_SCORES, VAE_TRAIN_DEFAULTS, vaeHParams, type VaeHParams } from './vae/detector.js';
+export {
+  SkipGanomaly,
+  SKIP_GANOMALY_DEFAULTS,
+  SKIP_GANOMALY_SCHEMA,
+  SKIP_GANOMALY_TRAIN_DEFAULTS,
+  skipGanomalyHParams,
+  type SkipGanomalyHParams,
+} from './skip-ganomaly/detector.js';
+export { Egbad, EGBAD_DEFAULTS, EGBAD_D_SCORES, EGBAD_SCHEMA, EGBAD_TRAIN_DEFAULTS, egbadHParams, type EgbadHParams } from './egbad/detector.js';
