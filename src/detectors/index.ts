@@ -20,3 +20,5 @@ export {
   type SkipGanomalyHParams,
 } from './skip-ganomaly/detector.js';
 export { Egbad, EGBAD_DEFAULTS, EGBAD_D_SCORES, EGBAD_SCHEMA, EGBAD_TRAIN_DEFAULTS, egbadHParams, type EgbadHParams } from './egbad/detector.js';
+export { DeepSvdd, DEEP_SVDD_DEFAULTS, DEEP_SVDD_SCHEMA, DEEP_SVDD_TRAIN_DEFAULTS, deepSvddHParams, type DeepSvddHParams } from './deep-svdd/detector.js';
+export { Alocc, ALOCC_DEFAULTS, ALOCC_SCHEMA, ALOCC_SCORES, ALOCC_TRAIN_DEFAULTS, aloccHParams, type AloccHParams } from './alocc/detector.js';
