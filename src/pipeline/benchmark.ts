@@ -624,7 +624,8 @@ const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + 
 /** The budget of a cell in words (for grouping and the table). */
 function budgetText(c: BenchmarkCell): string {
   const b = c.budget;
-  return `${b.trainImages} img x ${b.epochs} ep, ${b.imageSize} px`;
+  const hp = Object.entries(c.config.hparams ?? {}).map(([k, v]) => `${k}=${String(v)}`);
+  return `${b.trainImages} img x ${b.epochs} ep, ${b.imageSize} px${hp.length > 0 ? `, ${hp.join(' ')}` : ''}`;
 }
 
 /** The Markdown tables of a benchmark (per cell, and the mean per detector over classes and seeds). */
@@ -637,7 +638,7 @@ export function benchmarkMarkdown(t: BenchmarkTable, floors: Pick<BenchmarkFloor
   lines.push(
     `anogen ${t.anogenVersion}; ${done.length} finished cell(s)${t.cells.length > done.length ? `, ${t.cells.length - done.length} failed` : ''}; updated ${t.updated}.`,
     'AUROC / AUPRC on the test split; floor columns: AUROC of the classical floors on the same split (same training images, same test images; AUPRC in benchmark.json).',
-    'Budget: training images x epochs, input size; "train s" and "img/s" are the training wall time and throughput; "eval ms/img" is evaluate()\'s wall time per test image (loading, decoding, scoring).',
+    'Budget: training images x epochs, input size, the hyperparameters given (others: the detector\'s defaults); "train s" and "img/s" are the training wall time and throughput; "eval ms/img" is evaluate()\'s wall time per test image (loading, decoding, scoring).',
     ...t.notes,
     '',
     '## Per cell',

@@ -45,8 +45,8 @@ test('a 2-cell table: JSON and Markdown with every cell; a rerun resumes without
   assert.ok(!fs.existsSync(path.join(out, 'cells', 'ganomaly-mnist-one-vs-rest-0-seed0')), 'bundles are removed unless --keep-bundles');
   const md = fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8');
   assert.match(md, /\| detector \| data \| protocol \| class \| seed \| budget \| test \(anom\.\) \| AUROC \| AUPRC \| PCA \| kNN \| patch kNN \|/);
-  assert.match(md, /\| ganomaly \| mnist \| one-vs-rest \| 0 \| 0 \| 64 img x 1 ep, 16 px \| 96 \(\d+\) \| 0\.\d{3} \|/);
-  assert.match(md, /## Mean per detector[\s\S]*\| ganomaly \| mnist \| one-vs-rest \| 64 img x 1 ep, 16 px \| 2 \|/);
+  assert.match(md, /\| ganomaly \| mnist \| one-vs-rest \| 0 \| 0 \| 64 img x 1 ep, 16 px, nz=8 ngf=8 ndf=8 \| 96 \(\d+\) \| 0\.\d{3} \|/);
+  assert.match(md, /## Mean per detector[\s\S]*\| ganomaly \| mnist \| one-vs-rest \| 64 img x 1 ep, 16 px, nz=8 ngf=8 ndf=8 \| 2 \|/);
   assert.match(md, /Command: `anogen benchmark --detectors ganomaly/);
 
   // Rerun: the same cells are kept (no training: the finish times are unchanged), a new class runs.
