@@ -29,3 +29,31 @@ console.log(`| normal digit | ${models.join(' | ')} | PCA floor | kNN floor |`);
 console.log(`|---|${[...models, 'pca', 'knn'].map(() => '---:').join('|')}|`);
 for (const r of rows) console.log(r);
 console.log(`| **mean** | ${[...models, 'pca', 'knn'].map((m) => mean(sums[m])).join(' | ')} |`);
+
+// The VAE's bound relation on the test images: iwae (-log p(x) estimate) <= negative ELBO.
+const scores = (m, d) => {
+  const f = path.join(root, `${m}-${d}`, 'scores.csv');
+  if (!fs.existsSync(f)) return null;
+  const rows = fs.readFileSync(f, 'utf8').trim().split('\n').slice(1);
+  return new Map(
+    rows.map((r) => {
+      const [file, , score] = r.split(','); // file,label,score,normalized,flagged
+      return [file, Number(score)];
+    }),
+  );
+};
+for (let d = 0; d <= 9; d++) {
+  const e = scores('vae-elbo', d);
+  const i = scores('vae-iwae', d);
+  if (e === null || i === null) continue;
+  let below = 0;
+  let se = 0;
+  let si = 0;
+  for (const [k, v] of e) {
+    const w = i.get(k);
+    if (w <= v) below++;
+    se += v;
+    si += w;
+  }
+  console.log(`digit ${d}: iwae <= elbo for ${below}/${e.size} test images; mean elbo ${(se / e.size).toFixed(1)}, mean iwae ${(si / e.size).toFixed(1)} nats`);
+}
