@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AnogenError, manualSeed, randn, type Tensor } from '../../src/core/index.js';
-import { Alocc, capabilities, createDetector, DeepSvdd, type LoopState } from '../../src/detectors/index.js';
+import { Alocc, Anogan, capabilities, createDetector, DeepSvdd, type LoopState } from '../../src/detectors/index.js';
 import { train } from '../../src/pipeline/train.js';
 import { evaluate } from '../../src/pipeline/evaluate.js';
 
@@ -15,10 +15,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-svdd-alocc-anogan-'));
 const data = { data: 'mnist', protocol: 'one-vs-rest' as const, normal: '1', seed: 0, valFraction: 0.1 };
 
 /** Trains `detector` on 256 images of digit 1 at 16 px and returns it with its AUROC on 300 test images. */
-async function learnDigitOne(detector: string, hparams: Record<string, unknown>, epochs: number, tag = detector) {
+async function learnDigitOne(detector: string, hparams: Record<string, unknown>, epochs: number, tag = detector, opts: { batchSize?: number; lr?: number } = {}) {
   const out = path.join(tmp, tag);
   const t0 = performance.now();
-  const r = await train({ detector, data, trainLimit: 256, valLimit: 128, imageSize: 16, epochs, batchSize: 32, out, hparams, device: 'cpu' });
+  const r = await train({ detector, data, trainLimit: 256, valLimit: 128, imageSize: 16, epochs, batchSize: opts.batchSize ?? 32, lr: opts.lr, out, hparams, device: 'cpu' });
   assert.ok(r.report.history.every((h) => Object.values(h).every(Number.isFinite)));
   const ev = await evaluate({ bundle: out, testLimit: 300, json: path.join(out, 'r.json'), report: null, floors: false, device: 'cpu' });
   const auroc = ev.results.metrics.auroc;
@@ -126,4 +126,34 @@ test('alocc learns digit 1 vs rest (1 - D(R(x))); maps are |x - R(x)|; bad score
   alocc.dispose();
   recon.dispose();
   refusesEnum('alocc', 'score', 'dd', /'d' or 'recon'/);
+});
+
+test('anogan: the latent search lowers its loss and scores an image alone as in a batch; f-AnoGAN encoder learns digit 1 vs rest; bad search named', async () => {
+  // a GAN needs more steps than an autoencoder: 8 epochs of 16 steps at lr 2e-3, then 3 encoder epochs
+  const { d, auroc } = await learnDigitOne('anogan', { nz: 16, ngf: 8, ndf: 8, search: 'encoder', encoderEpochs: 3, iterations: 20 }, 8, 'anogan', { batchSize: 16, lr: 2e-3 });
+  assert.ok(auroc > 0.8, `f-anogan (encoder), digit 1 vs rest: AUROC ${auroc}`);
+  const enc = d as Anogan;
+  assert.deepEqual(capabilities(enc), ['maps', 'reconstruct', 'features', 'sample']);
+  // the iterative search of the same weights
+  const it = createDetector('anogan', { ...enc.hparams, search: 'iterative' }) as Anogan;
+  it.loadStateDict(enc.stateDict());
+  manualSeed(2);
+  const x = randn([6, 1, 16, 16]).mul(0.5).tanh();
+  const r = it.search(x);
+  const [l0, l1] = [r.initialLoss.toFloat32Array(), r.loss.toFloat32Array()];
+  for (let i = 0; i < 6; i++) assert.ok(l1[i]! < l0[i]!, `image ${i}: loss ${l0[i]} -> ${l1[i]} after 20 steps`);
+  const s = it.score(x).scores;
+  for (let i = 0; i < 6; i++) assert.ok(Math.abs(s[i]! - l1[i]!) <= 1e-5 * l1[i]!, 'score = the loss at z_Gamma');
+  const one = it.score(x.narrow(0, 4, 1)).scores[0]!;
+  assert.ok(Math.abs(one - s[4]!) <= 1e-4 * s[4]!, `alone ${one} vs in the batch ${s[4]}`);
+  const a = it.sample(3, { seed: 5 }).toFloat32Array();
+  const b = it.sample(3, { seed: 5 }).toFloat32Array();
+  assert.deepEqual(Array.from(a), Array.from(b), 'seeded samples');
+  enc.dispose();
+  it.dispose();
+  refusesEnum('anogan', 'search', 'gradient', /'iterative' or 'encoder'/);
+  assert.throws(
+    () => createDetector('anogan', { search: 'encoder', encoderEpochs: 0 }),
+    (e: Error) => e instanceof AnogenError && /encoderEpochs/.test(e.message),
+  );
 });
