@@ -123,7 +123,7 @@ export function optionsHelp(specs: OptionSpec[]): string {
   return specs
     .map((s) => {
       const left = `--${s.name}${s.type === 'bool' ? '' : ` <${s.values ? 'value' : s.type === 'string' ? 'text' : s.type}>`}`;
-      const vals = s.values ? ` (${s.values.join(' | ')})` : '';
+      const vals = s.values && !s.doc.includes(s.values.join(' | ')) ? ` (${s.values.join(' | ')})` : '';
       return `  ${left.padEnd(w + 12)}${s.doc}${vals}`;
     })
     .join('\n');
