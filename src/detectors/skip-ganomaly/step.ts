@@ -9,10 +9,10 @@
  *
  * Differences from the reference, none changing what is optimised: D's latent term is computed on
  * x^.detach() (the reference backpropagates it through G after G's Adam step, which only adds
- * gradients to G that are zeroed before use, and which PyTorch >= 1.5 refuses as an in-place
- * modification); G's input carries no noise (the reference adds `self.noise`, a tensor it never
- * fills because set_input is called with noise=False). `dLatent: false` drops D's latent term
- * (plain BCE, the paper's discriminator loss).
+ * gradients to G that are zeroed before use, and which recent PyTorch refuses as an in-place
+ * modification: samet-akcay/skip-ganomaly issue #16); G's input carries no noise (the reference
+ * adds `self.noise`, a tensor it never fills because set_input is called with noise=False).
+ * `dLatent: false` drops D's latent term (plain BCE).
  *
  * With bnRecalibration, the batch-norm running statistics of G and D are recomputed on the
  * training images for the current weights before every checkpoint and at the end (src/nn
