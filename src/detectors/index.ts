@@ -7,10 +7,11 @@ export * from './bundle.js';
 export { Ganomaly, GANOMALY_DEFAULTS, GANOMALY_SCHEMA, GANOMALY_TRAIN_DEFAULTS, ganomalyHParams, type GanomalyHParams } from './ganomaly/detector.js';
 export { GanomalyNetworks, type GanomalyArch } from './ganomaly/network.js';
 export { ganomalyProcess, GANOMALY_LOSSES } from './ganomaly/step.js';
-export { Ocsvm, OCSVM_DEFAULTS, OCSVM_SCHEMA, ocsvmHParams, type OcsvmHParams } from './ocsvm/detector.js';
-export { Gaussian, GAUSSIAN_DEFAULTS, GAUSSIAN_SCHEMA, gaussianHParams, type GaussianHParams } from './gaussian/detector.js';
 export { Autoencoder, AE_DEFAULTS, AE_SCHEMA, AE_TRAIN_DEFAULTS, aeHParams, type AeHParams } from './ae/detector.js';
 export { Vae, VAE_DEFAULTS, VAE_SCHEMA, VAE_SCORES, VAE_TRAIN_DEFAULTS, vaeHParams, type VaeHParams } from './vae/detector.js';
+export { Ocsvm, OCSVM_DEFAULTS, OCSVM_SCHEMA, ocsvmHParams, type OcsvmHParams } from './ocsvm/detector.js';
+export { Gaussian, GAUSSIAN_DEFAULTS, GAUSSIAN_SCHEMA, gaussianHParams, type GaussianHParams } from './gaussian/detector.js';
+export { DeepSvdd, DEEP_SVDD_DEFAULTS, DEEP_SVDD_SCHEMA, DEEP_SVDD_TRAIN_DEFAULTS, deepSvddHParams, type DeepSvddHParams } from './deep-svdd/detector.js';
 export {
   SkipGanomaly,
   SKIP_GANOMALY_DEFAULTS,
@@ -20,6 +21,5 @@ export {
   type SkipGanomalyHParams,
 } from './skip-ganomaly/detector.js';
 export { Egbad, EGBAD_DEFAULTS, EGBAD_D_SCORES, EGBAD_SCHEMA, EGBAD_TRAIN_DEFAULTS, egbadHParams, type EgbadHParams } from './egbad/detector.js';
-export { DeepSvdd, DEEP_SVDD_DEFAULTS, DEEP_SVDD_SCHEMA, DEEP_SVDD_TRAIN_DEFAULTS, deepSvddHParams, type DeepSvddHParams } from './deep-svdd/detector.js';
 export { Alocc, ALOCC_DEFAULTS, ALOCC_SCHEMA, ALOCC_SCORES, ALOCC_TRAIN_DEFAULTS, aloccHParams, type AloccHParams } from './alocc/detector.js';
 export { Anogan, ANOGAN_DEFAULTS, ANOGAN_SCHEMA, ANOGAN_SEARCHES, ANOGAN_TRAIN_DEFAULTS, anoganHParams, type AnoganHParams } from './anogan/detector.js';

@@ -62,7 +62,10 @@ test('a folder larger than the cache trains from disk with a bounded cache and f
   assert.ok(ds.cache.misses > N, `images were decoded again from disk in later epochs (${ds.cache.misses} misses for ${N} images)`);
   assert.equal(new Set(live.slice(1)).size, 1, `live tensors flat across epochs: ${live.join(', ')}`);
   const growth = (rss[rss.length - 1]! - rss[1]!) / 2 ** 20;
-  assert.ok(growth < 16, `resident size flat after the first epochs: ${rss.map((r) => (r / 2 ** 20).toFixed(0)).join(', ')} MiB`);
+  assert.ok(
+    growth < 40,
+    `resident size flat (a leak of one batch per step would add about 80 MiB) after the first epochs: ${rss.map((r) => (r / 2 ** 20).toFixed(0)).join(', ')} MiB`,
+  );
   d.dispose();
 });
 
