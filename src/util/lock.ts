@@ -173,6 +173,28 @@ export function assertHolds(lock: HeldLock, dir: string): void {
 }
 
 function createExclusive(file: string, text: string): boolean {
+  // The contents are written to a private temp file first and then hard-linked to the lock's
+  // name (link fails when the name exists): the lock file never exists half-written, so a
+  // writer killed at any instant leaves either no lock or a whole one whose pid is checkable.
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  let linked: boolean | null = null;
+  try {
+    fs.writeFileSync(tmp, text, { flag: 'wx' });
+    try {
+      fs.linkSync(tmp, file);
+      linked = true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') linked = false;
+      else if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+    }
+  } catch (e) {
+    throw new AnogenError(`cannot create the lock file ${file}: ${(e as Error).message}`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  if (linked !== null) return linked;
+  // A filesystem without hard links: exclusive create, then write (briefly unreadable).
   let fd: number;
   try {
     fd = fs.openSync(file, 'wx');
