@@ -87,6 +87,11 @@ export function createDetector(name: string, hparams: Record<string, unknown> = 
   return e.create(resolveHParams(e.schema, hparams, e.name));
 }
 
+/** The square input size a detector takes when none is given (its size hyperparameter's default, or its fixed size). */
+export function defaultInputSize(entry: DetectorEntry): number {
+  return entry.input.sizeParam !== undefined ? (entry.schema[entry.input.sizeParam]!.default as number) : entry.input.size!;
+}
+
 /** The hyperparameters that set a detector's input to `size` x `size` x `channels` (AnogenError when fixed otherwise). */
 export function inputHParams(name: string, size: number | undefined, channels: number | undefined): Record<string, unknown> {
   const { input } = getDetector(name);

@@ -21,7 +21,7 @@ import { AnogenError, dispose, tidy, type DeviceSpec, type Tensor } from '../cor
 import { DATASET_NAMES, disposeBatch, type ProtocolName, type Split } from '../data/index.js';
 import { evaluateScores } from '../eval/metrics.js';
 import { knnScores, patchKnnScores, pcaScores } from '../eval/floors.js';
-import { createDetector, detectorNames, getDetector, inputHParams } from '../detectors/registry.js';
+import { createDetector, detectorNames, getDetector, inputHParams, defaultInputSize } from '../detectors/registry.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
 import type { ProgressEvent } from '../detectors/api.js';
 import { DivergenceError } from '../train/loop.js';
@@ -310,8 +310,7 @@ function plan(req: BenchmarkRequest): { cells: PlannedCell[]; floors: BenchmarkF
     const entry = getDetector(d);
     // Hyperparameters checked before any work (createDetector validates against the schema).
     createDetector(d, { ...(hp[d] ?? {}), ...inputHParams(d, req.imageSize, req.channels) }).dispose();
-    const dflt = entry.input.sizeParam !== undefined ? (entry.schema[entry.input.sizeParam]!.default as number) : entry.input.size!;
-    sizes.set(d, req.imageSize ?? dflt);
+    sizes.set(d, req.imageSize ?? defaultInputSize(entry));
   }
   const protocols = new Set<ProtocolName>();
   const cells: PlannedCell[] = [];

@@ -17,12 +17,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AnogenError, validList } from '../core/index.js';
-import { DATASET_NAMES, disposeBatch } from '../data/index.js';
+import { disposeBatch } from '../data/index.js';
 import { NORMALIZATION_KINDS, type NormalizationKind } from '../eval/normalize.js';
 import { fitThreshold, parseThresholdStrategy, type Calibration, type ThresholdStrategy } from '../eval/threshold.js';
 import { loadBundle, readBundleConfig, readBundleFile, requireTransforms, saveBundle, type BundleConfig, type BundleMeta } from '../detectors/bundle.js';
 import { acquireLock, assertNotLocked } from '../util/lock.js';
-import { buildSplits, loadSubset, type DataOptions } from './data.js';
+import { buildSplits, loadSubset, useStoredData, type DataOptions } from './data.js';
 import { describeCalibration } from './describe.js';
 import { CHECKPOINT_DIR } from './train.js';
 
@@ -101,12 +101,7 @@ function storedDataOptions(req: CalibrateRequest, config: BundleConfig): DataOpt
   if (req.data !== undefined) {
     o.data = req.data;
   } else {
-    o.dataOrigin = `the bundle's config.json (${cfgFile}); give --data to use another location`;
-    if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) {
-      throw new AnogenError(
-        `the training data ${JSON.stringify(o.data)} recorded in ${cfgFile} is not there (moved, or on another machine); give --data <its folder now> (the validation split is rebuilt from it)`,
-      );
-    }
+    useStoredData(o, cfgFile, 'give --data <its folder now> (the validation split is rebuilt from it)');
   }
   if (req.valDir !== undefined) o.valDir = req.valDir;
   return o;

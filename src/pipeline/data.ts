@@ -74,6 +74,18 @@ function notFound(what: string, target: string): AnogenError {
   );
 }
 
+/**
+ * Marks `o.data` as the data path recorded in a bundle's `cfgFile` (messages then say where it
+ * came from) and checks it is still there: a moved or foreign path is an AnogenError ending in
+ * `hint` (what the user should give instead).
+ */
+export function useStoredData(o: DataOptions, cfgFile: string, hint: string): void {
+  o.dataOrigin = `the bundle's config.json (${cfgFile}); give --data to use another location`;
+  if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) {
+    throw new AnogenError(`the training data ${JSON.stringify(o.data)} recorded in ${cfgFile} is not there (moved, or on another machine); ${hint}`);
+  }
+}
+
 /** Opens the dataset of `--data` through src/data's openDataset. */
 export function openData(o: Pick<DataOptions, 'data' | 'includeUncertain' | 'skipBad' | 'cacheMb' | 'dataOrigin'>): Dataset {
   if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) throw notFound(o.dataOrigin ?? '--data', o.data);

@@ -9,7 +9,6 @@
  * can be evaluated. The floors' training images are held in memory (the same subset the model
  * was trained on).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { AnogenError, cat, dispose, tensor, tidy, type Tensor } from '../core/index.js';
 import { auroc, evaluateScores } from '../eval/metrics.js';
@@ -19,10 +18,10 @@ import { getDetector } from '../detectors/registry.js';
 import { hasFeatures, NonFiniteScoreError } from '../detectors/api.js';
 import { NeuralDetector } from '../detectors/neural.js';
 import { resolveDevice } from '../core/runtime.js';
-import { DataLoader, disposeBatch, FolderDataset, DATASET_NAMES } from '../data/index.js';
+import { DataLoader, disposeBatch, FolderDataset } from '../data/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
-import { buildSplits, limitSplit, loadSubset, type DataOptions } from './data.js';
+import { buildSplits, limitSplit, loadSubset, useStoredData, type DataOptions } from './data.js';
 import { buildReport } from './report.js';
 import { fixedRunThreshold } from './calibrate.js';
 import { REPORT_TOP, REPORT_TSNE_POINTS, PIXEL_SAMPLE, type EvalRequest, type EvalResults, type TopImages } from './types.js';
@@ -267,12 +266,7 @@ export function evalDataOptions(req: EvalRequest, protocol: unknown): DataOption
   let o = { seed: 0, valFraction: 0.1, ...saved, ...user } as DataOptions;
   if (typeof o.data !== 'string') throw new AnogenError(`bundle ${req.bundle}: it records no dataset; give --data`);
   if (user.data === undefined) {
-    o.dataOrigin = `the bundle's config.json (${path.join(req.bundle, 'config.json')}); give --data to use another location`;
-    if (!(DATASET_NAMES as string[]).includes(o.data) && !fs.existsSync(o.data)) {
-      throw new AnogenError(
-        `the training data ${JSON.stringify(o.data)} recorded in ${path.join(req.bundle, 'config.json')} is not there (moved, or on another machine); give --data <folder>`,
-      );
-    }
+    useStoredData(o, path.join(req.bundle, 'config.json'), 'give --data <folder>');
   }
   // The test split never depends on validation; with a --val-dir at training time every
   // training normal was used for training (valFraction 0 rebuilds that train split).

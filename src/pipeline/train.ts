@@ -14,10 +14,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AnogenError, resolveDevice, type DeviceSpec } from '../core/index.js';
-import { PROTOCOLS } from '../data/protocols.js';
 import { disposeBatch, FolderDataset, fromConfig } from '../data/index.js';
 import type { NORMALIZATION_KINDS } from '../eval/normalize.js';
-import { createDetector, getDetector, inputHParams } from '../detectors/registry.js';
+import { createDetector, defaultInputSize, getDetector, inputHParams } from '../detectors/registry.js';
+import { schemaDefaults } from '../detectors/schema.js';
 import { checkBundleTarget, loadBundle, readBundleFile, saveBundle, type BundleMeta } from '../detectors/bundle.js';
 import type { Detector, FitReport, ProgressEvent } from '../detectors/api.js';
 import { NeuralDetector } from '../detectors/neural.js';
@@ -27,8 +27,6 @@ import { disposeLoopState, type LoopState } from '../train/loop.js';
 import { parseLoopState, serializeLoopState, TRAIN_STATE_JSON, TRAIN_STATE_TENSORS } from '../train/state.js';
 import { buildSplits, imageTransforms, limitSplit, loadSubset, storableData, type DataOptions } from './data.js';
 import { describeCalibration } from './describe.js';
-
-export { PROTOCOLS };
 
 /** Everything a training run needs (validated by the caller's parser or by {@link train}). */
 export interface TrainRequest {
@@ -161,8 +159,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
     const ds = splits.train.dataset;
     const first = await ds.loadItem(splits.train.sourceName(0), splits.train.index[0]!);
     const channels = req.channels ?? (first.image.channels === 3 ? 3 : 1);
-    const defaults = Object.fromEntries(Object.entries(entry.schema).map(([k, s]) => [k, s.default]));
-    const size = req.imageSize ?? (entry.input.sizeParam !== undefined ? (defaults[entry.input.sizeParam] as number) : entry.input.size!);
+    const size = req.imageSize ?? defaultInputSize(entry);
     const transforms = fromConfig(imageTransforms({ size, channels, range: entry.input.range }));
     const hparams = { ...req.hparams, ...inputHParams(req.detector, size, channels) };
     if (resumeFrom !== null) {
@@ -269,9 +266,9 @@ const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 10 * 2 ** 30 ? 1 : 0)} G
 export function checkMemory(req: TrainRequest, total = os.totalmem()): void {
   const entry = getDetector(req.detector);
   if (entry.estimateTrainingBytes === undefined) return;
-  const defaults = Object.fromEntries(Object.entries(entry.schema).map(([k, s]) => [k, s.default]));
+  const defaults = schemaDefaults(entry.schema);
   const sizeParam = entry.input.sizeParam;
-  const size = req.imageSize ?? (sizeParam !== undefined ? (defaults[sizeParam] as number) : entry.input.size!);
+  const size = req.imageSize ?? defaultInputSize(entry);
   const batch = req.batchSize ?? entry.trainDefaults.batchSize;
   const h = (s: number) => ({ ...defaults, ...req.hparams, ...(sizeParam !== undefined ? { [sizeParam]: s } : {}) });
   const need = entry.estimateTrainingBytes(h(size), batch);

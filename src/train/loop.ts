@@ -213,27 +213,17 @@ export async function trainLoop(makeProcess: (fresh: boolean) => TrainingProcess
     await proc.finish();
     finishedAt = steps;
   };
-  const snapshot = (): LoopState => {
+  /** The loop's state now, with torch's generator state `rngState` taken before `finish()` ran. */
+  const snapshot = (rngState: Uint8Array): LoopState => {
     const optimizers: Record<string, OptimizerStateDict> = {};
     for (const [k, o] of Object.entries(proc.optimizers)) optimizers[k] = o.stateDict();
-    return {
-      epoch: lastEpoch,
-      step: lastStep,
-      globalStep: steps,
-      seen,
-      seconds: secondsBefore + (performance.now() - t0) / 1000,
-      history,
-      rngState: getRngState(),
-      optimizers,
-      settings,
-    };
+    return { epoch: lastEpoch, step: lastStep, globalStep: steps, seen, seconds: secondsBefore + (performance.now() - t0) / 1000, history, rngState, optimizers, settings };
   };
   const checkpoint = async (reason: 'epoch' | 'step' | 'interrupt'): Promise<void> => {
     if (opts.onCheckpoint === undefined) return;
     const rng = getRngState();
     await finish();
-    const state = snapshot();
-    state.rngState = rng;
+    const state = snapshot(rng);
     try {
       await opts.onCheckpoint(state, reason);
     } finally {

@@ -9,7 +9,7 @@ import { resolveDevice, type DeviceSpec } from '../../core/runtime.js';
 import { PROTOCOLS } from '../../data/protocols.js';
 import { NORMALIZATION_KINDS } from '../../eval/normalize.js';
 import { parseThresholdStrategy } from '../../eval/threshold.js';
-import { detectorNames, getDetector } from '../../detectors/registry.js';
+import { defaultInputSize, detectorNames, getDetector } from '../../detectors/registry.js';
 import { describeParam, flagName, resolveHParams, type ParamSpec } from '../../detectors/schema.js';
 import { checkpointRequest, InterruptedError, train, type TrainRequest, type TrainResult } from '../../pipeline/train.js';
 import type { DataOptions } from '../../pipeline/data.js';
@@ -77,7 +77,7 @@ export function trainSpecs(detector: string | undefined): OptionSpec[] {
   const known = detector !== undefined && detectorNames().includes(detector);
   const d = known ? getDetector(detector) : undefined;
   const td = d?.trainDefaults;
-  const sizeDefault = d?.input.sizeParam !== undefined ? d.schema[d.input.sizeParam]!.default : d?.input.size;
+  const sizeDefault = d !== undefined ? defaultInputSize(d) : undefined;
   const specs: OptionSpec[] = [
     { name: 'config', type: 'string', doc: 'JSON or YAML file of these options, and `model: <detector>` (flags override it)' },
     { name: 'model', type: 'string', doc: 'the detector, instead of the positional name (mostly for config files)' },

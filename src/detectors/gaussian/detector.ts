@@ -6,12 +6,11 @@
  * (f(x) - mean)^T Sigma^-1 (f(x) - mean) (the paper's score before the square root; the order,
  * and so every AUROC, is the same). Fitted in one pass, no training loop.
  */
-import { AnogenError, noGrad, tensor, tidy, type Tensor } from '../../core/index.js';
-import type { BatchSource } from '../../train/source.js';
-import { checkImages, Detector, type FeatureExtractor, type FitOptions, type FitReport, type ImageSet, type InputSpec, type ScoreOptions, type ScoreResult } from '../api.js';
+import { AnogenError, tensor, type Tensor } from '../../core/index.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
-import { collectFeatures, FEATURE_SOURCES, FeatureSource, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
+import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
+import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
 
 /** The Gaussian detector's hyperparameters. */
@@ -53,24 +52,13 @@ interface GaussianState {
 }
 
 /** The Gaussian (Mahalanobis) detector (see the module comment). */
-export class Gaussian extends Detector<GaussianHParams> implements FeatureExtractor {
+export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
   readonly name = 'gaussian';
-  readonly producesMaps = false;
-  private readonly src: FeatureSource;
-  private state: GaussianState | null = null;
+  protected readonly stateKeys = ['mean', 'precision', 'shrinkage'] as const;
 
   /** Builds the detector from (partial) hyperparameters, validated against {@link GAUSSIAN_SCHEMA}. */
   constructor(hparams: Partial<GaussianHParams> = {}) {
-    super(gaussianHParams(hparams as Record<string, unknown>));
-    this.src = new FeatureSource({ features: this.hparams.features, backbone: this.hparams.backbone, input: this.input, who: 'gaussian' });
-  }
-
-  get input(): InputSpec {
-    return { size: this.hparams.isize, channels: this.hparams.nc, range: [-1, 1] };
-  }
-
-  get featureName(): string {
-    return this.src.featureName;
+    super(gaussianHParams(hparams as Record<string, unknown>), 'gaussian', GAUSSIAN_TRAIN_DEFAULTS.batchSize);
   }
 
   /** The fitted Ledoit-Wolf shrinkage (null before fit). */
@@ -78,129 +66,39 @@ export class Gaussian extends Detector<GaussianHParams> implements FeatureExtrac
     return this.state?.shrinkage ?? null;
   }
 
-  /** The features the Gaussian is fitted on (N x F float32 on the CPU), for plots. */
-  features(x: Tensor): Tensor {
-    const f = this.src.extract(checkImages(x, this.input, 'gaussian features'));
-    try {
-      return f.float();
-    } finally {
-      f.dispose();
-    }
-  }
-
-  /**
-   * Extracts the features of the training images (at most `maxTrain`, seeded by `opts.seed`),
-   * fits mean and Ledoit-Wolf covariance; then calibrates on `opts.val` when given. `epochs`
-   * and `lr` are ignored; `batchSize` sets the feature batches (default 256).
-   */
-  async fit(train: ImageSet | BatchSource, opts: FitOptions = {}): Promise<FitReport> {
-    const t0 = performance.now();
-    const f = await collectFeatures(train, this.src, this.input, this.name, {
-      maxTrain: this.hparams.maxTrain,
-      seed: opts.seed ?? 0,
-      batchSize: opts.batchSize ?? GAUSSIAN_TRAIN_DEFAULTS.batchSize,
-      onProgress: opts.onProgress,
-    });
-    const nTrain = f.x.shape[0]!;
-    let next: GaussianState;
-    try {
-      const lw = ledoitWolf(f.x);
-      lw.covariance.dispose();
-      next = { mean: lw.mean, precision: lw.precision, shrinkage: lw.shrinkage };
-    } finally {
-      f.x.dispose();
-    }
-    this.disposeState();
-    this.state = next;
-    if (opts.val !== undefined) this.calibrate(opts.val, opts.calibration);
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      history: [{ shrinkage: next.shrinkage, ms: seconds * 1000 }],
-      epochs: 1,
-      steps: f.batches,
-      seconds,
-      imagesPerSecond: nTrain / Math.max(seconds, 1e-9),
-      interrupted: false,
-    };
+  /** Mean and Ledoit-Wolf covariance of the training features; the precision kept for scoring. */
+  protected fitFeatures(x: Tensor): FittedFeatures<GaussianState> {
+    const lw = ledoitWolf(x);
+    lw.covariance.dispose();
+    return { state: { mean: lw.mean, precision: lw.precision, shrinkage: lw.shrinkage }, history: { shrinkage: lw.shrinkage } };
   }
 
   /** A(x) = (f(x) - mean)^T precision (f(x) - mean), the squared Mahalanobis distance. */
-  score(x: Tensor, opts: ScoreOptions = {}): ScoreResult {
-    const st = this.requireState();
-    const bs = opts.batchSize ?? 256;
-    if (!Number.isInteger(bs) || bs < 1) throw new AnogenError(`gaussian score: batchSize must be a positive integer, got ${bs}`);
-    const xs = checkImages(x, this.input, 'gaussian score', { resize: opts.resize });
-    const n = xs.shape[0]!;
-    const scores = new Float32Array(n);
-    try {
-      for (let i = 0; i < n; i += bs) {
-        const fb = this.src.extract(xs.narrow(0, i, Math.min(bs, n - i)));
-        try {
-          scores.set(
-            noGrad(() => tidy(() => mahalanobis(fb, st.mean, st.precision).toFloat64Array())),
-            i,
-          );
-        } finally {
-          fb.dispose();
-        }
-      }
-    } finally {
-      if (xs !== x) xs.dispose();
-    }
-    return { scores };
+  protected scoreFeatures(f: Tensor, st: GaussianState): Float64Array {
+    return mahalanobis(f, st.mean, st.precision).toFloat64Array();
   }
 
-  /** `mean` [F], `precision` [F, F], `shrinkage` [1] (float64), plus `backbone.*` with features 'bundle'; the caller disposes them. */
-  stateDict(): Map<string, Tensor> {
-    const st = this.requireState();
-    const sd = new Map<string, Tensor>([
+  /** `mean` [F], `precision` [F, F], `shrinkage` [1] (float64). */
+  protected stateTensors(st: GaussianState): [string, Tensor][] {
+    return [
       ['mean', st.mean.detach()],
       ['precision', st.precision.detach()],
       ['shrinkage', tensor(Float64Array.of(st.shrinkage))],
-    ]);
-    for (const [k, v] of this.src.stateDict()) sd.set(k, v);
-    return sd;
+    ];
   }
 
-  /** Loads a fitted state (strict: names, float64, consistent shapes; the backbone's weights with 'bundle'). */
-  loadStateDict(sd: Map<string, Tensor>): void {
-    const want = ['mean', 'precision', 'shrinkage'];
-    const extra = [...sd.keys()].filter((k) => !want.includes(k) && !(this.src.kind === 'bundle' && k.startsWith('backbone.')));
-    const missing = want.filter((k) => !sd.has(k));
-    if (missing.length > 0 || extra.length > 0) {
-      throw new AnogenError(
-        `gaussian state: ${missing.length} missing (${missing.join(', ')}), ${extra.length} unexpected (${extra.slice(0, 3).join(', ')}); expected ${want.join(', ')}`,
-      );
-    }
-    const bad = want.find((k) => sd.get(k)!.dtype !== 'float64');
-    if (bad !== undefined) throw new AnogenError(`gaussian state: ${bad} must be float64, got ${sd.get(bad)!.dtype}`);
+  protected stateFromTensors(sd: Map<string, Tensor>): GaussianState {
     const mean = sd.get('mean')!;
     const prec = sd.get('precision')!;
     const f = mean.shape[0]!;
     if (mean.ndim !== 1 || prec.ndim !== 2 || prec.shape[0] !== f || prec.shape[1] !== f || sd.get('shrinkage')!.numel !== 1) {
       throw new AnogenError(`gaussian state: expected mean [F], precision [F, F], shrinkage [1]; got [${mean.shape.join(', ')}] and [${prec.shape.join(', ')}]`);
     }
-    this.src.loadStateDict(sd);
-    const next = { mean: mean.detach().clone(), precision: prec.detach().clone(), shrinkage: sd.get('shrinkage')!.item() };
-    this.disposeState();
-    this.state = next;
+    return { mean: mean.detach().clone(), precision: prec.detach().clone(), shrinkage: sd.get('shrinkage')!.item() };
   }
 
-  dispose(): void {
-    this.disposeState();
-    this.src.dispose();
-  }
-
-  private disposeState(): void {
-    if (this.state === null) return;
-    this.state.mean.dispose();
-    this.state.precision.dispose();
-    this.state = null;
-  }
-
-  private requireState(): GaussianState {
-    if (this.state === null) throw new AnogenError('this gaussian detector is not fitted: call fit(train) first, or load a bundle');
-    return this.state;
+  protected ownedTensors(st: GaussianState): Tensor[] {
+    return [st.mean, st.precision];
   }
 }
 
