@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node:test through tsx, one file at a time (2-core machines).
 // Usage: node scripts/run-tests.mjs [filter-substring ...]
+// Every test file's process gets a private run registry (ANOGEN_HOME, see scripts/test-home.mjs).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import './test-home.mjs';
 
 function walk(dir) {
   const out = [];
@@ -22,8 +25,12 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, ANOGEN_TEST: '1' },
-});
+const res = spawnSync(
+  process.execPath,
+  ['--expose-gc', '--import', 'tsx', '--import', fileURLToPath(new URL('./test-home.mjs', import.meta.url)), '--test', '--test-concurrency=1', ...files],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, ANOGEN_TEST: '1' },
+  },
+);
 process.exit(res.status ?? 1);
