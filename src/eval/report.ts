@@ -21,7 +21,7 @@ import { AnogenError } from '../core/errors.js';
 import { evaluateScores, prCurve, rocCurve, toLabelArray, toScoreArray, f1AtThreshold, type Labels, type ScoreMetrics, type Scores } from './metrics.js';
 import { esc, fmt, lineChart, scatterPlot, scoreHistogram, PALETTE, ANOMALY_COLOR, NORMAL_COLOR, type Series } from './svg.js';
 import { heatColor, heatmapToPng, imageToPng, mapPlane, overlayToPng, pngDataUri, readImage, type ImageInput, type PixelRange } from './png.js';
-import { tsne, type TsneOptions } from './tsne.js';
+import { tsne, type TsneOptions, type TsneResult } from './tsne.js';
 import type { ImageMatrix } from './floors.js';
 
 /** What {@link summarizeEvaluation} needs. */
@@ -97,7 +97,15 @@ export interface ReportSample {
 /** A ready 2-D embedding, or features to embed with t-SNE. */
 export type ReportEmbedding =
   | { coords: ArrayLike<number>; labels: ArrayLike<number>; labelNames?: Record<number, string>; title?: string }
-  | { features: ImageMatrix; labels: ArrayLike<number>; labelNames?: Record<number, string>; title?: string; tsne?: TsneOptions };
+  | {
+      features: ImageMatrix;
+      labels: ArrayLike<number>;
+      labelNames?: Record<number, string>;
+      title?: string;
+      tsne?: TsneOptions;
+      /** Their embedding when already computed (default: computed here with `tsne`). */
+      result?: TsneResult;
+    };
 
 /** Everything the report can show; only `scores` and `labels` are required. */
 export interface ReportInput extends EvaluationInput {
@@ -520,7 +528,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     let coords: ArrayLike<number>;
     let note = '';
     if ('features' in e) {
-      const r = tsne(e.features, e.tsne);
+      const r = e.result ?? tsne(e.features, e.tsne);
       coords = r.coords;
       note = `t-SNE of ${r.n} points, perplexity ${fmt(r.perplexity)}, KL ${fmt(r.kl)}.`;
     } else coords = e.coords;

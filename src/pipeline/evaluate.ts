@@ -15,7 +15,7 @@ import { auroc, evaluateScores } from '../eval/metrics.js';
 import { knnScores, PcaFloor } from '../eval/floors.js';
 import { loadBundle, requireTransforms } from '../detectors/bundle.js';
 import { getDetector } from '../detectors/registry.js';
-import { hasFeatures, NonFiniteScoreError } from '../detectors/api.js';
+import { canReconstruct, hasFeatures, NonFiniteScoreError } from '../detectors/api.js';
 import { NeuralDetector } from '../detectors/neural.js';
 import { resolveDevice } from '../core/runtime.js';
 import { DataLoader, disposeBatch, FolderDataset } from '../data/index.js';
@@ -23,13 +23,15 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
 import { buildSplits, limitSplit, loadSubset, useStoredData, type DataOptions } from './data.js';
 import { buildReport } from './report.js';
+import { pixelRangeOf, writeEvalData } from './eval-data.js';
+import { tsne } from '../eval/tsne.js';
 import { fixedRunThreshold } from './calibrate.js';
 import { REPORT_TOP, REPORT_TSNE_POINTS, PIXEL_SAMPLE, type EvalRequest, type EvalResults, type TopImages } from './types.js';
 
 export type { EvalRequest, EvalResults };
 
-/** Runs an evaluation; returns the results (also written to req.json) and the report path. */
-export async function evaluate(req: EvalRequest, log: (s: string) => void = () => undefined): Promise<{ results: EvalResults; report: string | null }> {
+/** Runs an evaluation; returns the results (also written to req.json), the report path and the eval-data path (null when not written). */
+export async function evaluate(req: EvalRequest, log: (s: string) => void = () => undefined): Promise<{ results: EvalResults; report: string | null; data: string | null }> {
   const t0 = performance.now();
   const device = resolveDevice(req.device ?? 'auto', 'device');
   const bundle = loadBundle(req.bundle);
@@ -69,6 +71,8 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
     }
 
     const wantReport = req.report !== null;
+    const wantData = req.dataJson !== undefined && req.dataJson !== null;
+    const keepImages = wantReport || wantData; // the report and the eval data show the same kept images
     const n = test.length;
     const step = Math.max(1, Math.floor(n / REPORT_TSNE_POINTS));
     const isTsnePick = (p: number) => p % step === 0 && p / step < REPORT_TSNE_POINTS;
@@ -92,7 +96,7 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
         const pos = Array.from(b.positions);
         let r;
         try {
-          r = detector.score(b.x, { maps: wantReport || withMasks });
+          r = detector.score(b.x, { maps: keepImages || withMasks });
         } catch (e) {
           if (e instanceof NonFiniteScoreError) throw new AnogenError(`bundle ${req.bundle}: ${e.message}; first such image: ${test.itemName(pos[e.positions[0]!]!)}`);
           throw e;
@@ -136,9 +140,9 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
             pixLabels.push(pl);
             pixSeen += m.length;
           }
-          if (wantReport && maps) {
+          if (keepImages) {
             const cands = pos.map((p, k) => ({ score: nb[k]!, label: test.label[p]!, name: test.itemName(p), k }));
-            const grab = (k: number) => ({ x: b.x.narrow(0, k, 1), map: maps.narrow(0, k, 1) });
+            const grab = (k: number) => ({ x: b.x.narrow(0, k, 1), map: maps ? maps.narrow(0, k, 1) : null });
             top.offer(cands, grab);
             missed.offer(
               cands.filter((c) => c.label === 1),
@@ -204,40 +208,68 @@ export async function evaluate(req: EvalRequest, log: (s: string) => void = () =
     results.seconds = (performance.now() - t0) / 1000;
     writeJsonAtomic(req.json, results);
     let report: string | null = null;
+    let dataFile: string | null = null;
     if (req.csv) {
       const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
       const rows = raw.map((sc, i) => `${cell(names[i]!)},${labels[i]},${sc},${normed[i]},${normed[i]! > phi ? 1 : 0}`);
       writeFileAtomic(req.csv, `file,label,score,normalized,flagged\n${rows.join('\n')}\n`);
     }
-    if (req.report !== null) {
+    if (keepImages) {
+      // Reconstructions and the t-SNE embedding are computed once, for the report and the eval data.
       const pack = (k: KeptImages): TopImages | null => {
         const t = k.pack();
-        if (t) held.push(t.images, t.maps);
+        if (t) {
+          t.reconstructions = canReconstruct(detector) ? detector.reconstruct(t.images) : null;
+          held.push(t.images, ...(t.maps ? [t.maps] : []), ...(t.reconstructions ? [t.reconstructions] : []));
+        }
         return t;
       };
+      const topImages = pack(top);
+      const missedImages = pack(missed);
       const features = feats.length > 0 ? cat(feats, 0) : null;
       if (features) held.push(features);
       const featureTitle = hasFeatures(detector) ? `t-SNE of ${detector.featureName} (test images)` : '';
-      report = await buildReport({
-        req,
-        detector,
-        config,
-        data: {
-          top: pack(top),
-          missed: pack(missed),
-          mostNormal: pack(mostNormal),
-          embedding: features ? { features, labels: Uint8Array.from(featLabels), title: featureTitle } : null,
+      const featLabels8 = Uint8Array.from(featLabels);
+      const embedded = features && features.shape[0]! >= 4 ? tsne(features) : null; // t-SNE needs 4 points
+      if (wantReport) {
+        report = await buildReport({
+          req,
+          detector,
+          config,
+          data: {
+            top: topImages,
+            missed: missedImages,
+            mostNormal: pack(mostNormal),
+            embedding: features && embedded ? { features, labels: featLabels8, title: featureTitle, tsne: embedded } : null,
+            names,
+          },
+          raw: Float32Array.from(raw),
+          normed: Float64Array.from(normed),
+          labels: Uint8Array.from(labels),
+          results,
+          floors: floorScores,
+          lossDocs: getDetector(config.detector).lossDocs,
+        });
+      }
+      if (wantData) {
+        dataFile = req.dataJson!;
+        await writeEvalData({
+          file: dataFile,
+          detector: config.detector,
+          threshold: phi,
+          metrics,
+          normed,
+          labels,
           names,
-        },
-        raw: Float32Array.from(raw),
-        normed: Float64Array.from(normed),
-        labels: Uint8Array.from(labels),
-        results,
-        floors: floorScores,
-        lossDocs: getDetector(config.detector).lossDocs,
-      });
+          top: topImages,
+          missed: missedImages,
+          tsne: embedded ? { title: featureTitle, coords: embedded.coords, labels: featLabels8 } : null,
+          pixelRange: pixelRangeOf(detector.input.range),
+          seed: dataOpts.seed,
+        });
+      }
     }
-    return { results, report };
+    return { results, report, data: dataFile };
   } finally {
     top.dispose();
     missed.dispose();
@@ -275,7 +307,7 @@ export function evalDataOptions(req: EvalRequest, protocol: unknown): DataOption
 }
 
 type Candidate = { score: number; label: number; name: string; k: number };
-type Kept = { score: number; label: number; name: string; x: Tensor; map: Tensor };
+type Kept = { score: number; label: number; name: string; x: Tensor; map: Tensor | null };
 
 /** The K best images by `order` seen so far while streaming (copies of image and map kept). */
 class KeptImages {
@@ -285,7 +317,7 @@ class KeptImages {
     private readonly order: (a: { score: number }, b: { score: number }) => number,
   ) {}
   /** Considers this batch's candidates; `grab(k)` gives views of image k and its map. */
-  offer(cands: Candidate[], grab: (k: number) => { x: Tensor; map: Tensor }): void {
+  offer(cands: Candidate[], grab: (k: number) => { x: Tensor; map: Tensor | null }): void {
     const worst = this.items.length < this.k ? null : this.items[this.items.length - 1]!;
     const better = cands
       .filter((c) => worst === null || this.order(c, worst) < 0)
@@ -293,12 +325,12 @@ class KeptImages {
       .slice(0, this.k);
     for (const c of better) {
       const v = grab(c.k);
-      this.items.push({ score: c.score, label: c.label, name: c.name, x: v.x.clone(), map: v.map.clone() });
+      this.items.push({ score: c.score, label: c.label, name: c.name, x: v.x.clone(), map: v.map ? v.map.clone() : null });
       v.x.dispose();
-      v.map.dispose();
+      v.map?.dispose();
     }
     this.items.sort(this.order);
-    for (const d of this.items.slice(this.k)) dispose([d.x, d.map]);
+    for (const d of this.items.slice(this.k)) dispose([d.x, ...(d.map ? [d.map] : [])]);
     this.items = this.items.slice(0, this.k);
   }
   /** The kept images as tensors (the caller disposes them), or null when none. */
@@ -309,17 +341,19 @@ class KeptImages {
         this.items.map((t) => t.x),
         0,
       ),
-      maps: cat(
-        this.items.map((t) => t.map),
-        0,
-      ),
+      maps: this.items.every((t) => t.map !== null)
+        ? cat(
+            this.items.map((t) => t.map!),
+            0,
+          )
+        : null,
       scores: this.items.map((t) => t.score),
       labels: this.items.map((t) => t.label),
       names: this.items.map((t) => t.name),
     };
   }
   dispose(): void {
-    for (const t of this.items) dispose([t.x, t.map]);
+    for (const t of this.items) dispose([t.x, ...(t.map ? [t.map] : [])]);
     this.items = [];
   }
 }

@@ -28,13 +28,14 @@ export async function buildReport(a: ReportArgs): Promise<string | null> {
   const held: Tensor[] = [];
   const samples = (t: TopImages | null): ReportSample[] => {
     if (t === null) return [];
-    const recon = canReconstruct(a.detector) ? a.detector.reconstruct(t.images) : null;
-    if (recon) held.push(recon);
+    const own = t.reconstructions === undefined; // else computed once by evaluate (and disposed there)
+    const recon = own ? (canReconstruct(a.detector) ? a.detector.reconstruct(t.images) : null) : t.reconstructions;
+    if (recon && own) held.push(recon);
     return t.scores.map((score, k) => {
       const img = t.images.select(0, k);
-      const m = t.maps.select(0, k);
+      const m = t.maps ? t.maps.select(0, k) : undefined;
       const r = recon ? recon.select(0, k) : undefined;
-      held.push(img, m, ...(r ? [r] : []));
+      held.push(img, ...(m ? [m] : []), ...(r ? [r] : []));
       return { image: img, reconstruction: r, map: m, score, label: t.labels[k], caption: path.basename(t.names[k]!) };
     });
   };
@@ -44,6 +45,7 @@ export async function buildReport(a: ReportArgs): Promise<string | null> {
         labels: a.data.embedding.labels,
         labelNames: { 0: 'normal', 1: 'anomalous' },
         title: a.data.embedding.title,
+        result: a.data.embedding.tsne,
       }
     : undefined;
   let losses: Record<string, number[]> | undefined;

@@ -2,6 +2,7 @@
 import type { DeviceSpec, Tensor } from '../core/index.js';
 import type { ScoreMetrics } from '../eval/metrics.js';
 import type { DataOptions } from './data.js';
+import type { TsneResult } from '../eval/tsne.js';
 
 /** What an evaluation is asked to do. */
 export interface EvalRequest {
@@ -29,6 +30,11 @@ export interface EvalRequest {
   floors: boolean;
   /** Device to score on: 'auto' (default: CUDA when available), 'cpu', 'cuda' or 'cuda:N' (see resolveDevice). */
   device?: DeviceSpec;
+  /**
+   * The dashboard's data (src/pipeline/eval-data.ts): this JSON file plus PNGs in the sibling
+   * folder `<name>.files/`; null or absent (the default) for none.
+   */
+  dataJson?: string | null;
 }
 
 /** results.json */
@@ -65,8 +71,10 @@ export const REPORT_TSNE_POINTS = 500;
 export interface TopImages {
   /** [K, C, H, W]. */
   images: Tensor;
-  /** [K, 1, H, W] anomaly maps, same order. */
-  maps: Tensor;
+  /** [K, 1, H, W] anomaly maps, same order (null when the detector gives no maps). */
+  maps: Tensor | null;
+  /** [K, C, H, W] reconstructions x^, same order, computed once for the report and the eval data (absent: not computed; null: the detector does not reconstruct). */
+  reconstructions?: Tensor | null;
   /** Normalised scores, labels and names, same order. */
   scores: number[];
   labels: number[];
@@ -81,8 +89,8 @@ export interface ReportData {
   missed: TopImages | null;
   /** The test images with the lowest scores. */
   mostNormal: TopImages | null;
-  /** Features of the t-SNE sample and their labels (null when the detector has no features). */
-  embedding: { features: Tensor; labels: Uint8Array; title: string } | null;
+  /** Features of the t-SNE sample and their labels (null when the detector has no features); `tsne`: their embedding when already computed (default: the report computes it). */
+  embedding: { features: Tensor; labels: Uint8Array; title: string; tsne?: TsneResult } | null;
   /** Names of every scored image, in score order. */
   names: string[];
 }
