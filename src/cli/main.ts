@@ -20,8 +20,9 @@ import { demoCommand, DEMO_SPECS } from './commands/demo.js';
 import { calibrateCommand, CALIBRATE_HELP } from './commands/calibrate.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
 import { benchmarkCommand, BENCHMARK_HELP, BENCHMARK_SPECS } from './commands/benchmark.js';
+import { serveCommand, SERVE_HELP, SERVE_SPECS } from './commands/serve.js';
 
-const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'models', 'data', 'demo', 'version', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -38,6 +39,8 @@ Usage:
                                                refit normalisation and Φ on validation data, rewrite the bundle
   anogen benchmark --detectors <d1,d2> --data <mnist|dir,...> [--protocol P --classes c1,c2] [--train-limit N --epochs N --test-limit N] [--out DIR]
                                                a resumable table of detectors x datasets x classes beside the classical floors
+  anogen serve [--host H] [--port P] [--token T] [--home DIR]
+                                               the JSON API, image scoring and the web dashboard over the run registry
   anogen models                                every model with its one-line description
   anogen data info <name|dir> [--json]
   anogen help <verb>                           options of one verb (help train <model>: the model's options)
@@ -72,6 +75,8 @@ function verbHelp(verb: string, model?: string): string {
       return DATA_HELP;
     case 'benchmark':
       return `${BENCHMARK_HELP}${optionsHelp(BENCHMARK_SPECS)}\n`;
+    case 'serve':
+      return `${SERVE_HELP}${optionsHelp(SERVE_SPECS)}\n`;
     default:
       throw new AnogenError(`anogen help: unknown verb ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; expected one of ${VERBS.join(', ')}`);
   }
@@ -124,6 +129,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dataCommand(rest);
       case 'benchmark':
         return await benchmarkCommand(rest);
+      case 'serve':
+        return await serveCommand(rest);
       case 'demo':
         return await demoCommand(rest);
       case 'models':

@@ -368,8 +368,15 @@ export async function loadSplit(split: Split, opts: Omit<LoaderOptions, 'batchSi
  * off): returns x [perImage, C, H, W] float32. Used to score a single image.
  */
 export async function preprocessFile(file: string, transforms: TransformConfig[] | TransformChain = [], seed = 0): Promise<Tensor> {
+  return preprocessImage(await decodeImage(file), transforms, seed);
+}
+
+/**
+ * {@link preprocessFile} for an image already decoded (e.g. from uploaded bytes by
+ * decodeImageBytes): the same transforms with augment off (default seed 0). Returns x [perImage, C, H, W].
+ */
+export function preprocessImage(im: RawImage, transforms: TransformConfig[] | TransformChain = [], seed = 0): Tensor {
   const chain = compose(transforms);
-  const im = await decodeImage(file);
   const x = packImages([im])!;
   const r = chain.apply(x, null, { rand: mulberry32(mixSeed(seed, 0, 0, 0x7a)), augment: false });
   x.dispose();

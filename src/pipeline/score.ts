@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import { AnogenError, dispose, resolveDevice, type DeviceSpec, type Tensor } from '../core/index.js';
 import { NeuralDetector } from '../detectors/neural.js';
 import { loadBundle, requireTransforms } from '../detectors/bundle.js';
-import { NonFiniteScoreError, type Calibration } from '../detectors/api.js';
+import { NonFiniteScoreError, type Calibration, type Detector } from '../detectors/api.js';
 import { fixedRunThreshold } from './calibrate.js';
 import { heatmapToPng, overlayToPng } from '../eval/png.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { listImageFiles, preprocessFiles } from './data.js';
+import type { TransformChain } from '../data/index.js';
 
 /** One scored file. */
 export interface ScoredFile {
@@ -61,6 +62,86 @@ function runThreshold(cal: Calibration | null, spec: string | undefined, bundle:
   return phi;
 }
 
+/**
+ * A bundle opened for scoring: the detector (weights and calibration) on its device, the
+ * bundle's preprocessing chain and the Φ in use. Shared by {@link scoreFiles} and the
+ * server's scoring workers, so both compute the same numbers. The caller disposes it.
+ */
+export interface ScoringModel {
+  /** The bundle folder as given. */
+  bundle: string;
+  detector: Detector;
+  /** The bundle's transform chain (decode, then this, then the detector). */
+  chain: TransformChain;
+  /** Φ used (normalised scale), or null without calibration. */
+  threshold: number | null;
+  /** The detector's input pixel range, for overlays. */
+  range: '[-1,1]' | '[0,1]';
+  /** Frees the detector's tensors. */
+  dispose(): void;
+}
+
+/** Options of {@link openScoringModel}. */
+export interface OpenScoringOptions {
+  /** Device to score on (default 'auto'; see resolveDevice). */
+  device?: DeviceSpec;
+  /** Φ for this run only: 'fixed:<value>' on the normalised scale (default: the bundle's Φ). */
+  threshold?: string;
+}
+
+/** Loads a bundle for scoring (see {@link ScoringModel}). */
+export function openScoringModel(bundle: string, opts: OpenScoringOptions = {}): ScoringModel {
+  const device = resolveDevice(opts.device ?? 'auto', 'device');
+  const loaded = loadBundle(bundle);
+  const { detector } = loaded;
+  try {
+    if (detector instanceof NeuralDetector) detector.to(device);
+    const chain = requireTransforms(loaded, bundle);
+    const threshold = runThreshold(detector.calibration, opts.threshold, bundle);
+    const range = detector.input.range[0] < 0 ? '[-1,1]' : '[0,1]';
+    return { bundle, detector, chain, threshold, range, dispose: () => detector.dispose() };
+  } catch (e) {
+    detector.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Scores one preprocessed batch x [N, C, H, W] whose images are named `names`: a row per
+ * image (raw score, normalised score, flag at the model's Φ) and, when `wantMaps` and the
+ * detector produces them, the anomaly maps [N, ...] (the caller disposes them).
+ * A non-finite score is an AnogenError naming the image.
+ */
+export function scoreBatch(model: ScoringModel, x: Tensor, names: string[], wantMaps: boolean): { rows: ScoredFile[]; maps: Tensor | null } {
+  const { detector, bundle } = model;
+  let r;
+  try {
+    r = detector.score(x, { maps: wantMaps && detector.producesMaps });
+  } catch (e) {
+    if (e instanceof NonFiniteScoreError) throw new AnogenError(`bundle ${bundle}: ${e.message}; image: ${names[e.positions[0]!]}`);
+    throw e;
+  }
+  try {
+    const phi = model.threshold;
+    const normed = detector.calibration ? detector.normalize(r.scores) : null;
+    const rows = names.map((file, k) => ({
+      file,
+      score: r.scores[k]!,
+      normalized: normed ? normed[k]! : null,
+      anomalous: normed && phi !== null ? normed[k]! > phi : null,
+    }));
+    return { rows, maps: r.maps ?? null };
+  } catch (e) {
+    r.maps?.dispose();
+    throw e;
+  }
+}
+
+/** The map PNG (heat colours) and the overlay PNG (map over the image) of one image xi [C, H, W] and its map, on one colour scale. */
+export async function mapPngs(model: ScoringModel, xi: Tensor, map: Tensor, scale: { vmin: number; vmax: number }): Promise<{ map: Buffer; overlay: Buffer }> {
+  return { map: await heatmapToPng(map, scale), overlay: await overlayToPng(xi, map, { ...scale, range: model.range }) };
+}
+
 /** Scores files with a bundle. */
 export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFilesOptions = {}): Promise<ScoreRun> {
   const batchSize = opts.batchSize ?? 256;
@@ -68,31 +149,20 @@ export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFil
   if (opts.maps !== undefined && fs.existsSync(opts.maps) && !fs.statSync(opts.maps).isDirectory()) {
     throw new AnogenError(`--maps ${opts.maps}: exists and is not a folder`);
   }
-  const device = resolveDevice(opts.device ?? 'auto', 'device');
-  const loaded = loadBundle(bundle);
-  const { detector } = loaded;
+  const model = openScoringModel(bundle, { device: opts.device, threshold: opts.threshold });
   try {
-    if (detector instanceof NeuralDetector) detector.to(device);
-    const chain = requireTransforms(loaded, bundle);
-    const cal = detector.calibration;
-    const phi = runThreshold(cal, opts.threshold, bundle);
+    const phi = model.threshold;
     const rows: ScoredFile[] = [];
     const skipped: string[] = [];
-    const wantMaps = opts.maps !== undefined && detector.producesMaps;
+    const wantMaps = opts.maps !== undefined && model.detector.producesMaps;
     let vmax = 0;
     const pass = async (write: ((file: string, x: Tensor, map: Tensor) => Promise<void>) | null) => {
       for (let i = 0; i < files.length; i += batchSize) {
-        const { x, kept, bad } = await preprocessFiles(files.slice(i, i + batchSize), chain, opts.skipBad);
+        const { x, kept, bad } = await preprocessFiles(files.slice(i, i + batchSize), model.chain, opts.skipBad);
         if (write === null) skipped.push(...bad);
         if (x === null) continue;
         try {
-          let r;
-          try {
-            r = detector.score(x, { maps: wantMaps });
-          } catch (e) {
-            if (e instanceof NonFiniteScoreError) throw new AnogenError(`bundle ${bundle}: ${e.message}; image: ${kept[e.positions[0]!]}`);
-            throw e;
-          }
+          const r = scoreBatch(model, x, kept, wantMaps);
           try {
             if (write !== null) {
               for (let k = 0; k < kept.length; k++) {
@@ -107,10 +177,7 @@ export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFil
               continue;
             }
             if (r.maps) vmax = Math.max(vmax, r.maps.max().item());
-            const normed = cal ? detector.normalize(r.scores) : null;
-            kept.forEach((file, k) =>
-              rows.push({ file, score: r.scores[k]!, normalized: normed ? normed[k]! : null, anomalous: normed && phi !== null ? normed[k]! > phi : null }),
-            );
+            rows.push(...r.rows);
           } finally {
             r.maps?.dispose();
           }
@@ -134,8 +201,9 @@ export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFil
         used.add(base);
         const m = path.join(dir, `${base}.map.png`);
         const o = path.join(dir, `${base}.overlay.png`);
-        writeFileAtomic(m, await heatmapToPng(map, scale));
-        writeFileAtomic(o, await overlayToPng(x, map, { ...scale, range: detector.input.range[0] < 0 ? '[-1,1]' : '[0,1]' }));
+        const png = await mapPngs(model, x, map, scale);
+        writeFileAtomic(m, png.map);
+        writeFileAtomic(o, png.overlay);
         const row = byFile.get(file);
         if (row) row.map = { map: m, overlay: o };
       });
@@ -144,6 +212,6 @@ export async function scoreFiles(bundle: string, paths: string[], opts: ScoreFil
     }
     return run;
   } finally {
-    detector.dispose();
+    model.dispose();
   }
 }
