@@ -20,9 +20,10 @@ import { demoCommand, DEMO_SPECS } from './commands/demo.js';
 import { calibrateCommand, CALIBRATE_HELP } from './commands/calibrate.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
 import { benchmarkCommand, BENCHMARK_HELP, BENCHMARK_SPECS } from './commands/benchmark.js';
+import { runsCommand, RUNS_HELP, RUNS_SPECS } from './commands/runs.js';
 import { serveCommand, SERVE_HELP, SERVE_SPECS } from './commands/serve.js';
 
-const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'runs', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -39,6 +40,7 @@ Usage:
                                                refit normalisation and Φ on validation data, rewrite the bundle
   anogen benchmark --detectors <d1,d2> --data <mnist|dir,...> [--protocol P --classes c1,c2] [--train-limit N --epochs N --test-limit N] [--out DIR]
                                                a resumable table of detectors x datasets x classes beside the classical floors
+  anogen runs list|show <id>|compare <id...>   the run registry: every train, eval and benchmark run [--json]
   anogen serve [--host H] [--port P] [--token T] [--home DIR]
                                                the JSON API, image scoring and the web dashboard over the run registry
   anogen models                                every model with its one-line description
@@ -75,6 +77,8 @@ function verbHelp(verb: string, model?: string): string {
       return DATA_HELP;
     case 'benchmark':
       return `${BENCHMARK_HELP}${optionsHelp(BENCHMARK_SPECS)}\n`;
+    case 'runs':
+      return `${RUNS_HELP}${optionsHelp(RUNS_SPECS)}\n`;
     case 'serve':
       return `${SERVE_HELP}${optionsHelp(SERVE_SPECS)}\n`;
     default:
@@ -129,6 +133,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dataCommand(rest);
       case 'benchmark':
         return await benchmarkCommand(rest);
+      case 'runs':
+        return await runsCommand(rest);
       case 'serve':
         return await serveCommand(rest);
       case 'demo':

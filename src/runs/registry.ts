@@ -402,6 +402,27 @@ export class Registry {
     return row?.id ?? null;
   }
 
+  /** Changes fields of run `id` known only later (e.g. the protocol record once the splits are built); absent fields are kept. */
+  updateRun(
+    id: number,
+    f: { model?: string | null; data?: string | null; protocol?: unknown; options?: Record<string, unknown>; seed?: number | null; bundle?: string | null },
+  ): void {
+    const cols: string[] = [];
+    const args: unknown[] = [];
+    const set = (col: string, v: unknown): void => {
+      cols.push(`${col} = ?`);
+      args.push(v);
+    };
+    if (f.model !== undefined) set('model', f.model);
+    if (f.data !== undefined) set('data', f.data);
+    if (f.protocol !== undefined) set('protocol', json(f.protocol));
+    if (f.options !== undefined) set('options', json(f.options));
+    if (f.seed !== undefined) set('seed', f.seed);
+    if (f.bundle !== undefined) set('bundle', f.bundle === null ? null : path.resolve(f.bundle));
+    if (cols.length === 0) return;
+    this.db.prepare(`UPDATE runs SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);
+  }
+
   /** Notes that run `id`'s process is alive (a run marked failed for a missed heartbeat becomes 'running' again). */
   heartbeat(id: number): void {
     this.db
@@ -513,13 +534,19 @@ export class Registry {
 
   /** Artifacts of run `id`, oldest first. */
   artifacts(id: number): Artifact[] {
-    const rows = this.db.prepare('SELECT id, run_id, kind, path FROM artifacts WHERE run_id = ? ORDER BY id').all(id) as { id: number; run_id: number; kind: string; path: string }[];
+    const rows = this.db.prepare('SELECT id, run_id, kind, path FROM artifacts WHERE run_id = ? ORDER BY id').all(id) as {
+      id: number;
+      run_id: number;
+      kind: string;
+      path: string;
+    }[];
     return rows.map((r) => ({ id: r.id, runId: r.run_id, kind: r.kind as Artifact['kind'], path: r.path }));
   }
 
   /** One artifact by its id, or null. */
   artifact(artifactId: number): Artifact | null {
-    const r = this.db.prepare('SELECT id, run_id, kind, path FROM artifacts WHERE id = ?').get(artifactId) as { id: number; run_id: number; kind: string; path: string } | undefined;
+    const r = this.db.prepare('SELECT id, run_id, kind, path FROM artifacts WHERE id = ?').get(artifactId) as
+      { id: number; run_id: number; kind: string; path: string } | undefined;
     return r === undefined ? null : { id: r.id, runId: r.run_id, kind: r.kind as Artifact['kind'], path: r.path };
   }
 

@@ -3,7 +3,18 @@
  * src/cli/io.ts (not by replacing process.stdout.write, which would also swallow the test
  * runner's own reports) and its messages on stderr.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { cliOutput } from '../../src/cli/io.js';
+
+// The CLI records runs in the registry: never the real ~/.anogen. scripts/run-tests.mjs gives
+// every test file a private ANOGEN_HOME; a test file run some other way gets one here.
+if (process.env.ANOGEN_HOME === undefined) {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-home-'));
+  process.env.ANOGEN_HOME = home;
+  process.on('exit', () => fs.rmSync(home, { recursive: true, force: true }));
+}
 
 /** A GANomaly small enough to train in a second: 16 px, latent 8, widths 8. */
 export const TINY_GANOMALY = ['--image-size', '16', '--nz', '8', '--ngf', '8', '--ndf', '8'];

@@ -142,11 +142,17 @@ test('a home that is a file, and a file that is not a database: AnogenErrors nam
   const dir = tmp();
   const f = path.join(dir, 'file');
   fs.writeFileSync(f, 'x');
-  assert.throws(() => Registry.open(f), (e: Error) => e instanceof AnogenError && e.message.includes(f));
+  assert.throws(
+    () => Registry.open(f),
+    (e: Error) => e instanceof AnogenError && e.message.includes(f),
+  );
   const home = path.join(dir, 'h');
   fs.mkdirSync(home);
   fs.writeFileSync(path.join(home, DB_FILE), 'this is not sqlite '.repeat(100));
-  assert.throws(() => Registry.open(home), (e: Error) => e instanceof AnogenError && e.message.includes(path.join(home, DB_FILE)) && /not an anogen database/.test(e.message));
+  assert.throws(
+    () => Registry.open(home),
+    (e: Error) => e instanceof AnogenError && e.message.includes(path.join(home, DB_FILE)) && /not an anogen database/.test(e.message),
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -20,6 +20,8 @@ import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
 import { DEVICE_SPEC, deviceOption } from './train.js';
 import { stdout } from '../io.js';
+import { recordBenchmark, type RecordOptions } from '../../runs/record.js';
+import { REGISTRY_SPECS, registryOptions } from './runs.js';
 import path from 'node:path';
 
 /** Every option of `anogen benchmark`, with its default. */
@@ -51,6 +53,7 @@ export const BENCHMARK_SPECS: OptionSpec[] = [
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
   { name: 'quiet', type: 'bool', doc: 'no progress output, only where the tables are (default false)' },
   DEVICE_SPEC,
+  ...REGISTRY_SPECS,
 ];
 
 /** `anogen help benchmark`. */
@@ -168,7 +171,7 @@ function configArgs(argv: string[]): string[] {
 }
 
 /** Parses `anogen benchmark` argv into a request. */
-export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: boolean } {
+export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: boolean; registry: RecordOptions } {
   const { positionals, opts } = parseArgs(configArgs(argv), BENCHMARK_SPECS, 'benchmark');
   if (positionals.length > 0) throw new AnogenError(`anogen benchmark: unexpected argument ${positionals[0]}; detectors go in --detectors a,b`);
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
@@ -215,6 +218,7 @@ export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: bool
     device: deviceOption(opts),
     command: ['anogen', 'benchmark', ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '),
     quiet: opts.quiet === true,
+    registry: registryOptions(opts),
   };
 }
 
@@ -234,7 +238,11 @@ export async function benchmarkCommand(argv: string[]): Promise<number> {
       progress.done();
       process.stderr.write(`${s}\n`);
     };
-    const table = await benchmark(req, { log: req.quiet ? undefined : log, onProgress: req.quiet ? undefined : progress, shouldStop: () => stop });
+    const { registry, ...request } = req;
+    const files = { json: path.join(req.out, BENCHMARK_JSON), md: path.join(req.out, BENCHMARK_MD) };
+    const table = await recordBenchmark(registry, request, files, () =>
+      benchmark(request, { log: req.quiet ? undefined : log, onProgress: req.quiet ? undefined : progress, shouldStop: () => stop }),
+    );
     stdout(`${path.join(req.out, BENCHMARK_JSON)}\n${path.join(req.out, BENCHMARK_MD)}\n`);
     return table.cells.some((c) => c.status === 'failed') ? 1 : 0;
   } finally {

@@ -9,6 +9,8 @@ import { parseArgs, type OptionSpec } from '../args.js';
 import { checkOutputPath } from '../paths.js';
 import { DATA_SPECS, DEVICE_SPEC, deviceOption } from './train.js';
 import { stdout } from '../io.js';
+import { recordEval, type RecordOptions } from '../../runs/record.js';
+import { REGISTRY_SPECS, registryOptions } from './runs.js';
 
 export const EVAL_SPECS: OptionSpec[] = [
   ...DATA_SPECS.filter((s) => s.name !== 'val-dir' && s.name !== 'val-fraction'),
@@ -28,10 +30,11 @@ export const EVAL_SPECS: OptionSpec[] = [
   { name: 'no-floors', type: 'bool', doc: 'skip the PCA and kNN floors (default false)' },
   { name: 'quiet', type: 'bool', doc: 'print only the results (default false)' },
   DEVICE_SPEC,
+  ...REGISTRY_SPECS,
 ];
 
 /** Parses `anogen eval` argv. */
-export function parseEval(argv: string[]): EvalRequest & { quiet: boolean } {
+export function parseEval(argv: string[]): EvalRequest & { quiet: boolean; registry: RecordOptions } {
   const { positionals, opts } = parseArgs(argv, EVAL_SPECS, 'eval');
   if (positionals.length !== 1) throw new AnogenError(`anogen eval: expected one bundle folder, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
@@ -55,6 +58,7 @@ export function parseEval(argv: string[]): EvalRequest & { quiet: boolean } {
     floors: opts.noFloors !== true,
     quiet: opts.quiet === true,
     device: deviceOption(opts),
+    registry: registryOptions(opts),
   };
   checkOutputPath(req.json, '--json', 'file');
   checkOutputPath(req.csv, '--csv', 'file');
@@ -69,8 +73,8 @@ export function parseEval(argv: string[]): EvalRequest & { quiet: boolean } {
 
 /** `anogen eval`. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const req = parseEval(argv);
-  const { results, report, data } = await evaluate(req, req.quiet ? undefined : (s) => process.stderr.write(`${s}\n`));
+  const { registry, ...req } = parseEval(argv);
+  const { results, report, data } = await recordEval(registry, req, () => evaluate(req, req.quiet ? undefined : (s) => process.stderr.write(`${s}\n`)));
   const f = results.floors;
   stdout(
     `AUROC ${results.metrics.auroc.toFixed(4)}  AUPRC ${results.metrics.auprc.toFixed(4)}  F1@Phi ${(results.metrics.atThreshold?.f1 ?? NaN).toFixed(4)}  best F1 ${results.metrics.bestF1.f1.toFixed(4)}  FPR@95TPR ${results.metrics.fpr95.toFixed(4)}\n` +

@@ -17,6 +17,9 @@ import { parseArgs, readConfigFile, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
 import { stdout } from '../io.js';
+import { recordTrain, type RecordOptions } from '../../runs/record.js';
+import { REGISTRY_SPECS, registryOptions } from './runs.js';
+import type { ProgressEvent } from '../../detectors/api.js';
 
 export { InterruptedError };
 
@@ -97,6 +100,7 @@ export function trainSpecs(detector: string | undefined): OptionSpec[] {
     { name: 'checkpoint-every', type: 'int', min: 0, doc: 'also write the checkpoint every N steps (default 0: at every epoch end)' },
     { name: 'quiet', type: 'bool', doc: 'no progress output, only results (default false)' },
     DEVICE_SPEC,
+    ...REGISTRY_SPECS,
   ];
   if (d !== undefined) {
     const skip = inputParams(d.name);
@@ -111,6 +115,8 @@ export interface TrainCommand {
   /** The checkpoint to resume (then `request` is the checkpoint's, with --epochs applied). */
   resume?: string;
   quiet: boolean;
+  /** Run registry: where and whether to record the run (default: recorded in resolveHome()). */
+  registry?: RecordOptions;
 }
 
 /** The `model:` of the `--config` file in argv, if any (so that the model's own flags are known when parsing). */
@@ -127,7 +133,7 @@ function configModel(argv: string[]): string | undefined {
 }
 
 /** Options that may be given with --resume (everything else comes from the checkpoint). */
-const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery', 'device'];
+const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery', 'device', 'home', 'noRegistry'];
 
 /** Parses `anogen train` argv into a request. */
 export function parseTrain(argv: string[]): TrainCommand {
@@ -153,7 +159,7 @@ export function parseTrain(argv: string[]): TrainCommand {
     if (typeof opts.epochs === 'number') request.epochs = opts.epochs;
     if (typeof opts.checkpointEvery === 'number') request.checkpointEvery = opts.checkpointEvery;
     if (opts.device !== undefined) request.device = deviceOption(opts);
-    return { request, resume: opts.resume, quiet };
+    return { request, resume: opts.resume, quiet, registry: registryOptions(opts) };
   }
   if (positionals.length !== 1 && model === undefined) {
     throw new AnogenError(`anogen train: expected one detector name (${detectorNames().join(', ')}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
@@ -221,14 +227,20 @@ export function parseTrain(argv: string[]): TrainCommand {
       device: deviceOption(opts),
     },
     quiet,
+    registry: registryOptions(opts),
   };
 }
 
 /**
  * Runs a parsed training command with the terminal's conveniences: Ctrl-C saves a checkpoint
- * (a second Ctrl-C quits at once), progress on stderr unless quiet.
+ * (a second Ctrl-C quits at once), progress on stderr unless quiet; `onProgress` (default none)
+ * also gets every step, quiet or not.
  */
-export async function runTrainCommand(cmd: TrainCommand, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
+export async function runTrainCommand(
+  cmd: TrainCommand,
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<TrainResult> {
   let stop = false;
   let sigints = 0;
   const onSigint = (): void => {
@@ -240,7 +252,9 @@ export async function runTrainCommand(cmd: TrainCommand, log: (s: string) => voi
   process.on('SIGINT', onSigint);
   const progress = progressPrinter(process.stderr);
   try {
-    return await train(cmd.request, { log: cmd.quiet ? undefined : log, onProgress: cmd.quiet ? undefined : progress, shouldStop: () => stop }, cmd.resume);
+    const show = cmd.quiet ? undefined : progress;
+    const both = onProgress === undefined ? show : (e: ProgressEvent) => (onProgress(e), show?.(e));
+    return await train(cmd.request, { log: cmd.quiet ? undefined : log, onProgress: both, shouldStop: () => stop }, cmd.resume);
   } finally {
     progress.done();
     process.off('SIGINT', onSigint);
@@ -249,7 +263,8 @@ export async function runTrainCommand(cmd: TrainCommand, log: (s: string) => voi
 
 /** `anogen train`. */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const r = await runTrainCommand(parseTrain(argv));
+  const cmd = parseTrain(argv);
+  const r = await recordTrain(cmd.registry ?? {}, cmd.request, cmd.resume, (onProgress) => runTrainCommand(cmd, undefined, onProgress));
   r.detector.dispose();
   stdout(`${r.out}\n`);
   return 0;

@@ -1,0 +1,138 @@
+// The recording wrappers without training: eval-data and parent links, step buffering and epoch
+// means, failures and interruptions, a registry that breaks mid-run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { recordEval, recordTrain, RunRecorder } from '../../src/runs/record.js';
+import { Registry } from '../../src/runs/registry.js';
+import type { EvalResults } from '../../src/pipeline/types.js';
+import type { TrainResult } from '../../src/pipeline/train.js';
+import type { ProgressEvent } from '../../src/train/loop.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-record-'));
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const ev = (epoch: number, step: number, g: number): ProgressEvent => ({
+  epoch,
+  epochs: 2,
+  step,
+  stepsPerEpoch: 3,
+  losses: { g, d: 2 * g },
+  imagesPerSecond: 1,
+  etaSeconds: 1,
+  stepMs: 1,
+});
+
+test('recordEval: results, scores, report and eval-data artifacts, an Evaluation with dataPath, parent = the train run of the bundle', async () => {
+  const home = path.join(tmp, 'h1');
+  const bundle = path.join(tmp, 'b1');
+  fs.mkdirSync(bundle);
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ detector: 'ae', protocol: { options: { data: 'mnist', seed: 4 } } }));
+  // a train run that made the bundle
+  const tr = await recordTrain({ home }, { detector: 'ae', data: { data: 'mnist', seed: 4 } as never, valLimit: 1, out: bundle, hparams: {} }, undefined, async (onProgress) => {
+    for (const [e, s, g] of [
+      [1, 1, 3],
+      [1, 2, 2],
+      [1, 3, 1],
+      [2, 1, 5],
+    ] as const)
+      onProgress(ev(e, s, g));
+    return { out: bundle, report: { seconds: 1.5 }, meta: { protocol: { dataset: 'mnist' } } } as unknown as TrainResult;
+  });
+  assert.equal(tr.out, bundle);
+  const files = ['results.json', 'scores.csv', 'report.html', 'eval-data.json'].map((f) => path.join(bundle, f));
+  for (const f of files) fs.writeFileSync(f, '{}');
+  const results = {
+    detector: 'ae',
+    protocol: { dataset: 'mnist' },
+    threshold: 0.5,
+    seconds: 2,
+    metrics: { auroc: 0.75, auprc: 0.5, fpr95: 0.25, bestF1: { f1: 0.6 }, atThreshold: { f1: 0.4 } },
+  };
+  await recordEval({ home }, { bundle, json: files[0]!, csv: files[1]!, report: files[2]!, floors: false, dataJson: files[3]! }, async () => ({
+    results: results as unknown as EvalResults,
+    report: files[2]!,
+    data: files[3]!,
+  }));
+  const reg = Registry.open(home);
+  try {
+    const [e, t] = reg.listRuns();
+    assert.equal(t!.kind, 'train');
+    assert.deepEqual(t!.protocol, { dataset: 'mnist' });
+    assert.deepEqual(t!.summary, { 'loss.g': 5, 'loss.d': 10, seconds: 1.5 });
+    assert.deepEqual(reg.epochs(t!.id), [
+      { epoch: 1, values: { g: 2, d: 4 } },
+      { epoch: 2, values: { g: 5, d: 10 } },
+    ]);
+    assert.deepEqual(
+      reg.steps(t!.id).map((s) => s.index),
+      [1, 2, 3, 4],
+    );
+    assert.equal(e!.kind, 'eval');
+    assert.equal(e!.parentId, t!.id);
+    assert.equal(e!.data, 'mnist');
+    assert.equal(e!.seed, 4);
+    assert.deepEqual(e!.summary, { auroc: 0.75, auprc: 0.5, bestF1: 0.6, fpr95: 0.25, threshold: 0.5, seconds: 2, f1: 0.4 });
+    assert.deepEqual(
+      reg.artifacts(e!.id).map((a) => [a.kind, a.path]),
+      [
+        ['results', files[0]],
+        ['scores', files[1]],
+        ['report', files[2]],
+        ['eval-data', files[3]],
+      ],
+    );
+    assert.deepEqual(reg.evaluations(e!.id)[0]!.dataPath, files[3]);
+    assert.deepEqual(reg.evaluations(e!.id)[0]!.results, results);
+  } finally {
+    reg.close();
+  }
+});
+
+test('a failing or interrupted run is recorded so, the error rethrown; a registry broken mid-run warns once', async () => {
+  const home = path.join(tmp, 'h2');
+  const req = { detector: 'ae', data: { data: 'mnist', seed: 0 } as never, valLimit: 1, out: path.join(tmp, 'b2'), hparams: {} };
+  await assert.rejects(
+    recordTrain({ home }, req, undefined, async () => {
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
+  const stop = Object.assign(new Error('interrupted at epoch 1'), { name: 'InterruptedError' });
+  await assert.rejects(
+    recordTrain({ home }, req, undefined, async (onProgress) => {
+      onProgress(ev(1, 1, 1));
+      throw stop;
+    }),
+  );
+  const reg = Registry.open(home);
+  const [i, f] = reg.listRuns();
+  assert.deepEqual([f!.status, f!.error], ['failed', 'boom']);
+  assert.deepEqual([i!.status, i!.error], ['interrupted', 'interrupted at epoch 1']);
+  assert.equal(reg.steps(i!.id).length, 1, 'steps before the interruption kept');
+  reg.close();
+  // the database file disappears under a running recorder: one warning, the run goes on
+  const home3 = path.join(tmp, 'h3');
+  const lines: string[] = [];
+  const rec = RunRecorder.start({ home: home3, warn: (l) => lines.push(l) }, { kind: 'train' });
+  assert.notEqual(rec.runId, null);
+  rec.registry!.close();
+  rec.onProgress(ev(1, 1, 1));
+  rec.onProgress(ev(1, 2, 1));
+  rec.flush();
+  rec.finish('finished');
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0]!, /^anogen: warning: run registry: .*; this run is not recorded/);
+  assert.equal(rec.runId, null);
+});
+
+test('disabled: nothing is opened or written', async () => {
+  const home = path.join(tmp, 'h4');
+  const rec = RunRecorder.start({ home, disabled: true }, { kind: 'eval' });
+  rec.onProgress(ev(1, 1, 1));
+  rec.finish('finished');
+  assert.equal(rec.runId, null);
+  assert.ok(!fs.existsSync(home));
+});
