@@ -82,7 +82,9 @@ export async function request(path, init = {}) {
     } catch (e) {
       throw new ApiError(0, `cannot reach the anogen server (${e.message}); is \`anogen serve\` still running?`, path);
     }
-    if (res.status === 401 && attempt < 3) {
+    // 401: no token given; 403 naming the token: the stored one is wrong
+    const refused = res.status === 401 || (res.status === 403 && getToken() !== null && (await res.clone().text()).includes('token'));
+    if (refused && attempt < 3) {
       const had = getToken();
       const t = await ask(Boolean(had));
       if (!t) throw await errorOf(res, path);

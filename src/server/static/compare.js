@@ -3,7 +3,7 @@
 // chart per loss name, one colour per run).
 /* global location */
 import { getJson } from './api.js';
-import { h, fmt, badge, when, duration, runSeconds, dataName, protocolText } from './dom.js';
+import { h, fmt, badge, when, duration, runSeconds, dataName, protocolText, flatOptions } from './dom.js';
 import { lineChart, PALETTE } from './plot.js';
 import { lossSeries, wantsLog } from './run.js';
 
@@ -79,8 +79,9 @@ export async function comparePage(ctx) {
     const order = (k) => (['auroc', 'auprc', 'f1', 'fpr95'].includes(k) ? ['auroc', 'auprc', 'f1', 'fpr95'].indexOf(k) : k.startsWith('loss.') ? 10 : k === 'seconds' ? 20 : 15);
     return order(a) - order(b) || a.localeCompare(b);
   });
-  const optKeys = [...new Set(data.flatMap((d) => Object.keys(d.run.options ?? {})))].sort();
-  const differing = optKeys.filter((k) => new Set(data.map((d) => JSON.stringify(d.run.options?.[k]))).size > 1);
+  for (const d of data) d.opts = flatOptions(d.run.options);
+  const optKeys = [...new Set(data.flatMap((d) => Object.keys(d.opts)))].sort();
+  const differing = optKeys.filter((k) => new Set(data.map((d) => JSON.stringify(d.opts[k]))).size > 1);
   const row = (label, cells, cls) => h('tr', { class: cls }, h('th', { scope: 'row' }, label), cells);
   const rows = [
     row(
@@ -117,8 +118,8 @@ export async function comparePage(ctx) {
     ),
     ...differing.map((k) =>
       row(
-        `--${k}`,
-        data.map((d) => h('td', {}, d.run.options?.[k] === undefined ? '—' : typeof d.run.options[k] === 'object' ? JSON.stringify(d.run.options[k]) : String(d.run.options[k]))),
+        k,
+        data.map((d) => h('td', {}, d.opts[k] === undefined ? '—' : typeof d.opts[k] === 'object' ? JSON.stringify(d.opts[k]) : String(d.opts[k]))),
         'opt',
       ),
     ),

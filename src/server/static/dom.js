@@ -63,16 +63,48 @@ export function dataName(d) {
   return parts.length > 2 ? `…/${parts.slice(-2).join('/')}` : String(d);
 }
 
-/** A protocol object as short text ("one-vs-rest normal=1"). */
+/**
+ * A protocol as short text: "one-vs-rest · normal class 0 · val fraction 0.1" from the
+ * registry's protocol object (its name, then its scalar settings; the dataset, seed, counts
+ * and options are shown elsewhere or left out).
+ */
 export function protocolText(p) {
   if (p === null || p === undefined) return '—';
   if (typeof p !== 'object') return String(p);
-  const { kind, name, type, ...rest } = p;
-  const head = kind ?? name ?? type ?? '';
-  const tail = Object.entries(rest)
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`)
-    .join(' ');
-  return `${head} ${tail}`.trim() || JSON.stringify(p);
+  const head = p.protocol ?? p.kind ?? p.name ?? p.type ?? '';
+  const skip = new Set(['protocol', 'kind', 'name', 'type', 'dataset', 'seed', 'counts', 'options', 'userValidation']);
+  const words = (k) => k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const tail = Object.entries(p)
+    .filter(([k, v]) => !skip.has(k) && v !== null && typeof v !== 'object')
+    .map(([k, v]) => `${words(k)} ${v}`);
+  if (p.userValidation === true) tail.push('own validation set');
+  return [head, ...tail].filter(Boolean).join(' · ') || JSON.stringify(p);
+}
+
+/** The split sizes of a protocol object ("train 5331 · validation 592 · test 10000 (9020 anomalous)"), or null. */
+export function countsText(p) {
+  const c = p && typeof p === 'object' ? p.counts : null;
+  if (!c || typeof c !== 'object') return null;
+  const parts = [];
+  for (const k of ['train', 'validation', 'test'])
+    if (typeof c[k] === 'number') parts.push(`${k} ${c[k]}${k === 'test' && typeof c.testAnomalous === 'number' ? ` (${c.testAnomalous} anomalous)` : ''}`);
+  return parts.length ? parts.join(' · ') : null;
+}
+
+/** Options flattened one level: { hparams: { nz: 8 } } → { 'hparams.nz': 8 }. */
+export function flatOptions(o) {
+  const out = {};
+  for (const [k, v] of Object.entries(o ?? {})) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = v2;
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** The end of a long name ("…/t10k-images#123"), at most `max` characters (default 44). */
+export function shortName(name, max = 44) {
+  const s = String(name);
+  return s.length > max ? `…${s.slice(s.length - max + 1)}` : s;
 }
 
 /** The message box for an error (ApiError or other), readable, with the status when there is one. */

@@ -154,9 +154,9 @@ class Plot {
     }
     return 'below';
   }
-  /** A legend: 'tr', 'tl', 'br', 'bl' inside the plot, 'outside' right of it (reserve first) or 'below' it. */
+  /** A legend: 'tr', 'tl', 'br', 'bl' inside the plot, 'outside' right of it (reserve first), 'below' it, or 'none'. */
   legend(items, where = 'tr') {
-    if (items.length === 0) return;
+    if (items.length === 0 || where === 'none') return;
     const w = legendWidth(items);
     const h = 8 + ROW_H * items.length;
     if ((where !== 'outside' && where !== 'below' && (w > this.pw - 16 || h > this.ph - 16)) || where === 'below') {

@@ -3,7 +3,7 @@
 // otherwise), the evaluation (ROC, PR, score histogram with Φ, t-SNE, the most anomalous and
 // the missed test images beside their reconstructions and maps) and the artifacts.
 import { getJson, loadImage, stream, ApiError } from './api.js';
-import { h, fmt, esc, badge, when, duration, runSeconds, protocolText, errorBox } from './dom.js';
+import { h, fmt, esc, badge, when, duration, runSeconds, protocolText, countsText, flatOptions, shortName, errorBox } from './dom.js';
 import { lineChart, rocChart, prChart, histogramChart, scatterChart, PALETTE } from './plot.js';
 
 /** Step values that are not losses (throughput, timing, learning rate): left out of the loss chart. */
@@ -57,7 +57,7 @@ function kv(rows) {
 }
 
 function optionsTable(options) {
-  const entries = Object.entries(options ?? {});
+  const entries = Object.entries(flatOptions(options));
   if (entries.length === 0) return h('p', { class: 'muted' }, 'no options recorded');
   return h(
     'table',
@@ -82,6 +82,7 @@ function header(run) {
       ['model', run.model ?? '—'],
       ['data', run.data ?? '—'],
       ['protocol', protocolText(run.protocol)],
+      ['split sizes', countsText(run.protocol)],
       ['status', badge(run.status)],
       ['started', when(run.startedAt)],
       ['finished', run.finishedAt ? when(run.finishedAt) : run.status === 'running' ? 'still running' : '—'],
@@ -130,23 +131,30 @@ function summaryTable(summary) {
   );
 }
 
-/** The URL of a file under an artifact's folder. */
-function fileUrl(artifactId, name) {
-  return `/api/artifacts/${artifactId}/files?path=${encodeURIComponent(name)}`;
-}
-
-/** The artifact whose folder holds this EvalData's PNGs: named by the server, else found among this run's and its evaluation runs' artifacts. */
-async function evalDataArtifact(run, artifacts, ed) {
-  if (typeof ed.artifactId === 'number') return ed.artifactId;
-  const own = artifacts.filter((a) => a.kind === 'eval-data').sort((a, b) => b.id - a.id);
-  if (own.length) return own[0].id;
-  const { runs } = await getJson(`/api/runs?kind=eval&limit=1000`);
-  for (const c of runs.filter((r) => r.parentId === run.id).sort((a, b) => b.id - a.id)) {
-    const d = await getJson(`/api/runs/${c.id}`);
-    const a = d.artifacts.filter((x) => x.kind === 'eval-data').sort((x, y) => y.id - x.id);
-    if (a.length) return a[0].id;
+/**
+ * How to get a URL for one of this EvalData's image files: from the server's `filesUrl` (a
+ * prefix to which the encoded file name is appended), else from the artifact whose folder
+ * holds them (this run's or one of its evaluation runs' eval-data artifact); null when none.
+ */
+async function evalFiles(run, artifacts, ed) {
+  if (typeof ed.filesUrl === 'string') return (name) => ed.filesUrl + encodeURIComponent(name);
+  let aid = typeof ed.artifactId === 'number' ? ed.artifactId : null;
+  if (aid === null) {
+    const own = artifacts.filter((a) => a.kind === 'eval-data').sort((a, b) => b.id - a.id);
+    if (own.length) aid = own[0].id;
   }
-  return null;
+  if (aid === null) {
+    const { runs } = await getJson(`/api/runs?kind=eval&limit=1000`);
+    for (const c of runs.filter((r) => r.parentId === run.id).sort((a, b) => b.id - a.id)) {
+      const d = await getJson(`/api/runs/${c.id}`);
+      const a = d.artifacts.filter((x) => x.kind === 'eval-data').sort((x, y) => y.id - x.id);
+      if (a.length) {
+        aid = a[0].id;
+        break;
+      }
+    }
+  }
+  return aid === null ? null : (name) => `/api/artifacts/${aid}/files?path=${encodeURIComponent(name)}`;
 }
 
 function tag(label) {
@@ -156,7 +164,7 @@ function tag(label) {
 }
 
 /** A grid of sample cards (x, x̂, map), images fetched from the artifact's folder. */
-function sampleGrid(list, artifactId, phi) {
+function sampleGrid(list, urlOf, phi) {
   return h(
     'div',
     { class: 'samplegrid' },
@@ -164,7 +172,7 @@ function sampleGrid(list, artifactId, phi) {
       const figs = [];
       const fig = (what, file, cls) => {
         const img = h('img', { alt: `${what} of ${s.name}`, class: cls, width: 96, height: 96 });
-        if (artifactId !== null) loadImage(img, fileUrl(artifactId, file));
+        if (urlOf) loadImage(img, urlOf(file));
         figs.push(h('figure', {}, img, h('figcaption', {}, what)));
       };
       if (s.image) fig('x', s.image, 'x');
@@ -181,14 +189,14 @@ function sampleGrid(list, artifactId, phi) {
           tag(s.label),
           flagged === null ? null : flagged ? h('span', { class: 'tag flag' }, 'flagged') : h('span', { class: 'tag noflag' }, 'not flagged'),
         ),
-        h('div', { class: 'name', title: s.name }, s.name),
+        h('div', { class: 'name', title: s.name }, shortName(s.name)),
         h('div', { class: 'imgs' }, figs),
       );
     }),
   );
 }
 
-function evalSections(ed, artifactId) {
+function evalSections(ed, urlOf) {
   const m = ed.metrics ?? {};
   const out = [];
   const at = m.atThreshold;
@@ -261,13 +269,13 @@ function evalSections(ed, artifactId) {
         'section',
         { id: 'top' },
         h('h2', {}, 'Most anomalous test images'),
-        sampleGrid(ed.top, artifactId, ed.threshold),
+        sampleGrid(ed.top, urlOf, ed.threshold),
         h('p', { class: 'note' }, 'x: input; x̂: reconstruction; map: the anomaly map (hot = anomalous). Highest score first.'),
       ),
     );
   }
   if (ed.missed?.length) {
-    out.push(h('section', { id: 'missed' }, h('h2', {}, 'Missed anomalies (anomalous images with the lowest scores)'), sampleGrid(ed.missed, artifactId, ed.threshold)));
+    out.push(h('section', { id: 'missed' }, h('h2', {}, 'Missed anomalies (anomalous images with the lowest scores)'), sampleGrid(ed.missed, urlOf, ed.threshold)));
   }
   return out;
 }
@@ -353,7 +361,17 @@ export async function runPage(id, ctx) {
         cls: 'loss',
       }) +
       (epochSeries.length && epochs.length > 1
-        ? lineChart(epochSeries, { title: 'Per epoch', xLabel: 'epoch', yLabel: 'loss', integerX: true, width: 360, height: 320, legend: 'auto', cls: 'epochs' })
+        ? lineChart(epochSeries, {
+            title: 'Per epoch (colours as at left)',
+            xLabel: 'epoch',
+            yLabel: logY ? 'loss (log scale)' : 'loss',
+            logY,
+            integerX: true,
+            width: 360,
+            height: 320,
+            legend: 'none',
+            cls: 'epochs',
+          })
         : '');
     const last = steps[steps.length - 1];
     lossNote.textContent = `${steps.length} step${steps.length === 1 ? '' : 's'} recorded; last: epoch ${last.epoch}, step ${last.step}${last.t !== undefined ? `, ${duration(last.t / 1000)} after the start` : ''}.`;
@@ -392,13 +410,14 @@ export async function runPage(id, ctx) {
       evalSlot.replaceChildren(errorBox(e, 'loading the evaluation'));
       return;
     }
-    let aid = null;
+    let urlOf = null;
+    let problem = null;
     try {
-      aid = await evalDataArtifact(run, detail.artifacts, ed);
+      urlOf = await evalFiles(run, detail.artifacts, ed);
     } catch (e) {
-      evalSlot.replaceChildren(errorBox(e, 'finding the evaluation images'));
+      problem = errorBox(e, 'finding the evaluation images');
     }
-    evalSlot.replaceChildren(...evalSections(ed, aid));
+    evalSlot.replaceChildren(...evalSections(ed, urlOf), ...(problem ? [problem] : []));
   }
 
   async function renderChildren() {

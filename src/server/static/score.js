@@ -5,7 +5,7 @@
 // (three at a time), so one unreadable file is reported on its own card.
 /* global FormData, history */
 import { getJson, postForm } from './api.js';
-import { h, fmt, errorBox } from './dom.js';
+import { h, fmt, shortName, errorBox } from './dom.js';
 
 /** Requests in flight at once. */
 const CONCURRENCY = 3;
@@ -48,7 +48,13 @@ export async function scorePage(ctx) {
         rescoreAll();
       },
     },
-    bundles.map((b, i) => h('option', { value: i, selected: b === state.bundle }, `${b.model ?? 'bundle'} · run #${b.runId} · ${b.path.split(/[\\/]/).slice(-2).join('/')}`)),
+    bundles.map((b, i) =>
+      h(
+        'option',
+        { value: i, selected: b === state.bundle },
+        `${b.model ?? 'bundle'} · run #${b.runId} · ${b.path.split(/[\\/]/).slice(-2).join('/')}${b.exists === false ? ' (gone from disk)' : ''}`,
+      ),
+    ),
   );
   const bundleInfo = h('p', { class: 'note' });
   const fileInput = h('input', {
@@ -190,7 +196,7 @@ export async function scorePage(ctx) {
       class: 'base',
       alt: `no preview of ${it.file.name}`,
       src: it.url,
-      onerror: (e) => e.target.classList.add('broken'),
+      onerror: (e) => e.target.parentNode?.classList.add('nopreview'),
     });
     const r = it.result;
     const map = r?.map ? h('img', { class: 'map', alt: `anomaly map of ${it.file.name}`, src: r.map }) : null;
@@ -209,7 +215,7 @@ export async function scorePage(ctx) {
         ),
         r.map ? null : h('p', { class: 'note' }, 'this detector gives no anomaly map'),
       ];
-    it.card = h('div', { class: 'scorecard' }, h('div', { class: 'name', title: it.file.name }, it.file.name), h('div', { class: 'stack' }, base, map), foot);
+    it.card = h('div', { class: 'scorecard' }, h('div', { class: 'name', title: it.file.name }, shortName(it.file.name, 34)), h('div', { class: 'stack' }, base, map), foot);
     return it.card;
   }
 
