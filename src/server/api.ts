@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validList } from '../core/errors.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
+import { evalDataFilesDir } from '../pipeline/eval-data.js';
 import { RUN_KINDS, RUN_STATUSES, type Artifact, type Evaluation, type Registry, type RunFilter, type RunKind, type RunRecord, type RunStatus } from '../runs/registry.js';
 import { checkContentLength, HttpError, readBody, sendJson } from './http.js';
 import { resolveInside, sendFile } from './files.js';
@@ -152,7 +153,7 @@ export async function evaluationFile(ctx: ApiContext, req: IncomingMessage, res:
   const e = ctx.registry.evaluations(id).find((x) => x.id === evalId);
   if (e === undefined) throw new HttpError(404, `run ${id} has no evaluation ${evalId}`);
   if (e.dataPath === null) throw new HttpError(404, `evaluation ${evalId} of run ${id} wrote no evaluation data`);
-  const file = resolveInside(filesFolderOf(e.dataPath), q.get('path'), OUTSIDE, `the files of evaluation ${evalId} of run ${id}`);
+  const file = resolveInside(evalDataFilesDir(e.dataPath), q.get('path'), OUTSIDE, `the files of evaluation ${evalId} of run ${id}`);
   await sendFile(req, res, file, { 'Cache-Control': 'no-cache' });
 }
 

@@ -78,7 +78,7 @@ export function contentTypeOf(file: string): string {
 }
 
 const tooLarge = (n: string, limit: number, what: string) =>
-  new HttpError(413, `request body ${n} is over the upload limit of ${formatBytes(limit)} (${what}); send fewer or smaller images`);
+  new HttpError(413, `request body ${n} is over the upload limit of ${formatBytes(limit)} = ${limit} bytes (${what}); send fewer or smaller images`);
 
 /** Throws a 413 when the request's Content-Length is over `limit` bytes (400 when it is not a number); `what` names the limit's option. */
 export function checkContentLength(req: IncomingMessage, limit: number, what: string): void {
@@ -86,7 +86,7 @@ export function checkContentLength(req: IncomingMessage, limit: number, what: st
   if (declared === undefined) return;
   const n = Number(declared);
   if (!/^\d+$/.test(declared) || !Number.isSafeInteger(n)) throw new HttpError(400, `Content-Length ${JSON.stringify(declared)} is not a byte count`);
-  if (n > limit) throw tooLarge(`of ${formatBytes(n)}`, limit, what);
+  if (n > limit) throw tooLarge(`of ${n} bytes`, limit, what);
 }
 
 /**

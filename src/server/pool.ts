@@ -29,6 +29,8 @@ export interface PoolOptions {
   threads?: number;
   /** Where the processes' own messages go (default: process.stderr, each line prefixed). */
   log?: (line: string) => void;
+  /** Start the processes now (default true) rather than at the first job. */
+  warmup?: boolean;
 }
 
 interface Pending {
@@ -68,7 +70,8 @@ function workerEntry(): { file: string; execArgv: string[] } {
 export class ScoringPool {
   private readonly slots: Slot[];
   private readonly queue: Pending[] = [];
-  private readonly opts: Required<Omit<PoolOptions, 'log'>> & { log: (line: string) => void };
+  private readonly opts: Required<Omit<PoolOptions, 'log' | 'warmup'>> & { log: (line: string) => void };
+  private started = false;
   private nextId = 1;
   private closed = false;
   private startError: string | null = null;
@@ -83,7 +86,19 @@ export class ScoringPool {
       log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
     };
     this.slots = Array.from({ length: workers }, (_, index) => ({ index, child: null, ready: false, busy: null, failedStarts: 0, tail: [] }));
+    if (opts.warmup !== false) this.start();
+  }
+
+  /** Starts the processes (once). */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
     for (const s of this.slots) this.spawn(s);
+  }
+
+  /** Jobs being scored now. */
+  get busyCount(): number {
+    return this.slots.filter((s) => s.busy !== null).length;
   }
 
   /** Processes started and ready to score. */
@@ -98,6 +113,7 @@ export class ScoringPool {
 
   /** Resolves once every process is ready (or rejects when one cannot start). */
   async whenReady(timeoutMs = 60_000): Promise<void> {
+    this.start();
     const t0 = Date.now();
     while (this.readyCount < this.slots.length) {
       if (this.startError !== null) throw new Error(this.startError);
@@ -191,6 +207,7 @@ export class ScoringPool {
     if (this.startError !== null) return Promise.reject(new HttpError(500, this.startError));
     return new Promise((resolve, reject) => {
       this.queue.push({ job: { type: 'score', id: this.nextId++, bundle, images, maps }, resolve, reject });
+      this.start();
       this.dispatch();
     });
   }

@@ -41,6 +41,8 @@ export interface ServeOptions {
   staticDir?: string;
   /** Where the server's own messages go (default: process.stderr). */
   log?: (line: string) => void;
+  /** Start the scoring processes at once (default true) rather than at the first score request. */
+  warmup?: boolean;
 }
 
 /** A running server. */
@@ -52,6 +54,8 @@ export interface AnogenServer {
   port: number;
   registry: Registry;
   pool: ScoringPool;
+  /** Event streams open now. */
+  readonly openStreams: number;
   /** Stops accepting, ends event streams, stops the scoring processes, closes the registry. */
   close(): Promise<void>;
 }
@@ -241,7 +245,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<AnogenServer
       throw new ListenError(`anogen serve: cannot bind ${host} (${code}): not an address of this machine; choose another with --host`, code);
     throw new ListenError(`anogen serve: cannot listen on ${host}:${port} (${code}: ${(e as Error).message})`, code);
   }
-  pool = new ScoringPool({ workers: opts.workers ?? 1, bundleCache: opts.bundleCache ?? 4, threads: opts.threads, log });
+  pool = new ScoringPool({ workers: opts.workers ?? 1, bundleCache: opts.bundleCache ?? 4, threads: opts.threads, log, warmup: opts.warmup });
   const addr = server.address() as net.AddressInfo;
   const shownHost = net.isIPv6(host) ? `[${host}]` : host;
   let closing: Promise<void> | null = null;
@@ -251,6 +255,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<AnogenServer
     port: addr.port,
     registry,
     pool,
+    get openStreams(): number {
+      return streams.size;
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
