@@ -9,9 +9,10 @@ import { AnogenError, tidy, noGrad, type Tensor } from '../../core/index.js';
 import type { BatchSource } from '../../train/source.js';
 import { checkImages, Detector, type FeatureExtractor, type FitOptions, type FitReport, type ImageSet, type InputSpec, type ScoreOptions, type ScoreResult } from '../api.js';
 import { collectFeatures, FeatureSource, type FeatureSourceName } from './extractor.js';
+import type { BackboneHParams } from './backbone.js';
 
-/** The hyperparameters every feature detector has. */
-export interface FeatureDetectorHParams {
+/** The hyperparameters every feature detector has (the backbone* ones: see ./backbone.ts). */
+export interface FeatureDetectorHParams extends BackboneHParams {
   /** Input image size. */
   isize: number;
   /** Image channels. */
@@ -48,7 +49,25 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
     private readonly featureBatch: number,
   ) {
     super(hparams);
-    this.src = new FeatureSource({ features: this.hparams.features, backbone: this.hparams.backbone, input: this.input, who });
+    const h = this.hparams;
+    const resnet = {
+      backboneArch: h.backboneArch,
+      backboneWeights: h.backboneWeights,
+      backboneLayers: h.backboneLayers,
+      backboneSize: h.backboneSize,
+      backboneSha256: h.backboneSha256,
+    };
+    this.src = new FeatureSource({ features: h.features, backbone: h.backbone, input: this.input, who, resnet });
+  }
+
+  /**
+   * The hyperparameters a bundle stores. With features 'backbone' the weights travel in the
+   * state dict, so `backboneWeights` is stored as null (the file is not needed to load the
+   * bundle) and `backboneSha256` as the SHA-256 of the file the detector was built with.
+   */
+  override config(): H {
+    const r = this.src.resnetBackbone;
+    return r === null ? { ...this.hparams } : { ...this.hparams, backboneWeights: null, backboneSha256: r.sha256 };
   }
 
   /** Names of the state's tensors in the state dict, in order. */
@@ -152,7 +171,7 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
   /** Loads a fitted state (strict: the state's names, float64, consistent shapes; the backbone's weights with 'bundle'). */
   loadStateDict(sd: Map<string, Tensor>): void {
     const want = this.stateKeys;
-    const extra = [...sd.keys()].filter((k) => !want.includes(k) && !(this.src.kind === 'bundle' && k.startsWith('backbone.')));
+    const extra = [...sd.keys()].filter((k) => !want.includes(k) && !(this.src.kind !== 'pixels' && k.startsWith('backbone.')));
     const missing = want.filter((k) => !sd.has(k));
     if (missing.length > 0 || extra.length > 0) {
       throw new AnogenError(

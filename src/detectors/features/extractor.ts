@@ -9,6 +9,8 @@
  *   the GAN's discriminator, the idea of scoring on a discriminator's features). The backbone's
  *   weights are copied into the owner's state dict under `backbone.` so that a saved bundle
  *   scores with exactly the weights it was fitted with.
+ * - 'backbone': pooled stages of a torchvision ResNet whose weights the user gives as a
+ *   safetensors file (./backbone.ts); its weights are copied under `backbone.` too.
  *
  * Features are float64 on the CPU: the solvers (SMO, Ledoit-Wolf) run in double precision as
  * scikit-learn does.
@@ -20,9 +22,10 @@ import { permutation } from '../../data/random.js';
 import { asSource, type BatchSource } from '../../train/source.js';
 import { capabilities, checkImages, hasFeatures, type Detector, type FeatureExtractor, type ImageSet, type InputSpec, type ProgressEvent } from '../api.js';
 import { loadBundle } from '../bundle.js';
+import { BackboneFeatures, type BackboneHParams } from './backbone.js';
 
 /** The feature sources by name. */
-export const FEATURE_SOURCES = ['pixels', 'bundle'] as const;
+export const FEATURE_SOURCES = ['pixels', 'bundle', 'backbone'] as const;
 /** One feature source name. */
 export type FeatureSourceName = (typeof FEATURE_SOURCES)[number];
 
@@ -44,6 +47,8 @@ export interface FeatureSourceOptions {
   input: InputSpec;
   /** The owner's name, for messages (e.g. 'ocsvm'). */
   who: string;
+  /** With 'backbone': the ResNet options (./backbone.ts); ignored otherwise. */
+  resnet?: BackboneHParams;
 }
 
 /** Turns checked images into float64 features N x F on the CPU (see the module comment). */
@@ -52,9 +57,18 @@ export class FeatureSource {
   /** What the features are (for plot titles). */
   readonly featureName: string;
   private backboneDetector: (Detector & FeatureExtractor) | null = null;
+  private resnet: BackboneFeatures | null = null;
 
   constructor(o: FeatureSourceOptions) {
     this.kind = o.features;
+    if (o.features === 'backbone') {
+      if (o.backbone !== null)
+        throw new AnogenError(`${o.who} backbone: a bundle backbone is only used with features 'bundle'; with features 'backbone' pass --backbone-weights FILE.safetensors`);
+      if (o.resnet === undefined) throw new AnogenError(`${o.who}: features 'backbone' needs the backbone options (backboneArch, backboneWeights, ...)`);
+      this.resnet = new BackboneFeatures({ ...o.resnet, input: o.input, who: o.who });
+      this.featureName = `${o.resnet.backboneArch} ${this.resnet.layers.join('+')} features`;
+      return;
+    }
     if (o.features === 'pixels') {
       if (o.backbone !== null) throw new AnogenError(`${o.who} backbone: only used with features 'bundle' (features is 'pixels'); drop --backbone or pass --features bundle`);
       this.featureName = 'pixels';
@@ -101,10 +115,21 @@ export class FeatureSource {
     return this.backboneDetector;
   }
 
+  /** With 'backbone': the ResNet feature extractor (its `groups`, `sha256`), else null. */
+  get resnetBackbone(): BackboneFeatures | null {
+    return this.resnet;
+  }
+
+  /** Widths of the feature groups (one per ResNet stage with 'backbone'), or null for one group. */
+  get groups(): number[] | null {
+    return this.resnet === null ? null : this.resnet.groups;
+  }
+
   /** Features [N, F] float64 on the CPU of images already checked against the owner's input. */
   extract(x: Tensor): Tensor {
     return noGrad(() =>
       tidy(() => {
+        if (this.resnet !== null) return this.resnet.extract(x);
         if (this.backboneDetector === null) return x.cpu().flatten(1).double();
         return this.backboneDetector.features(x).flatten(1).double();
       }),
@@ -114,6 +139,10 @@ export class FeatureSource {
   /** The backbone's weights under `backbone.` (empty for 'pixels'); the caller disposes them. */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
+    if (this.resnet !== null) {
+      for (const [k, v] of this.resnet.stateDict()) out.set(`backbone.${k}`, v);
+      return out;
+    }
     if (this.backboneDetector === null) return out;
     const sd = this.backboneDetector.stateDict();
     for (const [k, v] of sd) out.set(`backbone.${k}`, v);
@@ -122,15 +151,18 @@ export class FeatureSource {
 
   /** Loads the backbone's weights from the `backbone.` entries of `sd` (strict, as the backbone's loadStateDict). */
   loadStateDict(sd: Map<string, Tensor>): void {
-    if (this.backboneDetector === null) return;
+    if (this.backboneDetector === null && this.resnet === null) return;
     const own = new Map<string, Tensor>();
     for (const [k, v] of sd) if (k.startsWith('backbone.')) own.set(k.slice('backbone.'.length), v);
-    this.backboneDetector.loadStateDict(own);
+    if (this.resnet !== null) this.resnet.loadStateDict(own, 'backbone.* tensors');
+    else this.backboneDetector!.loadStateDict(own);
   }
 
   dispose(): void {
     this.backboneDetector?.dispose();
     this.backboneDetector = null;
+    this.resnet?.dispose();
+    this.resnet = null;
   }
 }
 

@@ -5,12 +5,19 @@
  * sklearn.covariance.LedoitWolf); A(x) = the SQUARED Mahalanobis distance
  * (f(x) - mean)^T Sigma^-1 (f(x) - mean) (the paper's score before the square root; the order,
  * and so every AUROC, is the same). Fitted in one pass, no training loop.
+ *
+ * With features 'backbone' and several ResNet stages (--backbone-layers layer2,layer3), one
+ * Gaussian is fitted per stage, as the paper fits one per level, and A(x) = the SUM over stages
+ * of the (unsquared) Mahalanobis distances, as the authors' code (ORippler/gaussian-ad-mvtec),
+ * which averages the per-level distances (same order). The bundle stores the per-stage
+ * precisions as one block-diagonal matrix and one shrinkage per stage.
  */
-import { AnogenError, tensor, type Tensor } from '../../core/index.js';
+import { AnogenError, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../core/index.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
+import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
 
 /** The Gaussian detector's hyperparameters. */
@@ -18,12 +25,18 @@ export const GAUSSIAN_SCHEMA = {
   isize: { type: 'int', default: 32, min: 2, max: 1024, doc: 'input image size (square)' },
   nc: { type: 'int', default: 1, min: 1, max: 3, doc: 'image channels' },
   maxTrain: { type: 'int', default: 0, min: 0, max: 1_000_000, doc: 'fit on at most this many training images, a seeded subsample (0 = all)' },
-  features: { type: 'enum', default: 'pixels', values: FEATURE_SOURCES, doc: "feature source: 'pixels' (flattened) or 'bundle' (a bundle's detector features, see backbone)" },
+  features: {
+    type: 'enum',
+    default: 'pixels',
+    values: FEATURE_SOURCES,
+    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone) or 'backbone' (a torchvision ResNet, see backbone-weights)",
+  },
   backbone: { type: 'file', default: null, doc: "with --features bundle: the config.json of an anogen bundle whose detector has features (e.g. ganomaly's discriminator)" },
+  ...BACKBONE_SCHEMA,
 } satisfies HParamSchema;
 
 /** Gaussian detector hyperparameters. */
-export interface GaussianHParams {
+export interface GaussianHParams extends BackboneHParams {
   isize: number;
   nc: number;
   maxTrain: number;
@@ -40,15 +53,19 @@ export const GAUSSIAN_TRAIN_DEFAULTS = { epochs: 1, batchSize: 256, lr: 0 };
 /** Validates (partial) Gaussian detector hyperparameters and fills in the defaults (the backbone path made absolute). */
 export function gaussianHParams(h: Record<string, unknown> = {}): GaussianHParams {
   const p = resolveHParams(GAUSSIAN_SCHEMA, h, 'gaussian') as unknown as GaussianHParams;
+  checkBackboneHParams(p, 'gaussian');
   return { ...p, backbone: resolveBackbone(p.backbone) };
 }
 
 interface GaussianState {
-  /** [F] float64. */
+  /** [F] float64 (the stages' means, concatenated). */
   mean: Tensor;
-  /** [F, F] float64. */
-  precision: Tensor;
-  shrinkage: number;
+  /** One precision [F_g, F_g] float64 per feature group (one group except for multi-stage backbone features). */
+  precisions: Tensor[];
+  /** The groups' widths F_g (summing to F). */
+  groups: number[];
+  /** One Ledoit-Wolf shrinkage per group. */
+  shrinkage: number[];
 }
 
 /** The Gaussian (Mahalanobis) detector (see the module comment). */
@@ -61,50 +78,125 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     super(gaussianHParams(hparams as Record<string, unknown>), 'gaussian', GAUSSIAN_TRAIN_DEFAULTS.batchSize);
   }
 
-  /** The fitted Ledoit-Wolf shrinkage (null before fit). */
+  /** The fitted Ledoit-Wolf shrinkage, the mean over the per-stage Gaussians when there are several (null before fit). */
   get shrinkage(): number | null {
-    return this.state?.shrinkage ?? null;
+    const s = this.state?.shrinkage;
+    return s === undefined ? null : s.reduce((a, b) => a + b, 0) / s.length;
   }
 
-  /** Mean and Ledoit-Wolf covariance of the training features; the precision kept for scoring. */
+  /** The fitted shrinkage of each Gaussian (one per backbone stage; null before fit). */
+  get shrinkages(): number[] | null {
+    return this.state === null ? null : [...this.state.shrinkage];
+  }
+
+  /** The feature groups: one per backbone stage with several stages, else the whole feature vector. */
+  private groupsFor(f: number): number[] {
+    const g = this.src.groups;
+    return g === null || g.length <= 1 ? [f] : g;
+  }
+
+  /** Mean and Ledoit-Wolf covariance of the training features, per group; the precisions kept for scoring. */
   protected fitFeatures(x: Tensor): FittedFeatures<GaussianState> {
-    const lw = ledoitWolf(x);
-    lw.covariance.dispose();
-    return { state: { mean: lw.mean, precision: lw.precision, shrinkage: lw.shrinkage }, history: { shrinkage: lw.shrinkage } };
+    const groups = this.groupsFor(x.shape[1]!);
+    const means: Tensor[] = [];
+    const precisions: Tensor[] = [];
+    const shrinkage: number[] = [];
+    try {
+      let at = 0;
+      for (const w of groups) {
+        const xg = noGrad(() => x.narrow(1, at, w).contiguous());
+        const lw = ledoitWolf(xg);
+        xg.dispose();
+        lw.covariance.dispose();
+        means.push(lw.mean);
+        precisions.push(lw.precision);
+        shrinkage.push(lw.shrinkage);
+        at += w;
+      }
+      const mean = means.length === 1 ? means[0]! : noGrad(() => cat(means, 0));
+      if (means.length > 1) for (const m of means) m.dispose();
+      means.length = 0;
+      const state = { mean, precisions, groups, shrinkage };
+      return { state, history: { shrinkage: shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length } };
+    } catch (e) {
+      for (const t of [...means, ...precisions]) t.dispose();
+      throw e;
+    }
   }
 
-  /** A(x) = (f(x) - mean)^T precision (f(x) - mean), the squared Mahalanobis distance. */
+  /**
+   * One group: A(x) = (f(x) - mean)^T precision (f(x) - mean), the squared Mahalanobis distance.
+   * Several groups: A(x) = sum over groups of the Mahalanobis distance (square root of each).
+   */
   protected scoreFeatures(f: Tensor, st: GaussianState): Float64Array {
-    return mahalanobis(f, st.mean, st.precision).toFloat64Array();
+    if (st.precisions.length === 1) return mahalanobis(f, st.mean, st.precisions[0]!).toFloat64Array();
+    let at = 0;
+    let total: Tensor | null = null;
+    for (let g = 0; g < st.groups.length; g++) {
+      const w = st.groups[g]!;
+      const d = mahalanobis(f.narrow(1, at, w), st.mean.narrow(0, at, w), st.precisions[g]!)
+        .clamp(0)
+        .sqrt();
+      total = total === null ? d : total.add(d);
+      at += w;
+    }
+    return total!.toFloat64Array();
   }
 
-  /** `mean` [F], `precision` [F, F], `shrinkage` [1] (float64). */
+  /** `mean` [F], `precision` [F, F] (block-diagonal with several groups), `shrinkage` [groups] (float64). */
   protected stateTensors(st: GaussianState): [string, Tensor][] {
+    const precision =
+      st.precisions.length === 1
+        ? st.precisions[0]!.detach()
+        : noGrad(() => {
+            const f = st.mean.shape[0]!;
+            const p = zeros([f, f], { dtype: 'float64' });
+            let at = 0;
+            st.precisions.forEach((b, g) => {
+              const w = st.groups[g]!;
+              tidy(() => {
+                p.narrow(0, at, w).narrow(1, at, w).copy_(b);
+              });
+              at += w;
+            });
+            return p;
+          });
     return [
       ['mean', st.mean.detach()],
-      ['precision', st.precision.detach()],
-      ['shrinkage', tensor(Float64Array.of(st.shrinkage))],
+      ['precision', precision],
+      ['shrinkage', tensor(Float64Array.from(st.shrinkage))],
     ];
   }
 
   protected stateFromTensors(sd: Map<string, Tensor>): GaussianState {
     const mean = sd.get('mean')!;
     const prec = sd.get('precision')!;
+    const shr = sd.get('shrinkage')!;
     const f = mean.shape[0]!;
-    if (mean.ndim !== 1 || prec.ndim !== 2 || prec.shape[0] !== f || prec.shape[1] !== f || sd.get('shrinkage')!.numel !== 1) {
-      throw new AnogenError(`gaussian state: expected mean [F], precision [F, F], shrinkage [1]; got [${mean.shape.join(', ')}] and [${prec.shape.join(', ')}]`);
+    const groups = this.groupsFor(f);
+    if (mean.ndim !== 1 || prec.ndim !== 2 || prec.shape[0] !== f || prec.shape[1] !== f || shr.numel !== groups.length || groups.reduce((a, b) => a + b, 0) !== f) {
+      throw new AnogenError(
+        `gaussian state: expected mean [F], precision [F, F], shrinkage [${groups.length}] (one per feature group${groups.length > 1 ? `: ${groups.join(' + ')} features` : ''}); ` +
+          `got [${mean.shape.join(', ')}], [${prec.shape.join(', ')}] and [${shr.shape.join(', ')}]`,
+      );
     }
-    return { mean: mean.detach().clone(), precision: prec.detach().clone(), shrinkage: sd.get('shrinkage')!.item() };
+    const precisions: Tensor[] = [];
+    let at = 0;
+    for (const w of groups) {
+      precisions.push(noGrad(() => prec.narrow(0, at, w).narrow(1, at, w).clone()));
+      at += w;
+    }
+    return { mean: mean.detach().clone(), precisions, groups, shrinkage: Array.from(shr.toFloat64Array()) };
   }
 
   protected ownedTensors(st: GaussianState): Tensor[] {
-    return [st.mean, st.precision];
+    return [st.mean, ...st.precisions];
   }
 }
 
 registerDetector({
   name: 'gaussian',
-  description: 'Gaussian on features (Rippel et al., 2020): Ledoit-Wolf covariance, score = squared Mahalanobis distance',
+  description: 'Gaussian on features (Rippel et al., 2020): Ledoit-Wolf covariance, score = squared Mahalanobis distance (summed distances over ResNet stages)',
   schema: GAUSSIAN_SCHEMA,
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16 },

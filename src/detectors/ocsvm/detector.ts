@@ -1,8 +1,9 @@
 /**
- * The one-class SVM detector (Schölkopf et al., 2001) on features (flattened pixels, or the
- * features of an anogen bundle such as GANomaly's discriminator): A(x) = -f(x) =
+ * The one-class SVM detector (Schölkopf et al., 2001) on features (flattened pixels, the
+ * features of an anogen bundle such as GANomaly's discriminator, or a torchvision ResNet's): A(x) = -f(x) =
  * rho - sum_i a_i K(sv_i, x) with an RBF kernel, so that higher = more anomalous. Fitted in one
- * pass (no training loop): features are extracted batch by batch from a seeded subsample of at
+ * pass (no training loop): features (with features 'backbone', the chosen ResNet stages' pooled
+ * outputs concatenated) are extracted batch by batch from a seeded subsample of at
  * most `maxTrain` images, the n x n kernel matrix is built on the engine and the dual is solved
  * with libsvm's SMO (./solver.ts); matches scikit-learn's OneClassSVM.decision_function.
  */
@@ -11,6 +12,7 @@ import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
+import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
 import { kernelMatrix, parseGamma, rbfKernel, resolveGamma } from './kernel.js';
 import { solveOneClass } from './solver.js';
 
@@ -34,12 +36,18 @@ export const OCSVM_SCHEMA = {
     max: 50000,
     doc: 'fit on at most this many training images, a seeded subsample (the kernel matrix takes 4 n^2 bytes; 0 = all)',
   },
-  features: { type: 'enum', default: 'pixels', values: FEATURE_SOURCES, doc: "feature source: 'pixels' (flattened) or 'bundle' (a bundle's detector features, see backbone)" },
+  features: {
+    type: 'enum',
+    default: 'pixels',
+    values: FEATURE_SOURCES,
+    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone) or 'backbone' (a torchvision ResNet, see backbone-weights)",
+  },
   backbone: { type: 'file', default: null, doc: "with --features bundle: the config.json of an anogen bundle whose detector has features (e.g. ganomaly's discriminator)" },
+  ...BACKBONE_SCHEMA,
 } satisfies HParamSchema;
 
 /** One-class SVM hyperparameters. */
-export interface OcsvmHParams {
+export interface OcsvmHParams extends BackboneHParams {
   isize: number;
   nc: number;
   nu: number;
@@ -60,6 +68,7 @@ export const OCSVM_TRAIN_DEFAULTS = { epochs: 1, batchSize: 256, lr: 0 };
 export function ocsvmHParams(h: Record<string, unknown> = {}): OcsvmHParams {
   const p = resolveHParams(OCSVM_SCHEMA, h, 'ocsvm') as unknown as OcsvmHParams;
   parseGamma(p.gamma, 'ocsvm');
+  checkBackboneHParams(p, 'ocsvm');
   return { ...p, backbone: resolveBackbone(p.backbone) };
 }
 
@@ -145,7 +154,7 @@ export class Ocsvm extends FeatureDetector<OcsvmHParams, OcsvmState> {
 
 registerDetector({
   name: 'ocsvm',
-  description: "one-class SVM (Schölkopf et al., 2001), RBF kernel on pixels or a bundle's features; score = -decision function",
+  description: "one-class SVM (Schölkopf et al., 2001), RBF kernel on pixels, a bundle's features or a ResNet's; score = -decision function",
   schema: OCSVM_SCHEMA,
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16, maxTrain: 64 },

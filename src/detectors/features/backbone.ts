@@ -1,0 +1,231 @@
+/**
+ * The 'backbone' feature source of the feature-space detectors (ocsvm, gaussian): a torchvision
+ * ResNet (resnet18, resnet50, wide_resnet50_2) whose weights the user gives as a safetensors file
+ * with torchvision's names (scripts/torchvision_to_safetensors.py makes one from a .pth), as in
+ * Rippel, Mertens & Merhof (2020), "Modeling the distribution of normal data in pre-trained deep
+ * features for anomaly detection".
+ *
+ * Images (the detector's input range, [-1, 1]) are mapped to [0, 1], gray images repeated to 3
+ * channels, resized bilinearly to `backboneSize` (0: kept at the detector's image size),
+ * normalised with ImageNet's mean and standard deviation, and run through the trunk in
+ * evaluation mode; each chosen stage's output is global-average-pooled (1 x 1) and the stages
+ * are concatenated in network order. {@link BackboneFeatures.groups} gives each stage's width,
+ * so that the Gaussian detector fits one Gaussian per stage (the paper's per-level Gaussians);
+ * the one-class SVM uses the concatenation.
+ *
+ * The weights are copied into the detector's state dict under `backbone.` (torchvision's names),
+ * so a saved bundle scores identically without the original file; the bundle's config keeps
+ * `backboneWeights` null and `backboneSha256`, the SHA-256 of the file it was fitted with.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { AnogenError, validList } from '../../core/errors.js';
+import { cat, type Tensor } from '../../core/tensor.js';
+import { tensor } from '../../core/creation.js';
+import { tidy } from '../../core/scope.js';
+import * as F from '../../nn/functional.js';
+import { RESNET_ARCHS, RESNET_LAYERS, ResNet, checkResnetArch, resnetLayerChannels, type ResnetArch, type ResnetLayer } from '../../models/resnet/networks.js';
+import { loadResnetState, loadResnetWeights } from '../../models/resnet/weights.js';
+import type { HParamSchema } from '../schema.js';
+import type { InputSpec } from '../api.js';
+
+/** ImageNet's per-channel mean (RGB), as torchvision's pretrained weights expect. */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet's per-channel standard deviation (RGB). */
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** Images per forward pass inside one feature batch (bounds the activations' memory). */
+export const BACKBONE_CHUNK = 32;
+
+/** The backbone hyperparameters shared by the ocsvm and gaussian schemas. */
+export const BACKBONE_SCHEMA = {
+  backboneArch: {
+    type: 'enum',
+    default: 'resnet18',
+    values: RESNET_ARCHS,
+    doc: "with --features backbone: the architecture of the weights file (torchvision's names)",
+  },
+  backboneWeights: {
+    type: 'file',
+    default: null,
+    doc: "with --features backbone: a safetensors file of torchvision's state dict (scripts/torchvision_to_safetensors.py makes it from a .pth); copied into the bundle",
+  },
+  backboneLayers: {
+    type: 'string',
+    default: 'layer2,layer3',
+    doc: 'with --features backbone: comma-separated stages (layer1..layer4), each global-average-pooled (ocsvm: concatenated; gaussian: one Gaussian per stage, distances summed)',
+  },
+  backboneSize: {
+    type: 'int',
+    default: 128,
+    min: 0,
+    max: 1024,
+    doc: 'with --features backbone: the images are resized (bilinear) to this size before the backbone (0 = the image size as loaded)',
+  },
+  backboneSha256: {
+    type: 'string',
+    default: '',
+    doc: "with --features backbone: the weights file's SHA-256; when given, a different file is refused (a bundle records it)",
+  },
+} satisfies HParamSchema;
+
+/** The backbone hyperparameters (see {@link BACKBONE_SCHEMA}). */
+export interface BackboneHParams {
+  backboneArch: ResnetArch;
+  backboneWeights: string | null;
+  backboneLayers: string;
+  backboneSize: number;
+  backboneSha256: string;
+}
+
+/** Parses `layer2,layer3` into stages in network order; AnogenError for an unknown, repeated or empty list. */
+export function parseBackboneLayers(spec: string, who: string): ResnetLayer[] {
+  const parts = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = parts.find((p) => !(RESNET_LAYERS as readonly string[]).includes(p));
+  if (parts.length === 0 || bad !== undefined) {
+    throw new AnogenError(`${who} backboneLayers: ${JSON.stringify(spec)} is not valid; expected a comma-separated list of ${validList(RESNET_LAYERS)}, e.g. layer2,layer3`);
+  }
+  if (new Set(parts).size !== parts.length) throw new AnogenError(`${who} backboneLayers: ${JSON.stringify(spec)} names a stage twice`);
+  return RESNET_LAYERS.filter((l) => parts.includes(l));
+}
+
+/** Hex SHA-256 of a file's bytes. */
+export function sha256File(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Checks the backbone options against the feature source (AnogenError naming the option); returns the parsed stages. */
+export function checkBackboneHParams(h: BackboneHParams & { features: string }, who: string): ResnetLayer[] {
+  checkResnetArch(h.backboneArch, `${who} backboneArch`);
+  const layers = parseBackboneLayers(h.backboneLayers, who);
+  if (h.features !== 'backbone' && h.backboneWeights !== null) {
+    throw new AnogenError(`${who} backboneWeights: only used with features 'backbone' (features is '${h.features}'); drop --backbone-weights or pass --features backbone`);
+  }
+  if (h.backboneSha256 !== '' && !/^[0-9a-f]{64}$/.test(h.backboneSha256)) {
+    throw new AnogenError(`${who} backboneSha256: ${JSON.stringify(h.backboneSha256)} is not valid; expected 64 lowercase hex digits (sha256sum of the weights file)`);
+  }
+  return layers;
+}
+
+/** Options of {@link BackboneFeatures}. */
+export interface BackboneFeaturesOptions extends BackboneHParams {
+  /** The owner's input (channels 1 or 3, its value range). */
+  input: InputSpec;
+  /** The owner's name, for messages. */
+  who: string;
+}
+
+/** The ResNet feature extractor (see the module comment). */
+export class BackboneFeatures {
+  readonly arch: ResnetArch;
+  readonly layers: ResnetLayer[];
+  /** Each chosen stage's feature width, in order (their sum is the feature count). */
+  readonly groups: number[];
+  /** Resize target (0: none). */
+  readonly size: number;
+  /** SHA-256 of the weights file loaded at construction, or the one given (backboneSha256), or '' when neither. */
+  readonly sha256: string;
+  private readonly net: ResNet;
+  private readonly input: InputSpec;
+  private readonly who: string;
+  private loaded = false;
+
+  /**
+   * Builds the trunk and, when `backboneWeights` is given, loads it (strict: a file of another
+   * architecture is refused with the tensors it lacks). Without a file the weights must come
+   * from {@link loadStateDict} (a bundle) before any extraction; without either, extraction is
+   * refused.
+   */
+  constructor(o: BackboneFeaturesOptions) {
+    this.who = o.who;
+    this.layers = checkBackboneHParams({ ...o, features: 'backbone' }, o.who);
+    this.arch = o.backboneArch;
+    if (o.input.channels !== 1 && o.input.channels !== 3) {
+      throw new AnogenError(`${o.who} nc: features 'backbone' takes 1-channel (repeated to RGB) or 3-channel images, got ${o.input.channels}; pass --channels 1 or 3`);
+    }
+    this.input = o.input;
+    this.size = o.backboneSize;
+    const widths = resnetLayerChannels(this.arch);
+    this.groups = this.layers.map((l) => widths[l]);
+    let sha = o.backboneSha256;
+    if (o.backboneWeights !== null) {
+      const actual = sha256File(o.backboneWeights);
+      if (sha !== '' && sha !== actual) {
+        throw new AnogenError(`${o.who} backboneWeights ${o.backboneWeights}: its SHA-256 is ${actual}, but backboneSha256 is ${sha}; pass the file the SHA-256 was taken of`);
+      }
+      sha = actual;
+    }
+    this.sha256 = sha;
+    this.net = new ResNet(this.arch);
+    if (o.backboneWeights !== null) {
+      try {
+        loadResnetWeights(this.net, o.backboneWeights);
+      } catch (e) {
+        this.net.dispose();
+        if (e instanceof AnogenError) throw new AnogenError(`${o.who} ${e.message} (--backbone-arch ${this.arch})`);
+        throw e;
+      }
+      this.loaded = true;
+    }
+  }
+
+  /** Total feature count (the sum of {@link groups}). */
+  get numFeatures(): number {
+    return this.groups.reduce((a, b) => a + b, 0);
+  }
+
+  /** Features [N, F] float64 on the CPU of images already checked against the owner's input (runs without gradients inside the caller's scope). */
+  extract(x: Tensor): Tensor {
+    if (!this.loaded) {
+      throw new AnogenError(
+        `${this.who} backboneWeights: features 'backbone' needs --backbone-weights FILE.safetensors, torchvision ${this.arch} weights (scripts/torchvision_to_safetensors.py converts a .pth)`,
+      );
+    }
+    const n = x.shape[0]!;
+    const parts: Tensor[] = [];
+    try {
+      for (let i = 0; i < n; i += BACKBONE_CHUNK) {
+        parts.push(tidy(() => this.extractChunk(x.narrow(0, i, Math.min(BACKBONE_CHUNK, n - i)))));
+      }
+      return parts.length === 1 ? parts[0]! : cat(parts, 0);
+    } finally {
+      if (parts.length > 1) for (const p of parts) p.dispose();
+    }
+  }
+
+  private extractChunk(x: Tensor): Tensor {
+    const [lo, hi] = this.input.range;
+    let h = x
+      .cpu()
+      .float()
+      .sub(lo)
+      .div(hi - lo);
+    if (h.shape[1] === 1) h = h.expand([h.shape[0]!, 3, h.shape[2]!, h.shape[3]!]);
+    if (this.size > 0 && (h.shape[2] !== this.size || h.shape[3] !== this.size)) h = F.interpolate(h, { size: this.size, mode: 'bilinear', alignCorners: false });
+    const mean = tensor(Float32Array.from(IMAGENET_MEAN), { shape: [1, 3, 1, 1] });
+    const std = tensor(Float32Array.from(IMAGENET_STD), { shape: [1, 3, 1, 1] });
+    const outs = this.net.forwardLayers(h.sub(mean).div(std), this.layers);
+    return cat(
+      outs.map((o) => o.mean([2, 3])),
+      1,
+    ).double();
+  }
+
+  /** The trunk's weights under torchvision's names (new detached tensors the caller disposes). */
+  stateDict(): Map<string, Tensor> {
+    if (!this.loaded) throw new AnogenError(`${this.who}: the backbone has no weights to save (give --backbone-weights)`);
+    return this.net.stateDict();
+  }
+
+  /** Loads the trunk's weights (torchvision's names) from a bundle: strict, as {@link loadResnetState}. */
+  loadStateDict(sd: Map<string, Tensor>, source: string): void {
+    loadResnetState(this.net, sd, source);
+    this.loaded = true;
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}
