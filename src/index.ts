@@ -3,7 +3,8 @@
  *
  * The public API: the tensor engine (core), nn layers and functional ops, optimisers, the
  * data layer (datasets, protocols, transforms), evaluation (metrics, thresholds, floors,
- * reports) and the detectors (GANomaly...) with their bundles and registry.
+ * reports), the detectors (GANomaly...) with their bundles and registry, and the generative
+ * models (`models`: gan, wgan, wgan-gp...) with theirs.
  */
 export * from './core/index.js';
 export * as nn from './nn/index.js';
@@ -16,5 +17,7 @@ export * as report from './eval/report.js';
 export * as train from './train/index.js';
 export * as pipeline from './pipeline/index.js';
 export * from './detectors/index.js';
+export * as models from './models/index.js';
+export * as runs from './runs/index.js';
 export { ANOGEN_VERSION } from './detectors/version.js';
 export { main as cliMain } from './cli/main.js';

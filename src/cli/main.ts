@@ -20,10 +20,13 @@ import { demoCommand, DEMO_SPECS } from './commands/demo.js';
 import { calibrateCommand, CALIBRATE_HELP } from './commands/calibrate.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
 import { benchmarkCommand, BENCHMARK_HELP, BENCHMARK_SPECS } from './commands/benchmark.js';
+import { sampleCommand, SAMPLE_HELP } from './commands/sample.js';
+import { generatorInArgs, generatorTrainHelp, trainGeneratorCommand } from './commands/train-generator.js';
+import { generatorNames, getGenerator, isGenerator } from '../models/registry.js';
 import { runsCommand, RUNS_HELP, RUNS_SPECS } from './commands/runs.js';
 import { serveCommand, SERVE_HELP, SERVE_SPECS } from './commands/serve.js';
 
-const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'runs', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'sample', 'runs', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -43,12 +46,17 @@ Usage:
   anogen runs list|show <id>|compare <id...>   the run registry: every train, eval and benchmark run [--json]
   anogen serve [--host H] [--port P] [--token T] [--home DIR]
                                                the JSON API, image scoring and the web dashboard over the run registry
+  anogen train <generator> --data <mnist|fashion-mnist|dir> [--classes c1,c2 | --normal C] [--epochs N] [--out DIR]
+                                               train a generative model on the training split of the chosen classes
+  anogen sample <bundle> [--n 64] [--seed K] [--nrow 8] [--out FILE.png]
+                                               a PNG grid of a generator's samples (the same seed writes the same file)
   anogen models                                every model with its one-line description
   anogen data info <name|dir> [--json]
   anogen help <verb>                           options of one verb (help train <model>: the model's options)
   anogen version
 
 Models: ${detectorNames().join(', ')} (anogen models)
+Generators: ${generatorNames().join(', ')}
 Preprocessing: a src/data transform chain (channels, resize, scale to [-1, 1]) stored in the
 bundle's config.json ("transforms"); eval and score replay it exactly.
 Exit codes: 0 ok, 1 internal/libtorch error, 2 usage or input error, 130 interrupted (checkpoint saved).
@@ -58,6 +66,7 @@ Exit codes: 0 ok, 1 internal/libtorch error, 2 usage or input error, 130 interru
 function verbHelp(verb: string, model?: string): string {
   switch (verb) {
     case 'train':
+      if (isGenerator(model)) return generatorTrainHelp(model!);
       return model === undefined
         ? `anogen train <model> [options]\n\nModels: ${detectorNames().join(', ')}; \`anogen help train <model>\` adds that model's own options.\n\n${optionsHelp(trainSpecs(undefined))}\n`
         : `anogen train ${getDetector(model).name} [options]\n\n${getDetector(model).description}\n\n${optionsHelp(trainSpecs(getDetector(model).name))}\n`;
@@ -75,6 +84,8 @@ function verbHelp(verb: string, model?: string): string {
       return `anogen demo [options]\n\n${optionsHelp(DEMO_SPECS)}\n`;
     case 'data':
       return DATA_HELP;
+    case 'sample':
+      return SAMPLE_HELP;
     case 'benchmark':
       return `${BENCHMARK_HELP}${optionsHelp(BENCHMARK_SPECS)}\n`;
     case 'runs':
@@ -94,10 +105,16 @@ function modelsCommand(argv: string[]): number {
     const e = getDetector(n);
     return { name: n, description: e.description, input: e.input, trainDefaults: e.trainDefaults, options: Object.keys(e.schema) };
   });
-  if (argv.includes('--json')) stdout(`${JSON.stringify(rows, null, 2)}\n`);
+  const generators = generatorNames().map((n) => {
+    const e = getGenerator(n);
+    return { name: n, kind: 'generator', description: e.description, input: e.input, trainDefaults: e.trainDefaults, options: Object.keys(e.schema) };
+  });
+  if (argv.includes('--json')) stdout(`${JSON.stringify([...rows, ...generators], null, 2)}\n`);
   else {
-    const w = Math.max(...rows.map((r) => r.name.length));
+    const w = Math.max(...rows.map((r) => r.name.length), ...generators.map((r) => r.name.length));
     for (const r of rows) stdout(`${r.name.padEnd(w)}  ${r.description}\n`);
+    stdout('\nGenerative models (anogen train <name>, then anogen sample <bundle>):\n');
+    for (const r of generators) stdout(`${r.name.padEnd(w)}  ${r.description}\n`);
     stdout(`\nanogen help train <model> lists a model's options.\n`);
   }
   return 0;
@@ -122,7 +139,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     switch (verb) {
       case 'train':
-        return await trainCommand(rest);
+        return generatorInArgs(rest) !== undefined ? await trainGeneratorCommand(rest) : await trainCommand(rest);
+      case 'sample':
+        return await sampleCommand(rest);
       case 'eval':
         return await evalCommand(rest);
       case 'score':

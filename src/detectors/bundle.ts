@@ -400,6 +400,11 @@ function parseBundleConfig(text: string, file: string, dir: string): BundleConfi
       `bundle ${file}: format version ${fv} is not supported by anogen ${ANOGEN_VERSION} (it reads ${BUNDLE_MIN_FORMAT_VERSION} to ${BUNDLE_FORMAT_VERSION}); upgrade anogen`,
     );
   }
+  if ((c as { kind?: unknown }).kind === 'generator') {
+    throw new AnogenError(
+      `bundle ${dir}: a generator bundle (${String((c as { generator?: unknown }).generator)}), not a detector: it samples images (anogen sample ${dir}) and has no anomaly score`,
+    );
+  }
   if (typeof c.detector !== 'string' || !detectorNames().includes(c.detector)) {
     throw new AnogenError(`bundle ${file}: unknown detector ${JSON.stringify(c.detector)}; expected one of ${detectorNames().join(', ')}`);
   }

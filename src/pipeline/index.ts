@@ -6,4 +6,23 @@ export { scoreFiles, type ScoredFile, type ScoreFilesOptions, type ScoreRun } fr
 export * from './calibrate.js';
 export { buildSplits, imageTransforms, storableData, type DataOptions } from './data.js';
 export { describeCalibration } from './describe.js';
+export {
+  trainGenerator,
+  generatorTrainSplit,
+  saveGeneratorBundle,
+  loadGeneratorBundle,
+  readGeneratorConfig,
+  isGeneratorBundle,
+  imageGrid,
+  sampleGridPng,
+  sampleToFile,
+  type GeneratorTrainRequest,
+  type GeneratorTrainResult,
+  type GeneratorDataOptions,
+  type GeneratorBundleConfig,
+  type GeneratorBundleMeta,
+  type LoadedGenerator,
+  type SampleRequest,
+  type SampleGridOptions,
+} from './generate.js';
 export type { EvalRequest, EvalResults } from './types.js';

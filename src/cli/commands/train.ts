@@ -62,8 +62,8 @@ function inputParams(detector: string): string[] {
   return [input.sizeParam, input.channelsParam].filter((p): p is string => p !== undefined);
 }
 
-/** A schema entry as a CLI option. */
-function paramOption(detector: string, key: string, s: ParamSpec): OptionSpec {
+/** A schema entry (of a detector or a generator) as a CLI option. */
+export function paramOption(detector: string, key: string, s: ParamSpec): OptionSpec {
   const type = s.type === 'bool' ? 'bool' : s.type === 'int' ? 'int' : s.type === 'number' ? 'number' : 'string';
   return {
     name: flagName(key),

@@ -1,0 +1,246 @@
+/**
+ * The shared base of generative models (src/models/<name>/): the generator-side mirror of
+ * src/detectors/neural.ts's NeuralDetector. A subclass supplies:
+ * - `net`: one Module holding every network (its state dict is the bundle's weights);
+ * - `input`: the images it models (size, channels, value range), from its hyperparameters;
+ * - `nz` and `generate(z)`: the latent size and the generator's forward pass (eval mode);
+ * - `trainingProcess()`: its optimisers and its step for src/train's loop (the one loop).
+ * The base does the rest: the training loop with seeding, shuffles, progress, checkpoints and
+ * the divergence guard; seeded sampling in batches (the same seed gives the same images, on any
+ * device and whatever else drew from torch's generator before); devices; strict weight loading.
+ */
+import { AnogenError } from '../core/errors.js';
+import { cat, type Device, type Tensor } from '../core/tensor.js';
+import { noGrad } from '../core/autograd.js';
+import { tidy } from '../core/scope.js';
+import { randn } from '../core/creation.js';
+import { getRngState, manualSeed, setRngState } from '../core/runtime.js';
+import { dispose } from '../core/scope.js';
+import type { Module } from '../nn/module.js';
+import { trainLoop, type LoopReport, type LoopState, type ProgressEvent, type TrainingProcess } from '../train/loop.js';
+import { asSource, type BatchSource } from '../train/source.js';
+
+/** The images a generative model produces and trains on. */
+export interface ImageSpec {
+  /** Square image size S (images are S x S). */
+  size: number;
+  /** Channels (1 gray, 3 RGB). */
+  channels: number;
+  /** Pixel value range, e.g. [-1, 1] for GANs (tanh output). */
+  range: [number, number];
+}
+
+/** Default training options of a generative model. */
+export interface GeneratorTrainDefaults {
+  /** Epochs. */
+  epochs: number;
+  /** Mini-batch size. */
+  batchSize: number;
+  /** Learning rate (of every optimiser of the model). */
+  lr: number;
+}
+
+/** What {@link GenerativeModel.trainingProcess} gets. */
+export interface GeneratorProcessOptions {
+  /** true for a new run (re-initialise the weights; torch is already seeded), false when resuming. */
+  fresh: boolean;
+  /** Learning rate. */
+  lr: number;
+  /** Mini-batch size. */
+  batchSize: number;
+  /** The training images. */
+  source: BatchSource;
+  /** The model's device. */
+  device: Device;
+}
+
+/** Options of {@link GenerativeModel.fit}. */
+export interface GeneratorFitOptions {
+  /** Epochs (default: the model's trainDefaults). */
+  epochs?: number;
+  /** Mini-batch size (default: the model's trainDefaults). */
+  batchSize?: number;
+  /** Learning rate (default: the model's trainDefaults). */
+  lr?: number;
+  /** Seed of torch and of the shuffles (default 0). */
+  seed?: number;
+  /** Called after every step. */
+  onProgress?: (e: ProgressEvent) => void;
+  /** Checked between steps: true stops training early (default none). */
+  shouldStop?: () => boolean;
+  /** Called with the loop state at every epoch end (and every `checkpointEvery` steps, and when stopped); default none. */
+  onCheckpoint?: (state: LoopState, reason: 'epoch' | 'step' | 'interrupt') => void | Promise<void>;
+  /** Also checkpoint every N steps (default 0: epoch ends only). */
+  checkpointEvery?: number;
+  /** Resume from a checkpoint's loop state; the model must hold the checkpoint's weights (default none). */
+  resume?: LoopState;
+}
+
+/** Options of {@link GenerativeModel.sample}. */
+export interface SampleOptions {
+  /** Seed of the latent codes (default 0): the same seed and n give the same images. */
+  seed?: number;
+  /** Images generated at a time (default 256); does not change the images. */
+  batchSize?: number;
+}
+
+/** Checks that `x` is an N x C x S x S float32 batch of `spec` (AnogenError naming `who` otherwise). */
+export function checkImageBatch(x: Tensor, spec: ImageSpec, who: string): void {
+  const s = x.shape;
+  if (s.length !== 4 || s[1] !== spec.channels || s[2] !== spec.size || s[3] !== spec.size || x.dtype !== 'float32') {
+    throw new AnogenError(`${who}: expected N x ${spec.channels} x ${spec.size} x ${spec.size} float32 images in [${spec.range.join(', ')}], got ${x.dtype} [${s.join(', ')}]`);
+  }
+}
+
+/**
+ * Latent codes N(0, 1) of shape [n, nz, 1, 1] on the CPU drawn from torch's generator seeded
+ * with `seed`; the generator's previous state is restored afterwards, so sampling never
+ * disturbs a training run's random stream.
+ */
+export function seededLatent(n: number, nz: number, seed: number): Tensor {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new AnogenError(`sample: seed must be a non-negative integer, got ${JSON.stringify(seed)}`);
+  const prev = getRngState();
+  try {
+    manualSeed(seed);
+    return randn([n, nz, 1, 1]);
+  } finally {
+    setRngState(prev);
+  }
+}
+
+/** Base class of generative models (see the module comment). */
+export abstract class GenerativeModel<H extends object = object> {
+  /** Registry name, e.g. 'gan'. */
+  abstract readonly name: string;
+  /** Every network of the model, as children of one Module (the bundle's state dict). */
+  protected abstract readonly net: Module<any, any>;
+  /** Default epochs, batch size and learning rate. */
+  abstract readonly trainDefaults: GeneratorTrainDefaults;
+  /** Hyperparameters, fixed at construction (validated against the registry's schema). */
+  readonly hparams: H;
+  private _device: Device = 'cpu';
+
+  constructor(hparams: H) {
+    this.hparams = hparams;
+  }
+
+  /** The images this model produces (size, channels, range). */
+  abstract get input(): ImageSpec;
+  /** Latent size. */
+  abstract get nz(): number;
+  /** Images [N, C, S, S] from latent codes [N, nz, 1, 1] on the model's device (called in eval mode, without autograd). */
+  protected abstract generate(z: Tensor): Tensor;
+  /** Builds one training run's optimisers and step (a fresh run re-initialises the weights first). */
+  protected abstract trainingProcess(o: GeneratorProcessOptions): TrainingProcess;
+
+  /** The device of the weights (default 'cpu'). */
+  get device(): Device {
+    return this._device;
+  }
+
+  /** Moves the weights to `device` (parameter objects are kept); training and sampling then run there. Returns this. */
+  to(device: Device): this {
+    this.net.to(device);
+    this._device = device;
+    return this;
+  }
+
+  /** Trains with src/train's loop on images (a tensor [N, C, S, S] or a streaming source). */
+  async fit(train: Tensor | BatchSource, opts: GeneratorFitOptions = {}): Promise<LoopReport> {
+    const source = asSource(train);
+    const batchSize = opts.batchSize ?? this.trainDefaults.batchSize;
+    const lr = opts.lr ?? this.trainDefaults.lr;
+    const device = this.device;
+    let checkedFirst = false;
+    const checked: BatchSource = {
+      length: source.length,
+      itemShape: source.itemShape,
+      get: async (positions, dev) => {
+        const x = await source.get(positions, dev);
+        if (!checkedFirst) {
+          try {
+            checkImageBatch(x, this.input, `${this.name} fit`);
+          } catch (e) {
+            x.dispose();
+            throw e;
+          }
+          checkedFirst = true;
+        }
+        return x;
+      },
+    };
+    return trainLoop((fresh) => this.trainingProcess({ fresh, lr, batchSize, source: checked, device }), checked, {
+      epochs: opts.epochs ?? this.trainDefaults.epochs,
+      batchSize,
+      seed: opts.seed ?? 0,
+      device,
+      onProgress: opts.onProgress,
+      shouldStop: opts.shouldStop,
+      onCheckpoint: opts.onCheckpoint,
+      checkpointEvery: opts.checkpointEvery,
+      resume: opts.resume,
+    });
+  }
+
+  /**
+   * `n` images [n, C, S, S] in the model's range, on the CPU, from the latent codes of
+   * {@link seededLatent}(n, nz, seed) (default seed 0), generated in eval mode in batches of
+   * `batchSize` (default 256). The same seed and n give the same images.
+   */
+  sample(n: number, opts: SampleOptions = {}): Tensor {
+    if (!Number.isSafeInteger(n) || n < 1) throw new AnogenError(`${this.name} sample: n must be a positive integer, got ${JSON.stringify(n)}`);
+    const bs = opts.batchSize ?? 256;
+    if (!Number.isSafeInteger(bs) || bs < 1) throw new AnogenError(`${this.name} sample: batchSize must be a positive integer, got ${JSON.stringify(bs)}`);
+    const z = seededLatent(n, this.nz, opts.seed ?? 0);
+    const parts: Tensor[] = [];
+    this.net.eval();
+    try {
+      noGrad(() => {
+        for (let i = 0; i < n; i += bs) {
+          parts.push(
+            tidy(() => {
+              const zb = z.narrow(0, i, Math.min(bs, n - i));
+              return this.generate(this.device === 'cpu' ? zb : zb.to(this.device)).cpu();
+            }),
+          );
+        }
+      });
+      return parts.length === 1 ? parts.shift()! : cat(parts, 0);
+    } finally {
+      z.dispose();
+      dispose(parts);
+    }
+  }
+
+  /** Every parameter and buffer under PyTorch's dotted names (detached views; the caller disposes them). */
+  stateDict(): Map<string, Tensor> {
+    return this.net.stateDict();
+  }
+
+  /** Loads weights (strict: names, shapes and dtypes must match the architecture). */
+  loadStateDict(sd: Map<string, Tensor>): void {
+    const own = this.net.stateDictKeys();
+    const missing = own.filter((k) => !sd.has(k));
+    const unexpected = [...sd.keys()].filter((k) => !own.includes(k));
+    if (missing.length > 0 || unexpected.length > 0) {
+      const few = (a: string[]) => `${a.slice(0, 3).join(', ')}${a.length > 3 ? ', ...' : ''}`;
+      const arch = Object.entries(this.hparams as Record<string, unknown>)
+        .map(([k, v]) => `${k} ${String(v)}`)
+        .join(', ');
+      throw new AnogenError(
+        `${this.name} weights do not match the architecture (${arch}): ${missing.length} missing (${few(missing)}), ${unexpected.length} unexpected (${few(unexpected)})`,
+      );
+    }
+    this.net.loadStateDict(sd, { source: `${this.name} weights` });
+  }
+
+  /** JSON-serialisable hyperparameters (for bundles). */
+  config(): H {
+    return { ...this.hparams };
+  }
+
+  /** Frees the weights. */
+  dispose(): void {
+    this.net.dispose();
+  }
+}

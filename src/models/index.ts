@@ -1,0 +1,24 @@
+/** Generative models (importing this module registers them all): the contract, the registry, and one folder per model. */
+export * from './generative.js';
+export * from './registry.js';
+export { DcganEncoder, DcganDecoder, dcganInit, type EncoderOptions, type DecoderOptions } from './dcgan/index.js';
+export { DcganDiscriminator, AdversarialNetworks, type AdversarialArch, type DiscriminatorOptions } from './gan/networks.js';
+export { GAN_LOSSES, discriminatorLoss, generatorLoss, gradNorm, type GanLoss } from './gan/loss.js';
+export { ganProcess, GAN_STEP_LOSSES } from './gan/step.js';
+export { Gan, GAN_DEFAULTS, GAN_SCHEMA, GAN_TRAIN_DEFAULTS, ganHParams, type GanHParams } from './gan/model.js';
+export { criticLoss, gradientPenalty, wassersteinGeneratorLoss } from './wgan/loss.js';
+export { wganProcess, criticIterations, CriticSchedule, WGAN_STEP_LOSSES } from './wgan/step.js';
+export {
+  Wgan,
+  WganGp,
+  WGAN_DEFAULTS,
+  WGAN_GP_DEFAULTS,
+  WGAN_SCHEMA,
+  WGAN_GP_SCHEMA,
+  WGAN_TRAIN_DEFAULTS,
+  WGAN_GP_TRAIN_DEFAULTS,
+  wganHParams,
+  wganGpHParams,
+  type WganHParams,
+  type WganGpHParams,
+} from './wgan/model.js';
