@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { recordEval, recordTrain, RunRecorder } from '../../src/runs/record.js';
+import { recordBenchmark, recordEval, recordTrain, RunRecorder } from '../../src/runs/record.js';
+import type { BenchmarkRequest, BenchmarkTable } from '../../src/pipeline/benchmark.js';
 import { Registry } from '../../src/runs/registry.js';
 import type { EvalResults } from '../../src/pipeline/types.js';
 import type { TrainResult } from '../../src/pipeline/train.js';
@@ -135,4 +136,43 @@ test('disabled: nothing is opened or written', async () => {
   rec.finish('finished');
   assert.equal(rec.runId, null);
   assert.ok(!fs.existsSync(home));
+});
+
+test('recordBenchmark: one benchmark run, its two files as artifacts, the best cell AUROC in the summary', async () => {
+  const home = path.join(tmp, 'h5');
+  const out = path.join(tmp, 'bench');
+  fs.mkdirSync(out);
+  const files = { json: path.join(out, 'benchmark.json'), md: path.join(out, 'benchmark.md') };
+  fs.writeFileSync(files.json, '{}');
+  fs.writeFileSync(files.md, '');
+  const cells = [
+    { status: 'done', auroc: 0.7, auprc: 0.6 },
+    { status: 'done', auroc: 0.9, auprc: 0.8 },
+    { status: 'failed', auroc: NaN, auprc: NaN },
+  ];
+  const req = { detectors: ['ae', 'vae'], data: ['mnist'], protocol: 'one-vs-rest', out } as unknown as BenchmarkRequest;
+  await recordBenchmark({ home }, req, files, async () => ({ cells }) as unknown as BenchmarkTable);
+  const reg = Registry.open(home);
+  try {
+    const [b] = reg.listRuns();
+    assert.equal(reg.listRuns().length, 1);
+    assert.deepEqual([b!.kind, b!.status, b!.model, b!.data], ['benchmark', 'finished', 'ae,vae', 'mnist']);
+    assert.equal(b!.summary.auroc, 0.9);
+    assert.equal(b!.summary.auprc, 0.8);
+    assert.equal(b!.summary.failedCells, 1);
+    assert.deepEqual(
+      reg.artifacts(b!.id).map((a) => [a.kind, a.path]),
+      [
+        ['benchmark', files.json],
+        ['benchmark', files.md],
+      ],
+    );
+    assert.deepEqual(
+      reg.listRuns({ model: 'vae' }).map((r) => r.id),
+      [b!.id],
+      'a benchmark matches each of its detectors',
+    );
+  } finally {
+    reg.close();
+  }
 });
