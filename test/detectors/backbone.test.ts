@@ -184,6 +184,9 @@ test('backbone options: errors name the option and what is valid', async () => {
   bad({ features: 'backbone', backboneWeights: file, nc: 2 }, /nc: features 'backbone' takes 1-channel .* or 3-channel images, got 2/);
   bad({ features: 'backbone', backboneWeights: file, backboneSha256: 'ab'.repeat(32) }, /its SHA-256 is [0-9a-f]{64}, but backboneSha256 is (ab){32}/);
   bad({ features: 'backbone', backboneWeights: file, backboneSha256: 'xyz' }, /backboneSha256: "xyz" is not valid; expected 64 lowercase hex digits/);
+  const pth = path.join(tmp, 'resnet18.pth');
+  fs.writeFileSync(pth, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64, 7)]));
+  bad({ features: 'backbone', backboneWeights: pth }, /not a valid safetensors file.*torchvision_to_safetensors\.py resnet18\.pth/);
   const d = new Gaussian({ isize: 32, features: 'backbone' });
   const x = randn([4, 1, 32, 32]).tanh();
   await assert.rejects(

@@ -19,6 +19,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { AnogenError, validList } from '../../core/errors.js';
 import { cat, type Tensor } from '../../core/tensor.js';
 import { tensor } from '../../core/creation.js';
@@ -164,8 +165,11 @@ export class BackboneFeatures {
         loadResnetWeights(this.net, o.backboneWeights);
       } catch (e) {
         this.net.dispose();
-        if (e instanceof AnogenError) throw new AnogenError(`${o.who} ${e.message} (--backbone-arch ${this.arch})`);
-        throw e;
+        if (!(e instanceof AnogenError)) throw e;
+        const pth = e.message.includes('not a valid safetensors file')
+          ? `; a PyTorch checkpoint (.pth) is converted with: python3 scripts/torchvision_to_safetensors.py ${path.basename(o.backboneWeights)} weights.safetensors`
+          : '';
+        throw new AnogenError(`${o.who} ${e.message}${pth}`);
       }
       this.loaded = true;
     }
