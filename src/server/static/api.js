@@ -126,21 +126,25 @@ export async function loadImage(img, url) {
 }
 
 /**
- * Follows a server-sent event stream: `on(event, data)` per message (data parsed as JSON).
- * Returns a function that stops it. `onEnd()` is called when the server ends the stream.
+ * Follows a server-sent event stream: `on(event, data)` per `metrics` or `status` message
+ * (data parsed as JSON). Returns a function that stops it. `onEnd()` is called when the
+ * server ends the stream (`event: end`, or the connection closes); `onError(e)` when a
+ * fetch-read stream cannot start.
  */
 export function stream(path, on, onEnd = () => {}, onError = () => {}) {
   if (!getToken() && typeof EventSource === 'function') {
     const es = new EventSource(path);
     let open = true;
-    for (const ev of ['metrics', 'status']) es.addEventListener(ev, (m) => on(ev, JSON.parse(m.data)));
-    es.addEventListener('error', () => {
-      // the server closes the stream when the run ends: do not reconnect
+    const finish = () => {
+      // the server ends the stream when the run ends: no reconnecting
       if (!open) return;
       open = false;
       es.close();
       onEnd();
-    });
+    };
+    for (const ev of ['metrics', 'status']) es.addEventListener(ev, (m) => on(ev, JSON.parse(m.data)));
+    es.addEventListener('end', finish);
+    es.addEventListener('error', finish);
     return () => {
       open = false;
       es.close();
@@ -165,7 +169,7 @@ export function stream(path, on, onEnd = () => {}, onError = () => {}) {
           if (line.startsWith('event:')) ev = line.slice(6).trim();
           else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
         }
-        if (data.length) on(ev, JSON.parse(data.join('\n')));
+        if (data.length && ev !== 'end') on(ev, JSON.parse(data.join('\n')));
       }
     }
     onEnd();

@@ -2,7 +2,7 @@
 // loss curves (live from /api/runs/:id/events while the run is running, from /metrics
 // otherwise), the evaluation (ROC, PR, score histogram with Φ, t-SNE, the most anomalous and
 // the missed test images beside their reconstructions and maps) and the artifacts.
-import { getJson, loadImage, stream, ApiError } from './api.js';
+import { getJson, getToken, loadImage, stream, ApiError } from './api.js';
 import { h, fmt, esc, badge, when, duration, runSeconds, protocolText, countsText, flatOptions, shortName, errorBox } from './dom.js';
 import { lineChart, rocChart, prChart, histogramChart, scatterChart, PALETTE } from './plot.js';
 
@@ -283,10 +283,13 @@ function evalSections(ed, urlOf) {
 function artifactsSection(artifacts, evaluations) {
   const items = artifacts.map((a) => {
     const name = a.path.split(/[\\/]/).pop();
+    // a link cannot send the Authorization header: the token goes in the URL (the server accepts ?token=)
+    const t = getToken();
+    const q = (first) => (t ? `${first ? '?' : '&'}token=${encodeURIComponent(t)}` : '');
     const link =
       a.kind === 'bundle'
-        ? h('a', { href: `/api/artifacts/${a.id}?path=config.json`, target: '_blank', rel: 'noopener' }, 'config.json')
-        : h('a', { href: `/api/artifacts/${a.id}`, target: '_blank', rel: 'noopener' }, name);
+        ? h('a', { href: `/api/artifacts/${a.id}?path=config.json${q(false)}`, target: '_blank', rel: 'noopener' }, 'config.json')
+        : h('a', { href: `/api/artifacts/${a.id}${q(true)}`, target: '_blank', rel: 'noopener' }, name);
     return h('li', {}, h('span', { class: 'tag kind' }, a.kind), ' ', link, ' ', h('code', { class: 'muted' }, a.path));
   });
   return h(
@@ -457,7 +460,7 @@ export async function runPage(id, ctx) {
   ctx.root.replaceChildren(
     head,
     info,
-    h('section', { id: 'losses' }, h('h2', {}, 'Training'), lossBox, lossNote),
+    ...(run.kind === 'train' || steps.length ? [h('section', { id: 'losses' }, h('h2', {}, 'Training'), lossBox, lossNote)] : []),
     evalSlot,
     childrenSlot,
     artifactsSection(detail.artifacts, detail.evaluations ?? []),
@@ -472,9 +475,11 @@ export async function runPage(id, ctx) {
   let left = false;
   function follow() {
     live.hidden = false;
+    const since = steps.length ? steps[steps.length - 1].index : 0;
     stop = stream(
-      `/api/runs/${id}/events`,
+      `/api/runs/${id}/events?since=${since}`,
       (ev, data) => {
+        if (ev === 'metrics' && Array.isArray(data.epochs)) epochs = data.epochs;
         if (ev === 'metrics' && Array.isArray(data.steps)) addSteps(data.steps);
         else if (ev === 'status' && data && data.id === id) {
           run = data;
@@ -484,7 +489,7 @@ export async function runPage(id, ctx) {
       async () => {
         if (left) return;
         try {
-          const [d, m] = await Promise.all([getJson(`/api/runs/${id}`), getJson(`/api/runs/${id}/metrics?since=${steps.length ? steps[steps.length - 1].index : -1}`)]);
+          const [d, m] = await Promise.all([getJson(`/api/runs/${id}`), getJson(`/api/runs/${id}/metrics?since=${steps.length ? steps[steps.length - 1].index : 0}`)]);
           run = d.run;
           addSteps(m.steps);
           epochs = m.epochs;

@@ -1,7 +1,7 @@
 // #/runs: every run in the registry as a table, sortable by any column (click its header;
 // again to reverse), filtered by model, data, status and kind (kept in the URL), with status
 // badges, a link to each run, and checkboxes to compare two or more runs. Refreshes every 3 s
-// while a run is running.
+// while a run is running, every 15 s otherwise.
 /* global location, history, URLSearchParams */
 import { getJson } from './api.js';
 import { h, fmt, badge, when, duration, runSeconds, dataName, errorBox } from './dom.js';
@@ -240,8 +240,11 @@ export async function runsPage(ctx) {
   renderHead();
   renderBody();
 
+  // every 3 s while a run is running, else every 15 s (new runs appear)
+  let ticks = 0;
   const timer = setInterval(async () => {
-    if (!state.runs.some((r) => r.status === 'running')) return;
+    ticks++;
+    if (!state.runs.some((r) => r.status === 'running') && ticks % 5 !== 0) return;
     try {
       await load();
       errorSlot.replaceChildren();
