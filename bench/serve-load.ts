@@ -7,18 +7,21 @@
  *  1. trains a small GANomaly bundle on MNIST digit 1 (256 images, 1 epoch, default widths,
  *     32 px) into `<work>/bundle`, or reuses it when present (or uses `--bundle DIR`);
  *  2. records that bundle in a fresh temp registry (`--home`), as `anogen train` would;
- *  3. measures the reference in this process: `anogen score <bundle> <png>` through the CLI's
- *     main() (bundle loaded per call), and the same scoring with the model loaded once
- *     (decode + preprocess + score, what a warm server worker does per request);
- *  4. starts `anogen serve --port 0 --home <temp> --workers W` as a child process, warms its
- *     scoring processes, times single requests on the idle server, then runs the load;
+ *  3. starts `anogen serve --port 0 --home <temp> --workers W` as a child process and warms
+ *     its scoring processes;
+ *  4. measures the reference in this process, interleaved with single requests on the idle
+ *     server (so both see the same machine load): `anogen score <bundle> <png>` through the
+ *     CLI's main() (bundle loaded per call), and the same scoring with the model loaded once
+ *     (decode + preprocess + score, what a warm server worker does per request); then runs
+ *     the load;
  *  5. prints requests/s, latency p50/p99, errors and non-2xx (0 expected), the dashboard's
  *     latency p50/p99/max while scoring is saturated, and the ratios to the reference.
  *
  * Usage (from the repository root; the machine is shared, so nice it):
  *   nice -n 5 node --import tsx bench/serve-load.ts [--clients 8] [--duration 20] [--workers 1]
- *       [--bundle DIR] [--maps] [--work DIR] [--reference-runs 20]
- * Defaults: 8 clients, 20 s, 1 scoring process, no maps (`--maps` asks for map + overlay PNGs
+ *       [--bundle DIR] [--maps] [--work DIR] [--reference-runs 20] [--threads N]
+ * Defaults: 8 clients, 20 s, 1 scoring process, libtorch threads per scoring process = cores /
+ * workers (the server's default; the in-process reference uses the same number), no maps (`--maps` asks for map + overlay PNGs
  * as the dashboard's upload page does), work folder `$TMPDIR/anogen-serve-load`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,6 +36,7 @@ import { Registry } from '../src/runs/registry.js';
 import { openScoringModel, scoreBatch } from '../src/pipeline/score.js';
 import { preprocessFiles } from '../src/pipeline/data.js';
 import { cliOutput } from '../src/cli/io.js';
+import { getNumThreads, setNumThreads } from '../src/core/index.js';
 import { main as cliMain } from '../src/cli/main.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -46,11 +50,14 @@ const { values: o } = parseArgs({
     maps: { type: 'boolean', default: false },
     work: { type: 'string', default: path.join(os.tmpdir(), 'anogen-serve-load') },
     'reference-runs': { type: 'string', default: '20' },
+    threads: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help) {
-  process.stdout.write('nice -n 5 node --import tsx bench/serve-load.ts [--clients 8] [--duration 20] [--workers 1] [--bundle DIR] [--maps] [--work DIR] [--reference-runs 20]\n');
+  process.stdout.write(
+    'nice -n 5 node --import tsx bench/serve-load.ts [--clients 8] [--duration 20] [--workers 1] [--bundle DIR] [--maps] [--work DIR] [--reference-runs 20] [--threads N]\n',
+  );
   process.exit(0);
 }
 const int = (name: string, v: string, min: number): number => {
@@ -63,6 +70,9 @@ const duration = int('duration', o.duration!, 1);
 const workers = int('workers', o.workers!, 1);
 const referenceRuns = int('reference-runs', o['reference-runs']!, 1);
 const withMaps = o.maps === true;
+const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+/** libtorch threads of each scoring process and of the in-process reference: the server's default split unless --threads. */
+const threads = o.threads !== undefined ? int('threads', o.threads, 1) : Math.max(1, Math.floor(cores / workers));
 
 const log = (s: string) => process.stderr.write(`[serve-load] ${s}\n`);
 const quantile = (xs: number[], q: number): number => {
@@ -146,49 +156,56 @@ async function digitPng(file: string): Promise<Buffer> {
   return png;
 }
 
-/** The in-process reference: `anogen score` through main(), and the same scoring with the model loaded once. */
-async function reference(bundle: string, png: string): Promise<{ cli: number[]; loaded: number[]; score: number }> {
-  const cli: number[] = [];
-  let out = '';
-  const w = cliOutput.write;
-  cliOutput.write = (c: string) => void (out += c);
-  try {
-    for (let i = 0; i < referenceRuns + 2; i++) {
-      out = '';
+/**
+ * The in-process reference, one sample per call: `anogen score <bundle> <png>` through the CLI's
+ * main() (the bundle loaded per call), then the same scoring with the model loaded once
+ * (decode + preprocess + score, what a warm server worker does per request).
+ */
+async function referenceSampler(bundle: string, png: string): Promise<{ sample: () => Promise<{ cli: number; loaded: number; score: number }>; dispose: () => void }> {
+  const model = openScoringModel(bundle, { device: 'cpu' });
+  const sample = async () => {
+    let out = '';
+    const w = cliOutput.write;
+    cliOutput.write = (c: string) => void (out += c);
+    let cli: number;
+    try {
       const t0 = performance.now();
       const code = await cliMain(['score', bundle, png, '--device', 'cpu']);
-      const dt = performance.now() - t0;
-      if (code !== 0) throw new Error(`anogen score exited ${code}`);
-      if (i >= 2) cli.push(dt); // two warm-up calls
+      cli = performance.now() - t0;
+      if (code !== 0) throw new Error(`anogen score exited ${code}: ${out}`);
+    } finally {
+      cliOutput.write = w;
     }
-  } finally {
-    cliOutput.write = w;
-  }
-  const model = openScoringModel(bundle, { device: 'cpu' });
-  const loaded: number[] = [];
-  let score = NaN;
-  try {
-    for (let i = 0; i < referenceRuns + 2; i++) {
-      const t0 = performance.now();
-      const { x } = await preprocessFiles([png], model.chain);
-      const r = scoreBatch(model, x!, [png], withMaps);
-      r.maps?.dispose();
-      x!.dispose();
-      const dt = performance.now() - t0;
-      score = r.rows[0]!.score;
-      if (i >= 2) loaded.push(dt);
-    }
-  } finally {
-    model.dispose();
-  }
-  return { cli, loaded, score };
+    const t0 = performance.now();
+    const { x } = await preprocessFiles([png], model.chain);
+    const r = scoreBatch(model, x!, [png], withMaps);
+    r.maps?.dispose();
+    x!.dispose();
+    return { cli, loaded: performance.now() - t0, score: r.rows[0]!.score };
+  };
+  return { sample, dispose: () => model.dispose() };
 }
 
 /** Starts `anogen serve` on a free loopback port; resolves with its URL once it prints it. */
 function startServe(home: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--home', home, '--workers', String(workers)],
+    [
+      '--import',
+      'tsx',
+      path.join(root, 'src', 'cli', 'main.ts'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--home',
+      home,
+      '--workers',
+      String(workers),
+      '--threads',
+      String(threads),
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ANOGEN_HOME: home, ANOGEN_TOKEN: '' } },
   );
   return new Promise((resolve, reject) => {
@@ -263,22 +280,33 @@ async function run(): Promise<void> {
     const runId = register(home, bundle);
     const pngFile = path.join(home, 'digit-1.png');
     const png = await digitPng(pngFile);
-    log(`reference: anogen score in-process, ${referenceRuns} calls (after 2 warm-up calls)`);
-    const ref = await reference(bundle, pngFile);
-
     log(`starting anogen serve --workers ${workers} (home ${home})`);
     const s = await startServe(home);
     server = s.child;
     const scoreUrl = `${s.url}/api/score?bundle=${runId}${withMaps ? '&maps=1' : ''}`;
-    // warm every scoring process (each loads the bundle once), then single requests on the idle server
+    // warm every scoring process (each loads the bundle once)
     const warm = await Promise.all(Array.from({ length: workers * 2 }, () => postScore(scoreUrl, png)));
     for (const w of warm) if (w.status !== 200) throw new Error(`warm-up POST /api/score: HTTP ${w.status} ${w.body}`);
     const served = (JSON.parse(warm[0]!.body) as { results: { score: number }[] }).results[0]!.score;
+    // the reference and single requests on the idle server, interleaved so both see the same machine load
+    log(`reference: anogen score in-process and single requests on the idle server, ${referenceRuns} each, interleaved (after 2 warm-up rounds)`);
+    setNumThreads(threads); // as many as one scoring process has
+    const sampler = await referenceSampler(bundle, pngFile);
+    const ref = { cli: [] as number[], loaded: [] as number[], score: NaN };
     const idle: number[] = [];
-    for (let i = 0; i < referenceRuns; i++) {
-      const r = await postScore(scoreUrl, png);
-      if (r.status !== 200) throw new Error(`POST /api/score: HTTP ${r.status} ${r.body}`);
-      idle.push(r.ms);
+    try {
+      for (let i = 0; i < referenceRuns + 2; i++) {
+        const a = await sampler.sample();
+        const r = await postScore(scoreUrl, png);
+        if (r.status !== 200) throw new Error(`POST /api/score: HTTP ${r.status} ${r.body}`);
+        ref.score = a.score;
+        if (i < 2) continue;
+        ref.cli.push(a.cli);
+        ref.loaded.push(a.loaded);
+        idle.push(r.ms);
+      }
+    } finally {
+      sampler.dispose();
     }
     const idleDash = dashboardClient(s.url);
     await new Promise((r) => setTimeout(r, 2000));
@@ -302,7 +330,7 @@ async function run(): Promise<void> {
     const refLoaded = quantile(ref.loaded, 0.5);
     const idleP50 = quantile(idle, 0.5);
     const lines = [
-      `anogen serve load benchmark: ${clients} scoring clients x ${duration} s, --workers ${workers}, maps ${withMaps ? 'on' : 'off'}, 28x28 PNG (${png.length} bytes), bundle ${bundle} (${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)})`,
+      `anogen serve load benchmark: ${clients} scoring clients x ${duration} s, --workers ${workers}, ${threads} libtorch thread(s) per scoring process and in-process (${getNumThreads()}), maps ${withMaps ? 'on' : 'off'}, 28x28 PNG (${png.length} bytes), bundle ${bundle} (${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)})`,
       `scoring: ${result.requests.average.toFixed(2)} requests/s (${result.requests.total} requests in ${result.duration.toFixed(1)} s), latency p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms`,
       `errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx} (0 expected)`,
       ...Object.entries(dash.samples).map(

@@ -98,9 +98,9 @@ export interface EvalDataInput {
   seed?: number;
 }
 
-/** The PNG folder of an eval-data JSON file: `<dir>/<name without .json>.files`. */
+/** The PNG folder of an eval-data JSON file: `<dir>/<name without its extension>.files` (`eval-data.json` → `eval-data.files`). */
 export function evalDataFilesDir(file: string): string {
-  const base = path.basename(file).replace(/\.json$/i, '');
+  const base = path.basename(file).replace(/(.)\.[^.]*$/, '$1');
   return path.join(path.dirname(path.resolve(file)), `${base}.files`);
 }
 

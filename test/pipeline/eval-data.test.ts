@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { runCliIn } from '../helpers/cli.js';
-import { downsampleCurve, evalDataFilesDir, scoreHistogramCounts, subsampleIndices, type EvalData } from '../../src/pipeline/eval-data.js';
+import { downsampleCurve, evalDataFilesDir, replaceFolder, scoreHistogramCounts, subsampleIndices, type EvalData } from '../../src/pipeline/eval-data.js';
 import { evaluate } from '../../src/pipeline/evaluate.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-eval-data-'));
@@ -170,7 +170,31 @@ test('curves keep their ends within 512 points; scores are a seeded subsample in
   assert.equal(h.normal[10], 1);
   assert.equal(h.anomalous[20], 2);
   assert.equal(h.anomalous[39], 1, 'the highest score falls in the last bin');
+  assert.equal(evalDataFilesDir('/r/eval-data.json'), '/r/eval-data.files');
+  assert.equal(evalDataFilesDir('/r/data'), '/r/data.files');
   const flat = scoreHistogramCounts([3, 3], [0, 1]);
   assert.ok(flat.edges[40]! > flat.edges[0]!, 'a single value gets a non-empty range');
   assert.equal(flat.normal.reduce((s, v) => s + v, 0) + flat.anomalous.reduce((s, v) => s + v, 0), 2);
+});
+
+test('the image folder is replaced as a whole: a write that fails midway leaves the previous folder as it was and no temp folder', async () => {
+  const dir = path.join(tmp, 'swap', 'x.files');
+  await replaceFolder(dir, async (t, put) => {
+    put(t, 'a.png', Buffer.from('one'));
+    put(t, 'b.png', Buffer.from('one'));
+  });
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['a.png', 'b.png']);
+  await assert.rejects(
+    replaceFolder(dir, async (t, put) => {
+      put(t, 'a.png', Buffer.from('two'));
+      throw new Error('killed midway');
+    }),
+    /killed midway/,
+  );
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['a.png', 'b.png']);
+  assert.equal(fs.readFileSync(path.join(dir, 'a.png'), 'utf8'), 'one');
+  assert.deepEqual(fs.readdirSync(path.dirname(dir)), ['x.files']);
+  await replaceFolder(dir, async (t, put) => put(t, 'c.png', Buffer.from('three')));
+  assert.deepEqual(fs.readdirSync(dir), ['c.png'], 'the new version only');
+  assert.deepEqual(fs.readdirSync(path.dirname(dir)), ['x.files']);
 });
