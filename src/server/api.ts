@@ -29,6 +29,13 @@ export interface ApiContext {
   streams: Set<() => void>;
 }
 
+/**
+ * Headers of files served from runs' artifacts: never cached (a bundle or report may be
+ * rewritten), and sandboxed, so that an HTML artifact (a report) opened from the dashboard runs
+ * in its own origin and cannot read the dashboard's stored token.
+ */
+const ARTIFACT_HEADERS = { 'Cache-Control': 'no-cache', 'Content-Security-Policy': 'sandbox allow-scripts allow-popups' };
+
 /** The message of a 403 for a path leaving the artifacts (tests match it). */
 export const OUTSIDE = "path outside the run's artifacts";
 
@@ -154,7 +161,7 @@ export async function evaluationFile(ctx: ApiContext, req: IncomingMessage, res:
   if (e === undefined) throw new HttpError(404, `run ${id} has no evaluation ${evalId}`);
   if (e.dataPath === null) throw new HttpError(404, `evaluation ${evalId} of run ${id} wrote no evaluation data`);
   const file = resolveInside(evalDataFilesDir(e.dataPath), q.get('path'), OUTSIDE, `the files of evaluation ${evalId} of run ${id}`);
-  await sendFile(req, res, file, { 'Cache-Control': 'no-cache' });
+  await sendFile(req, res, file, ARTIFACT_HEADERS);
 }
 
 function isDir(p: string): boolean {
@@ -177,7 +184,7 @@ export async function artifactFile(ctx: ApiContext, req: IncomingMessage, res: S
     const names = fs.readdirSync(a.path).slice(0, 20);
     throw new HttpError(400, `artifact ${aid} is a ${a.kind} folder; ask for one of its files with ?path= (e.g. ${names.join(', ')})`);
   }
-  await sendFile(req, res, a.path, { 'Cache-Control': 'no-cache' });
+  await sendFile(req, res, a.path, ARTIFACT_HEADERS);
 }
 
 /** GET /api/artifacts/:aid/files?path=REL: a file under a folder artifact, or under a file artifact's `<name>.files/` sibling. */
@@ -185,7 +192,7 @@ export async function artifactInner(ctx: ApiContext, req: IncomingMessage, res: 
   const a = requireArtifact(ctx, aid);
   const base = isDir(a.path) ? a.path : filesFolderOf(a.path);
   const file = resolveInside(base, q.get('path'), OUTSIDE, `artifact ${aid} (${a.kind})`);
-  await sendFile(req, res, file, { 'Cache-Control': 'no-cache' });
+  await sendFile(req, res, file, ARTIFACT_HEADERS);
 }
 
 /** A bundle's detector and Φ from its config.json (nulls when unreadable). */

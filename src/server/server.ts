@@ -79,8 +79,8 @@ export function isLoopback(host: string): boolean {
   return mapped !== null && mapped[1]!.startsWith('127.');
 }
 
-/** Checks the options (AnogenError naming the option and what is valid). */
-function checkOptions(o: ServeOptions): void {
+/** Checks the options (AnogenError naming the option and what is valid); startServer calls it first. */
+export function checkServeOptions(o: ServeOptions): void {
   const host = o.host ?? '127.0.0.1';
   if (host.trim() === '') throw new AnogenError('--host: empty; expected an address such as 127.0.0.1, ::1 or 0.0.0.0');
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw new AnogenError(`--port ${o.port}: expected an integer from 0 to 65535`);
@@ -153,7 +153,7 @@ function routes(ctx: api.ApiContext): Route[] {
 
 /** Starts the server (see the module comment); ListenError when the port cannot be bound, AnogenError for bad options. */
 export async function startServer(opts: ServeOptions = {}): Promise<AnogenServer> {
-  checkOptions(opts);
+  checkServeOptions(opts);
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8080;
   const token = opts.token ? opts.token : null;

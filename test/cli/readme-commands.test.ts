@@ -13,6 +13,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { parseTrain } from '../../src/cli/commands/train.js';
 import { InterruptedError, train } from '../../src/pipeline/train.js';
+import { parseServe } from '../../src/cli/commands/serve.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const src = path.join(root, 'src') + path.sep;
@@ -79,11 +80,13 @@ function tiny(args: string[]): string[] {
 }
 
 /** What a README line is: CLI arguments, the set-up script, or a command this test leaves alone (with the reason). */
-type Step = { kind: 'cli'; args: string[] } | { kind: 'setup'; args: string[] } | { kind: 'skip'; reason: string };
+type Step = { kind: 'cli'; args: string[] } | { kind: 'setup'; args: string[] } | { kind: 'serve'; args: string[] } | { kind: 'skip'; reason: string };
 
 function classify(segment: string): Step {
   const w = segment.split(/\s+/);
   assert.ok(!/["'`$|;<>]/.test(segment), `README command ${JSON.stringify(segment)}: quoting and shell syntax are not understood by this test`);
+  // A server runs until Ctrl-C: its options are checked here, the server itself in test/server/.
+  if (w[0] === 'anogen' && w[1] === 'serve') return { kind: 'serve', args: w.slice(2) };
   if (w[0] === 'anogen') return { kind: 'cli', args: w.slice(1) };
   if (w[0] === 'npx' && w[1] === 'anogen') return { kind: 'cli', args: w.slice(2) };
   if (w[0] === 'node' && w[1] === 'bin/anogen.js') return { kind: 'cli', args: w.slice(2) };
@@ -167,6 +170,10 @@ test('every command line in README.md runs as written (tiny budgets)', async (t:
         if (step.kind === 'skip') {
           st.skip(step.reason);
           return;
+        }
+        if (step.kind === 'serve') {
+          parseServe(step.args);
+          continue;
         }
         if (step.kind === 'setup') {
           const r = spawnSync('bash', [path.join(root, 'scripts', 'setup.sh'), ...step.args, '--dry-run'], { encoding: 'utf8' });

@@ -1,15 +1,20 @@
 // anogen serve's JSON API in-process on --port 0 over a temp registry home: every route, scores
 // equal to `anogen score`, every bad input of issue 9 answered with a 4xx JSON error (and the
-// server still serving afterwards), the token, scoring off the event loop, live SSE steps.
+// server still serving afterwards), the token, scoring off the event loop, live SSE steps; and
+// the command line: --port 0 prints the real port, SIGTERM stops it (exit 0), a port in use and a
+// non-loopback address without a token are one clear line and exit 2. One file: the CLI and the
+// tiny bundle are loaded and trained once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Registry } from '../../src/runs/registry.js';
 import { startServer, type AnogenServer } from '../../src/server/server.js';
 import { runCli } from '../helpers/cli.js';
+import { cliOutput } from '../../src/cli/io.js';
 import { multipart, request, tempDir, tinyPng, trainTinyBundle, type Answer } from './helpers.js';
 
 const root = tempDir();
@@ -142,6 +147,7 @@ test('runs, run details, metrics, bundles, eval data and artifacts', async () =>
   const rep = await get(`/api/artifacts/${ids.reportArt}`);
   assert.equal(rep.status, 200);
   assert.match(String(rep.headers['content-type']), /^text\/html/);
+  assert.match(String(rep.headers['content-security-policy']), /^sandbox/, 'an HTML artifact cannot read the dashboard origin');
   isError(await get(`/api/artifacts/${ids.bundleArt}`), 400, /is a bundle folder; ask for one of its files with \?path=.*config\.json/);
   const cfg = await get(`/api/artifacts/${ids.bundleArt}?path=config.json`);
   assert.equal(cfg.status, 200);
@@ -402,5 +408,79 @@ test('SSE: steps appended to a running run arrive as metrics events; status chan
     writer.finishRun(other, 'finished');
   } finally {
     writer.close();
+  }
+});
+
+// The command line (in this process: the CLI is loaded already).
+test('a port in use: one line naming the port and --port, exit 2', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const r = await runCli('serve', '--port', String(port), '--home', tempDir());
+    assert.equal(r.code, 2);
+    assert.equal(r.err, `anogen serve: port ${port} on 127.0.0.1 is in use (EADDRINUSE); choose another with --port\n`);
+    assert.equal(r.out, '');
+  } finally {
+    blocker.close();
+  }
+});
+
+test('a non-loopback address needs a token; bad options are errors naming them', async () => {
+  const saved = process.env.ANOGEN_TOKEN;
+  delete process.env.ANOGEN_TOKEN;
+  try {
+    const r = await runCli('serve', '--host', '0.0.0.0', '--port', '0', '--home', tempDir());
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^anogen: error: --host 0\.0\.0\.0 is not a loopback address: give --token T \(or set ANOGEN_TOKEN\)/);
+    const short = await runCli('serve', '--host', '0.0.0.0', '--token', 'abc', '--port', '0');
+    assert.equal(short.code, 2);
+    assert.match(short.err, /--token: too short; use at least 8 characters/);
+    const port = await runCli('serve', '--port', '70000');
+    assert.equal(port.code, 2);
+    assert.match(port.err, /--port: "70000" is not valid; expected a number <= 65535/);
+    const extra = await runCli('serve', 'now');
+    assert.equal(extra.code, 2);
+    assert.match(extra.err, /anogen serve: unexpected argument "now"/);
+    const help = await runCli('help', 'serve');
+    assert.equal(help.code, 0);
+    for (const o of ['--host', '--port', '--home', '--token', '--max-upload-mb', '--bundle-cache', '--workers']) assert.match(help.out, new RegExp(`${o} `));
+  } finally {
+    if (saved !== undefined) process.env.ANOGEN_TOKEN = saved;
+  }
+});
+
+test('anogen serve --port 0 prints the real port, serves, and stops on SIGTERM with exit 0', async () => {
+  // In this process (spawning another CLI costs seconds): main() until the address line, then SIGTERM's handler.
+  const { main } = await import('../../src/cli/main.js');
+  let out = '';
+  const write = cliOutput.write;
+  cliOutput.write = (c: string) => void (out += c);
+  const saved = process.env.ANOGEN_TOKEN;
+  delete process.env.ANOGEN_TOKEN;
+  let running: Promise<number> | null = null;
+  try {
+    running = main(['serve', '--port', '0', '--home', tempDir()]);
+    let m: RegExpExecArray | null = null;
+    while ((m = /^anogen serve: (http:\/\/127\.0\.0\.1:(\d+)\/)\n$/.exec(out)) === null) {
+      const done: number | null = await Promise.race([running, new Promise<null>((r) => setTimeout(() => r(null), 10))]);
+      if (done !== null) assert.fail(`anogen serve ended (${String(done)}) before printing its address`);
+    }
+    assert.notEqual(m[2], '0');
+    const h = await request(m[1]!, 'GET', '/api/health');
+    assert.equal(h.status, 200);
+    assert.equal(h.json.ok, true);
+    assert.equal(process.listenerCount('SIGTERM') > 0, true);
+    process.emit('SIGTERM');
+    assert.equal(await running, 0);
+    running = null;
+    await assert.rejects(request(m[1]!, 'GET', '/api/health'), /ECONNREFUSED/, 'the server stopped listening');
+  } finally {
+    if (running !== null) {
+      process.emit('SIGTERM');
+      await running;
+    }
+    cliOutput.write = write;
+    if (saved !== undefined) process.env.ANOGEN_TOKEN = saved;
   }
 });

@@ -5,7 +5,7 @@
  * bound: one line on stderr, exit 2.
  */
 import { AnogenError } from '../../core/index.js';
-import { startServer, ListenError } from '../../server/server.js';
+import { checkServeOptions, startServer, ListenError, type ServeOptions } from '../../server/server.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { stdout } from '../io.js';
 
@@ -29,23 +29,34 @@ HTTP server. Routes: src/server/README.md. Stops on Ctrl-C.
 
 `;
 
-/** `anogen serve`. */
-export async function serveCommand(argv: string[]): Promise<number> {
+/**
+ * The server options of an `anogen serve` command line (the token from --token, else
+ * ANOGEN_TOKEN), checked as startServer checks them; AnogenError naming a bad option.
+ */
+export function parseServe(argv: string[]): ServeOptions {
   const { positionals, opts } = parseArgs(argv, SERVE_SPECS, 'serve');
   if (positionals.length > 0) throw new AnogenError(`anogen serve: unexpected argument ${JSON.stringify(positionals[0])}; it takes options only (anogen help serve)`);
-  const token = typeof opts.token === 'string' ? opts.token : process.env.ANOGEN_TOKEN || null;
+  const o: ServeOptions = {
+    host: opts.host as string | undefined,
+    port: opts.port as number | undefined,
+    home: opts.home as string | undefined,
+    token: typeof opts.token === 'string' ? opts.token : process.env.ANOGEN_TOKEN || null,
+    maxUploadMb: opts.maxUploadMb as number | undefined,
+    bundleCache: opts.bundleCache as number | undefined,
+    workers: opts.workers as number | undefined,
+    threads: opts.threads as number | undefined,
+  };
+  checkServeOptions(o);
+  return o;
+}
+
+/** `anogen serve`. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const options = parseServe(argv);
+  const token = options.token;
   let server;
   try {
-    server = await startServer({
-      host: opts.host as string | undefined,
-      port: opts.port as number | undefined,
-      home: opts.home as string | undefined,
-      token,
-      maxUploadMb: opts.maxUploadMb as number | undefined,
-      bundleCache: opts.bundleCache as number | undefined,
-      workers: opts.workers as number | undefined,
-      threads: opts.threads as number | undefined,
-    });
+    server = await startServer(options);
   } catch (e) {
     if (e instanceof ListenError) {
       process.stderr.write(`${e.message}\n`);
