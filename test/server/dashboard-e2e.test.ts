@@ -117,10 +117,10 @@ async function scenario(launching: Promise<Browser>): Promise<void> {
         v,
       );
     await setThreshold(Number(await page.$eval('#threshold', (el) => (el as HTMLInputElement).min)));
-    assert.equal(await page.locator('.scorecard .scores .tag').innerText(), 'anomalous');
+    assert.equal(await page.locator('.scorecard .tag').innerText(), 'anomalous');
     assert.match(await page.locator('#flagsummary').innerText(), /^1 of 1 image/);
     await setThreshold(Number(await page.$eval('#threshold', (el) => (el as HTMLInputElement).max)));
-    assert.equal(await page.locator('.scorecard .scores .tag').innerText(), 'normal');
+    assert.equal(await page.locator('.scorecard .tag').innerText(), 'normal');
     assert.match(await page.locator('#flagsummary').innerText(), /^0 of 1 image/);
     assert.deepEqual(problems, []);
   } finally {

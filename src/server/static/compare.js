@@ -3,12 +3,14 @@
 // chart per loss name, one colour per run).
 /* global location */
 import { getJson } from './api.js';
-import { h, fmt, badge, when, duration, runSeconds, dataName, protocolText, flatOptions } from './dom.js';
+import { h, fmt, badge, when, duration, runSeconds, dataName, protocolText, flatOptions, summaryOrder } from './dom.js';
 import { lineChart, PALETTE } from './plot.js';
 import { lossSeries, wantsLog } from './run.js';
 
 /** Metrics where lower is better (for the bold "best" cell). */
 const LOWER_IS_BETTER = /^(fpr95|loss\..*|seconds)$/;
+/** Summary values that are settings, not quality: never bold. */
+const NEUTRAL = /^(threshold|n|nAnomalous)$/;
 
 /** Renders the compare page into ctx.root. */
 export async function comparePage(ctx) {
@@ -75,10 +77,7 @@ export async function comparePage(ctx) {
   const colors = data.map((_, k) => PALETTE[k % PALETTE.length]);
 
   // settings rows, then one row per metric in any run's summary
-  const keys = [...new Set(data.flatMap((d) => Object.keys(d.summary)))].sort((a, b) => {
-    const order = (k) => (['auroc', 'auprc', 'f1', 'fpr95'].includes(k) ? ['auroc', 'auprc', 'f1', 'fpr95'].indexOf(k) : k.startsWith('loss.') ? 10 : k === 'seconds' ? 20 : 15);
-    return order(a) - order(b) || a.localeCompare(b);
-  });
+  const keys = summaryOrder(new Set(data.flatMap((d) => Object.keys(d.summary))));
   for (const d of data) d.opts = flatOptions(d.run.options);
   const optKeys = [...new Set(data.flatMap((d) => Object.keys(d.opts)))].sort();
   const differing = optKeys.filter((k) => new Set(data.map((d) => JSON.stringify(d.opts[k]))).size > 1);
@@ -126,7 +125,7 @@ export async function comparePage(ctx) {
     ...keys.map((k) => {
       const vals = data.map((d) => d.summary[k]);
       const finite = vals.filter((v) => typeof v === 'number' && Number.isFinite(v));
-      const best = finite.length > 1 ? (LOWER_IS_BETTER.test(k) ? Math.min(...finite) : Math.max(...finite)) : NaN;
+      const best = finite.length > 1 && !NEUTRAL.test(k) ? (LOWER_IS_BETTER.test(k) ? Math.min(...finite) : Math.max(...finite)) : NaN;
       return row(
         k,
         vals.map((v) => h('td', { class: `num${v === best ? ' best' : ''}` }, typeof v === 'number' ? (k === 'seconds' ? duration(v) : fmt(v, 4)) : '—')),

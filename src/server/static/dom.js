@@ -112,3 +112,10 @@ export function errorBox(e, what = '') {
   const status = e && e.status ? ` (HTTP ${e.status})` : '';
   return h('div', { class: 'error', role: 'alert' }, h('b', {}, `${what ? `${what}: ` : ''}error${status}`), ' ', e && e.message ? e.message : String(e));
 }
+
+/** Summary keys in reading order: auroc, auprc, f1, fpr95, bestF1, the losses, other keys, seconds. */
+export function summaryOrder(keys) {
+  const head = ['auroc', 'auprc', 'f1', 'fpr95', 'bestF1'];
+  const rank = (k) => (head.includes(k) ? head.indexOf(k) : k.startsWith('loss.') ? 10 : k === 'seconds' ? 30 : 20);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}

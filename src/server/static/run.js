@@ -3,7 +3,7 @@
 // otherwise), the evaluation (ROC, PR, score histogram with Φ, t-SNE, the most anomalous and
 // the missed test images beside their reconstructions and maps) and the artifacts.
 import { getJson, getToken, loadImage, stream, ApiError } from './api.js';
-import { h, fmt, esc, badge, when, duration, runSeconds, protocolText, countsText, flatOptions, shortName, errorBox } from './dom.js';
+import { h, fmt, esc, badge, when, duration, runSeconds, protocolText, countsText, flatOptions, shortName, summaryOrder, errorBox } from './dom.js';
 import { lineChart, rocChart, prChart, histogramChart, scatterChart, PALETTE } from './plot.js';
 
 /** Step values that are not losses (throughput, timing, learning rate): left out of the loss chart. */
@@ -82,11 +82,11 @@ function header(run) {
       ['model', run.model ?? '—'],
       ['data', run.data ?? '—'],
       ['protocol', protocolText(run.protocol)],
-      ['split sizes', countsText(run.protocol)],
+      ['protocol splits', countsText(run.protocol)],
       ['status', badge(run.status)],
       ['started', when(run.startedAt)],
       ['finished', run.finishedAt ? when(run.finishedAt) : run.status === 'running' ? 'still running' : '—'],
-      ['duration', duration(seconds)],
+      ['duration', h('span', { class: 'dur' }, duration(seconds))],
       ['last heartbeat', run.status === 'running' ? when(run.heartbeatAt) : null],
       ['seed', run.seed ?? '—'],
       ['bundle', run.bundle ? h('code', {}, run.bundle) : null],
@@ -100,7 +100,7 @@ function header(run) {
 }
 
 function summaryTable(summary) {
-  const entries = Object.entries(summary ?? {});
+  const entries = summaryOrder(Object.keys(summary ?? {})).map((k) => [k, summary[k]]);
   if (entries.length === 0) return null;
   return h(
     'section',
@@ -308,8 +308,7 @@ export async function runPage(id, ctx) {
   try {
     [detail, metrics] = await Promise.all([getJson(`/api/runs/${id}`), getJson(`/api/runs/${id}/metrics`)]);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) throw new ApiError(404, `there is no run #${id} in this registry (${e.message})`);
-    throw e;
+    throw e instanceof ApiError && e.status === 404 ? new ApiError(404, `${e.message}`) : e;
   }
   let run = detail.run;
   const steps = [...metrics.steps];
@@ -509,7 +508,14 @@ export async function runPage(id, ctx) {
     renderHead();
   }
   if (run.status === 'running') follow();
+  // a running run's duration counts up
+  const ticker = setInterval(() => {
+    if (run.status !== 'running') return;
+    const el = info.querySelector('.dur');
+    if (el) el.textContent = duration(runSeconds(run));
+  }, 1000);
   ctx.setLeave(() => {
+    clearInterval(ticker);
     left = true;
     if (stop) stop();
     clearTimeout(retry);

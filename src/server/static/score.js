@@ -141,6 +141,11 @@ export async function scorePage(ctx) {
     'Clear',
   );
   const summary = h('p', { class: 'flagsummary', id: 'flagsummary' });
+  const mapNote = h(
+    'p',
+    { class: 'note' },
+    'Each image is shown with its anomaly map over it (hot = anomalous; the map is stretched over the whole image). An image is flagged when its normalised score is above the threshold.',
+  );
   const grid = h('div', { class: 'scoregrid', id: 'results' });
 
   function renderBundleInfo() {
@@ -211,11 +216,17 @@ export async function scorePage(ctx) {
           { class: 'scores' },
           h('span', {}, 'score ', h('b', { class: 'raw', title: 'raw score of the detector' }, fmt(r.score, 4))),
           h('span', {}, 'normalised ', h('b', { class: 'normalized', title: 'on the scale of Φ' }, fmt(r.normalized, 4))),
-          it.labelEl,
         ),
         r.map ? null : h('p', { class: 'note' }, 'this detector gives no anomaly map'),
       ];
-    it.card = h('div', { class: 'scorecard' }, h('div', { class: 'name', title: it.file.name }, shortName(it.file.name, 34)), h('div', { class: 'stack' }, base, map), foot);
+    it.card = h(
+      'div',
+      { class: 'scorecard' },
+      h('div', { class: 'cardhead' }, h('span', { class: 'name', title: it.file.name }, shortName(it.file.name, 30)), it.labelEl),
+      h('div', { class: 'stack' }, base, map),
+      foot,
+    );
+
     return it.card;
   }
 
@@ -291,6 +302,7 @@ export async function scorePage(ctx) {
       ),
       summary,
       grid,
+      mapNote,
     ),
   );
   renderBundleInfo();
