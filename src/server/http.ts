@@ -144,11 +144,12 @@ export function formatBytes(n: number): string {
 
 /**
  * After an answer sent before the request body was read (e.g. a 413), lets the client read it:
- * the rest of the body is drained (and thrown away) for at most `ms` (default 2000), then the
+ * the rest of the body is drained (and thrown away) for at most `ms` (default 5000), then the
  * connection is closed. Sending the answer and closing at once would reset the connection
- * while the client is still writing, and many clients then report a reset instead of the 413.
+ * while the client is still writing, and many clients (fetch) then report a broken pipe
+ * instead of the 413.
  */
-export function drainThenClose(req: IncomingMessage, ms = 2000): void {
+export function drainThenClose(req: IncomingMessage, ms = 5000): void {
   if (req.complete) return;
   req.resume();
   const t = setTimeout(() => req.socket.destroy(), ms);

@@ -212,11 +212,10 @@ export async function startServer(opts: ServeOptions = {}): Promise<AnogenServer
         res.destroy();
         return;
       }
-      // An answer sent before the body was read: let the client read it, then close.
-      if (!req.complete) {
-        res.setHeader('Connection', 'close');
-        drainThenClose(req);
-      }
+      // An answer sent before the body was read: the rest of the body is read and thrown away
+      // (closing at once would make many clients, fetch among them, report a broken pipe
+      // instead of this answer), for a few seconds at most.
+      if (!req.complete) drainThenClose(req);
       sendError(res, e);
     });
   };

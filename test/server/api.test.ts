@@ -302,6 +302,12 @@ test('POST /api/score bad input: oversized, not an image, truncated, unknown bun
     isError(await request(base, 'POST', p, opts), status, re);
     await stillServing();
   }
+  // fetch (as the dashboard and most programs send) reads the 413 too, not a broken pipe
+  const form = new FormData();
+  form.append('file', new Blob([big]), 'big.png');
+  const viaFetch = await fetch(new URL(at, base), { method: 'POST', body: form });
+  assert.equal(viaFetch.status, 413);
+  assert.match(((await viaFetch.json()) as { error: string }).error, /over the upload limit of 1 MiB/);
   const ok = await request(base, 'POST', at, mp([{ name: 'a.png', data: png }]));
   assert.equal(ok.status, 200, 'a good upload still scores after the bad ones');
 });
