@@ -14,6 +14,8 @@ import { createGenerator, generatorNames, getGenerator } from '../../src/models/
 import { loadGeneratorBundle, readGeneratorConfig, trainGenerator } from '../../src/pipeline/generate.js';
 import { loadBundle } from '../../src/detectors/bundle.js';
 import { CriticSchedule } from '../../src/models/wgan/step.js';
+import { discriminatorLoss, generatorLoss } from '../../src/models/gan/loss.js';
+import { tensor } from '../../src/core/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-generators-'));
@@ -87,6 +89,23 @@ for (const name of generatorNames()) {
     assert.throws(() => createGenerator(name, { isize: 24 }), /isize: 24 is not valid; expected a power of two >= 16/);
   });
 }
+
+test('GAN losses: minimax saturates where D rejects the fakes, non-saturating does not', () => {
+  const l = [-6, -2, 0, 2];
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  for (const [kind, want] of [
+    ['minimax', (v: number) => -sig(v) / l.length],
+    ['non-saturating', (v: number) => -(1 - sig(v)) / l.length],
+  ] as const) {
+    const x = tensor(l).requiresGrad_();
+    generatorLoss(x, kind).backward();
+    const g = x.grad!.toFloat32Array();
+    l.forEach((v, i) => assert.ok(Math.abs(g[i]! - want(v)) < 1e-6, `${kind} dL/dl at ${v}: ${g[i]} vs ${want(v)}`));
+  }
+  const d = discriminatorLoss(tensor([3]), tensor([-3]));
+  assert.ok(Math.abs(d.total.item() - 2 * Math.log1p(Math.exp(-3))) < 1e-6, 'bce(3, 1) + bce(-3, 0)');
+  assert.throws(() => generatorLoss(tensor([0]), 'hinge' as never), /loss "hinge" is not valid; expected minimax or non-saturating/);
+});
 
 test("WGAN's critic schedule: n critic steps per generator step, the authors' 100-step warm-up, restartable", () => {
   const plain = new CriticSchedule(5, false);
