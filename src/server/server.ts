@@ -33,7 +33,7 @@ export interface ServeOptions {
   bundleCache?: number;
   /** Scoring processes (default 1). */
   workers?: number;
-  /** libtorch threads per scoring process (default: the cores divided among the processes). */
+  /** libtorch threads per scoring process (default 1; see PoolOptions.threads). */
   threads?: number;
   /** How often event streams poll the registry, ms (default 500). */
   pollMs?: number;

@@ -18,7 +18,7 @@ export const SERVE_SPECS: OptionSpec[] = [
   { name: 'max-upload-mb', type: 'number', min: 0.001, max: 65536, doc: 'largest POST /api/score body in MiB (default 20)' },
   { name: 'bundle-cache', type: 'int', min: 1, max: 1024, doc: 'bundles each scoring process keeps loaded, least recently used evicted (default 4)' },
   { name: 'workers', type: 'int', min: 1, max: 64, doc: 'scoring processes (default 1)' },
-  { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads per scoring process (default: the cores divided among --workers)' },
+  { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads per scoring process (default 1: add --workers for many clients, threads for big models)' },
 ];
 
 /** `anogen serve --help`. */
