@@ -2,7 +2,7 @@
 export { train, findCheckpoint, checkpointRequest, InterruptedError, CHECKPOINT_DIR, type TrainRequest, type TrainHooks, type TrainResult } from './train.js';
 export { evaluate, evalDataOptions } from './evaluate.js';
 export { writeEvalData, evalDataFilesDir, type EvalData, type EvalDataImage } from './eval-data.js';
-export { scoreFiles, type ScoredFile, type ScoreFilesOptions, type ScoreRun } from './score.js';
+export { scoreFiles, openScoringModel, scoreBatch, mapPngs, type ScoredFile, type ScoreFilesOptions, type ScoreRun, type ScoringModel, type OpenScoringOptions } from './score.js';
 export * from './calibrate.js';
 export { buildSplits, imageTransforms, storableData, type DataOptions } from './data.js';
 export { describeCalibration } from './describe.js';
