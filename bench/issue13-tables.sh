@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Issue 13's "Results to reach" tables, one `anogen benchmark` command each (seed 0, 1 libtorch
+# thread, CPU). Each command writes <out>/benchmark.json and <out>/benchmark.md after every cell,
+# and running it again resumes a half-finished table (finished cells are kept). The measured
+# tables, wall times and the machine are in bench/results/issue13-2026-11-30/README.md.
+#
+#   bash bench/issue13-tables.sh [out (default runs/issue13)] [tables (default "mnist mnist-ae fmnist loo elpv")]
+#
+# Budgets: MNIST / Fashion-MNIST one-vs-rest: 1,000 training images, 32 px, 2,000 seeded test
+# images; deep-svdd and gaussian (pixels) at their defaults (deep-svdd: 10 pretraining + 20
+# one-class epochs); ae in its own table at its README's budget (5 epochs, ngf 32); floors PCA,
+# kNN and OC-SVM on pixels (patch kNN left out there: ~3 min per class at 32 px on one core, and
+# the weakest floor on MNIST). MNIST leave-one-out: 2,000 training images, 1 epoch,
+# ngf = ndf = 16, 1,000 test images. ELPV: all 1,018 training normals, 64 px, all 1,198 test
+# images, every floor, the patch kNN position-aware.
+set -euo pipefail
+out=${1:-runs/issue13}
+tables=${2:-"mnist mnist-ae fmnist loo elpv"}
+anogen() { nice -n 15 node --import tsx src/cli/main.ts "$@"; }
+common=(--seeds 0 --threads 1 --device cpu)
+for t in $tables; do
+  case "$t" in
+    mnist)
+      anogen benchmark --detectors deep-svdd,gaussian --data mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 \
+        --image-size 32 --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-one-vs-rest" ;;
+    mnist-ae)
+      anogen benchmark --detectors ae --data mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 \
+        --epochs 5 --hparams ae.ngf=32 --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-one-vs-rest-ae" ;;
+    fmnist)
+      anogen benchmark --detectors deep-svdd,gaussian --data fashion-mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 \
+        --image-size 32 --floors pca,knn,ocsvm "${common[@]}" --out "$out/fashion-mnist-one-vs-rest" ;;
+    loo)
+      anogen benchmark --detectors ganomaly,skip-ganomaly,egbad --data mnist --protocol leave-one-out --train-limit 2000 --epochs 1 \
+        --test-limit 1000 --image-size 32 \
+        --hparams ganomaly.ngf=16,ganomaly.ndf=16,skip-ganomaly.ngf=16,skip-ganomaly.ndf=16,egbad.ngf=16,egbad.ndf=16 \
+        --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-leave-one-out" ;;
+    elpv)
+      anogen benchmark --detectors gaussian,deep-svdd --data /work/shared/data/elpv --protocol folder --image-size 64 \
+        --patch-position-aware "${common[@]}" --out "$out/elpv" ;;
+    *)
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv)" >&2
+      exit 2 ;;
+  esac
+done
