@@ -69,7 +69,12 @@ let cacheSize = Math.max(1, Number(process.env.ANOGEN_SERVE_BUNDLE_CACHE ?? 4) |
 
 /** What changes when a bundle is rewritten (calibrate, a new training into the same folder). */
 function stampOf(bundle: string): string {
-  const st = fs.statSync(path.join(bundle, 'config.json'));
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path.join(bundle, 'config.json'));
+  } catch (e) {
+    throw new AnogenError(`bundle ${bundle}: cannot read its config.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it was moved or removed`);
+  }
   return `${st.mtimeMs}:${st.size}:${st.ino}`;
 }
 
