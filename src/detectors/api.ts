@@ -17,7 +17,7 @@ import * as F from '../nn/functional.js';
 import { applyCalibration, fitCalibration, type Calibration, type ThresholdStrategy } from '../eval/threshold.js';
 import type { NormalizationKind } from '../eval/normalize.js';
 import type { BatchSource } from '../train/source.js';
-import type { LoopReport, LoopState, ProgressEvent } from '../train/loop.js';
+import type { LoopReport, LoopState, ModelFitOptions, ProgressEvent } from '../train/loop.js';
 
 export type { Calibration, ThresholdStrategy, NormalizationKind, ProgressEvent, LoopState };
 
@@ -39,32 +39,10 @@ export interface InputSpec {
   range: [number, number];
 }
 
-/** Options of {@link Detector.fit}. */
-export interface FitOptions {
+/** Options of {@link Detector.fit}: the loop's {@link ModelFitOptions} plus validation and calibration. */
+export interface FitOptions extends ModelFitOptions {
   /** Validation set for normalisation and threshold (default: none: calibrate() must be called later). */
   val?: ImageSet;
-  /** Number of epochs (default: the detector's own default). */
-  epochs?: number;
-  /** Mini-batch size (default: the detector's own default). */
-  batchSize?: number;
-  /** Learning rate (default: the detector's own default). */
-  lr?: number;
-  /** Seed of torch and of every JS-side shuffle (default 0). */
-  seed?: number;
-  /** Called after every step. */
-  onProgress?: (e: ProgressEvent) => void;
-  /** Checked between steps: when it returns true, training stops early (e.g. after Ctrl-C). */
-  shouldStop?: () => boolean;
-  /**
-   * Called at every epoch end (and every `checkpointEvery` steps, and when stopped) with the
-   * loop's state, after the weights were made ready for inference (default none). The
-   * detector's own weights are current at that moment: save them with the state.
-   */
-  onCheckpoint?: (state: LoopState, reason: 'epoch' | 'step' | 'interrupt') => void | Promise<void>;
-  /** Also checkpoint every N steps (default 0: epoch ends only). */
-  checkpointEvery?: number;
-  /** Resume from a checkpoint's loop state; the detector must hold the checkpoint's weights (default none). */
-  resume?: LoopState;
   /** Calibration (normalisation + threshold) fitted on `val` (defaults: see {@link CalibrateOptions}). */
   calibration?: CalibrateOptions;
 }

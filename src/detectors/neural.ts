@@ -10,7 +10,7 @@
  * the training loop with checkpoints/resume/divergence guard, strict weight loading, devices.
  */
 import { AnogenError, cat, dispose, noGrad, tidy, type Device, type Tensor } from '../core/index.js';
-import type { Module } from '../nn/module.js';
+import { loadModelWeights, type Module } from '../nn/module.js';
 import * as F from '../nn/functional.js';
 import { trainLoop, type TrainingProcess } from '../train/loop.js';
 import { asSource, type BatchSource } from '../train/source.js';
@@ -181,19 +181,7 @@ export abstract class NeuralDetector<H extends object = object> extends Detector
 
   /** Loads weights (strict: names, shapes and dtypes must match the architecture). */
   loadStateDict(sd: Map<string, Tensor>): void {
-    const own = this.net.stateDictKeys();
-    const missing = own.filter((k) => !sd.has(k));
-    const unexpected = [...sd.keys()].filter((k) => !own.includes(k));
-    if (missing.length > 0 || unexpected.length > 0) {
-      const few = (a: string[]) => `${a.slice(0, 3).join(', ')}${a.length > 3 ? ', ...' : ''}`;
-      const arch = Object.entries(this.hparams as Record<string, unknown>)
-        .map(([k, v]) => `${k} ${String(v)}`)
-        .join(', ');
-      throw new AnogenError(
-        `${this.name} weights do not match the architecture (${arch}): ${missing.length} missing (${few(missing)}), ${unexpected.length} unexpected (${few(unexpected)})`,
-      );
-    }
-    this.net.loadStateDict(sd, { source: `${this.name} weights` });
+    loadModelWeights(this.net, sd, this.name, this.hparams as object);
   }
 
   dispose(): void {

@@ -16,8 +16,8 @@ import { tidy } from '../core/scope.js';
 import { randn } from '../core/creation.js';
 import { getRngState, manualSeed, setRngState } from '../core/runtime.js';
 import { dispose } from '../core/scope.js';
-import type { Module } from '../nn/module.js';
-import { trainLoop, type LoopReport, type LoopState, type ProgressEvent, type TrainingProcess } from '../train/loop.js';
+import { loadModelWeights, type Module } from '../nn/module.js';
+import { trainLoop, type LoopReport, type ModelFitOptions, type TrainingProcess } from '../train/loop.js';
 import { asSource, type BatchSource } from '../train/source.js';
 
 /** The images a generative model produces and trains on. */
@@ -54,27 +54,8 @@ export interface GeneratorProcessOptions {
   device: Device;
 }
 
-/** Options of {@link GenerativeModel.fit}. */
-export interface GeneratorFitOptions {
-  /** Epochs (default: the model's trainDefaults). */
-  epochs?: number;
-  /** Mini-batch size (default: the model's trainDefaults). */
-  batchSize?: number;
-  /** Learning rate (default: the model's trainDefaults). */
-  lr?: number;
-  /** Seed of torch and of the shuffles (default 0). */
-  seed?: number;
-  /** Called after every step. */
-  onProgress?: (e: ProgressEvent) => void;
-  /** Checked between steps: true stops training early (default none). */
-  shouldStop?: () => boolean;
-  /** Called with the loop state at every epoch end (and every `checkpointEvery` steps, and when stopped); default none. */
-  onCheckpoint?: (state: LoopState, reason: 'epoch' | 'step' | 'interrupt') => void | Promise<void>;
-  /** Also checkpoint every N steps (default 0: epoch ends only). */
-  checkpointEvery?: number;
-  /** Resume from a checkpoint's loop state; the model must hold the checkpoint's weights (default none). */
-  resume?: LoopState;
-}
+/** Options of {@link GenerativeModel.fit}: the loop's options, shared with the detectors. */
+export type GeneratorFitOptions = ModelFitOptions;
 
 /** Options of {@link GenerativeModel.sample}. */
 export interface SampleOptions {
@@ -219,19 +200,7 @@ export abstract class GenerativeModel<H extends object = object> {
 
   /** Loads weights (strict: names, shapes and dtypes must match the architecture). */
   loadStateDict(sd: Map<string, Tensor>): void {
-    const own = this.net.stateDictKeys();
-    const missing = own.filter((k) => !sd.has(k));
-    const unexpected = [...sd.keys()].filter((k) => !own.includes(k));
-    if (missing.length > 0 || unexpected.length > 0) {
-      const few = (a: string[]) => `${a.slice(0, 3).join(', ')}${a.length > 3 ? ', ...' : ''}`;
-      const arch = Object.entries(this.hparams as Record<string, unknown>)
-        .map(([k, v]) => `${k} ${String(v)}`)
-        .join(', ');
-      throw new AnogenError(
-        `${this.name} weights do not match the architecture (${arch}): ${missing.length} missing (${few(missing)}), ${unexpected.length} unexpected (${few(unexpected)})`,
-      );
-    }
-    this.net.loadStateDict(sd, { source: `${this.name} weights` });
+    loadModelWeights(this.net, sd, this.name, this.hparams as object);
   }
 
   /** JSON-serialisable hyperparameters (for bundles). */

@@ -445,3 +445,26 @@ function sameDevice(actual: string, wanted: string): boolean {
   if (wanted === 'cuda' && actual === 'cuda:0') return true;
   return false;
 }
+
+/**
+ * Loads `sd` into `net` strictly, as a model's weights: a name missing or unexpected is an
+ * AnogenError naming the model, its architecture (`hparams`, e.g. "ngf 64, nz 100") and the
+ * first few names of each kind; shapes and dtypes are then checked by
+ * {@link Module.loadStateDict}. Used by every detector and generator's `loadStateDict`.
+ */
+export function loadModelWeights(net: Module, sd: Map<string, Tensor>, name: string, hparams: object): void {
+  const own = net.stateDictKeys();
+  const ownSet = new Set(own);
+  const missing = own.filter((k) => !sd.has(k));
+  const unexpected = [...sd.keys()].filter((k) => !ownSet.has(k));
+  if (missing.length > 0 || unexpected.length > 0) {
+    const few = (a: string[]) => `${a.slice(0, 3).join(', ')}${a.length > 3 ? ', ...' : ''}`;
+    const arch = Object.entries(hparams as Record<string, unknown>)
+      .map(([k, v]) => `${k} ${String(v)}`)
+      .join(', ');
+    throw new AnogenError(
+      `${name} weights do not match the architecture (${arch}): ${missing.length} missing (${few(missing)}), ${unexpected.length} unexpected (${few(unexpected)})`,
+    );
+  }
+  net.loadStateDict(sd, { source: `${name} weights` });
+}

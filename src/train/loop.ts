@@ -107,6 +107,32 @@ export interface ProgressEvent {
   stepMs: number;
 }
 
+/** The training options every model's `fit` takes (detectors add validation and calibration). */
+export interface ModelFitOptions {
+  /** Number of epochs (default: the model's own default). */
+  epochs?: number;
+  /** Mini-batch size (default: the model's own default). */
+  batchSize?: number;
+  /** Learning rate (default: the model's own default). */
+  lr?: number;
+  /** Seed of torch and of every JS-side shuffle (default 0). */
+  seed?: number;
+  /** Called after every step (default none). */
+  onProgress?: (e: ProgressEvent) => void;
+  /** Checked between steps: when it returns true, training stops early (e.g. after Ctrl-C; default none). */
+  shouldStop?: () => boolean;
+  /**
+   * Called at every epoch end (and every `checkpointEvery` steps, and when stopped) with the
+   * loop's state, after the weights were made ready for inference (default none). The model's
+   * own weights are current at that moment: save them with the state.
+   */
+  onCheckpoint?: (state: LoopState, reason: 'epoch' | 'step' | 'interrupt') => void | Promise<void>;
+  /** Also checkpoint every N steps (default 0: epoch ends only). */
+  checkpointEvery?: number;
+  /** Resume from a checkpoint's loop state; the model must hold the checkpoint's weights (default none). */
+  resume?: LoopState;
+}
+
 /** Options of {@link trainLoop}. */
 export interface LoopOptions {
   /** Number of epochs (total, including epochs done before a resume). */
