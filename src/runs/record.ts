@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { AnogenError } from '../core/errors.js';
 import type { ProgressEvent } from '../train/loop.js';
 import { findCheckpoint, type TrainRequest, type TrainResult } from '../pipeline/train.js';
 import type { EvalRequest, EvalResults } from '../pipeline/types.js';
@@ -61,6 +62,8 @@ export class RunRecorder {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private epoch: { epoch: number; sums: Record<string, number>; counts: Record<string, number> } | null = null;
   private pendingEpochs: { epoch: number; values: Record<string, number> }[] = [];
+  /** Training steps seen so far. */
+  private stepsSeen = 0;
   /** The last step's losses. */
   lastLosses: Record<string, number> = {};
   private readonly onExit = (code: number): void => {
@@ -105,6 +108,7 @@ export class RunRecorder {
   /** Records a training step (the loop's progress event). `sequential`: number steps 1, 2, ... instead of by epoch and step. */
   onProgress(e: ProgressEvent, sequential = false): void {
     if (this.runId === null) return;
+    this.stepsSeen++;
     if (this.epoch !== null && this.epoch.epoch !== e.epoch) this.closeEpoch();
     this.epoch ??= { epoch: e.epoch, sums: {}, counts: {} };
     for (const [k, v] of Object.entries(e.losses)) {
@@ -183,9 +187,19 @@ export class RunRecorder {
     this.stop();
   }
 
-  /** Ends a run from an error: 'interrupted' for a stop request (an error named InterruptedError), else 'failed'. */
+  /**
+   * Ends a run from an error: 'interrupted' for a stop request (an error named InterruptedError),
+   * else 'failed'. A usage error (AnogenError: a bad option, a missing bundle, exit code 2)
+   * before the first training step leaves no run at all: the registry keeps runs, not typos.
+   */
   fail(e: unknown): void {
     const err = e as Error | undefined;
+    if (e instanceof AnogenError && this.stepsSeen === 0 && this.runId !== null) {
+      const id = this.runId;
+      this.guard(() => this.reg!.deleteRun(id));
+      this.stop();
+      return;
+    }
     this.finish(err?.name === 'InterruptedError' ? 'interrupted' : 'failed', { error: err?.message ?? String(e) });
   }
 

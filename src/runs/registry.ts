@@ -482,6 +482,11 @@ export class Registry {
     }
   }
 
+  /** Removes a run and everything recorded for it (steps, epochs, artifacts rows, evaluations; files are kept). */
+  deleteRun(id: number): void {
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  }
+
   /** Runs matching `f`, newest first. */
   listRuns(f: RunFilter = {}): RunRecord[] {
     const where: string[] = [];

@@ -11,6 +11,7 @@ import { Registry } from '../../src/runs/registry.js';
 import type { EvalResults } from '../../src/pipeline/types.js';
 import type { TrainResult } from '../../src/pipeline/train.js';
 import type { ProgressEvent } from '../../src/train/loop.js';
+import { AnogenError } from '../../src/core/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-record-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -127,6 +128,33 @@ test('a failing or interrupted run is recorded so, the error rethrown; a registr
   assert.equal(lines.length, 1, lines.join('\n'));
   assert.match(lines[0]!, /^anogen: warning: run registry: .*; this run is not recorded/);
   assert.equal(rec.runId, null);
+});
+
+test('a usage error before the first step leaves no run; one after a step is kept as failed', async () => {
+  const home = path.join(tmp, 'h-usage');
+  const req = { detector: 'ae', data: { data: 'mnist', seed: 0 } as never, valLimit: 1, out: path.join(tmp, 'b-usage'), hparams: {} };
+  await assert.rejects(
+    recordTrain({ home }, req, undefined, async () => {
+      throw new AnogenError('--protocol is required');
+    }),
+    /--protocol is required/,
+  );
+  let reg = Registry.open(home);
+  assert.deepEqual(reg.listRuns(), [], 'a refused command is not a run');
+  reg.close();
+  await assert.rejects(
+    recordTrain({ home }, req, undefined, async (onProgress) => {
+      onProgress(ev(1, 1, 1));
+      throw new AnogenError('image 7 is truncated');
+    }),
+  );
+  reg = Registry.open(home);
+  const runs = reg.listRuns();
+  assert.deepEqual(
+    runs.map((r) => [r.status, r.error]),
+    [['failed', 'image 7 is truncated']],
+  );
+  reg.close();
 });
 
 test('disabled: nothing is opened or written', async () => {
