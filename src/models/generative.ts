@@ -13,7 +13,7 @@ import { AnogenError } from '../core/errors.js';
 import { cat, type Device, type Tensor } from '../core/tensor.js';
 import { noGrad } from '../core/autograd.js';
 import { tidy } from '../core/scope.js';
-import { randn } from '../core/creation.js';
+import { randn, tensor } from '../core/creation.js';
 import { getRngState, manualSeed, setRngState } from '../core/runtime.js';
 import { dispose } from '../core/scope.js';
 import { loadModelWeights, type Module } from '../nn/module.js';
@@ -63,6 +63,11 @@ export interface SampleOptions {
   seed?: number;
   /** Images generated at a time (default 256); does not change the images. */
   batchSize?: number;
+  /**
+   * Conditional models (numClasses > 0, e.g. cgan): the class of each image, n integers in
+   * [0, numClasses) (default: 0, 1, ..., K-1, 0, 1, ... in turn). Unconditional models refuse it.
+   */
+  classes?: ArrayLike<number>;
 }
 
 /** Checks that `x` is an N x C x S x S float32 batch of `spec` (AnogenError naming `who` otherwise). */
@@ -109,8 +114,15 @@ export abstract class GenerativeModel<H extends object = object> {
   abstract get input(): ImageSpec;
   /** Latent size. */
   abstract get nz(): number;
-  /** Images [N, C, S, S] from latent codes [N, nz, 1, 1] on the model's device (called in eval mode, without autograd). */
-  protected abstract generate(z: Tensor): Tensor;
+  /**
+   * Images [N, C, S, S] from latent codes [N, nz, 1, 1] on the model's device (called in eval
+   * mode, without autograd); conditional models also get the classes (int64 [N], same device).
+   */
+  protected abstract generate(z: Tensor, classes?: Tensor): Tensor;
+  /** Number of classes a conditional model generates (default 0: unconditional). */
+  get numClasses(): number {
+    return 0;
+  }
   /** Builds one training run's optimisers and step (a fresh run re-initialises the weights first). */
   protected abstract trainingProcess(o: GeneratorProcessOptions): TrainingProcess;
 
@@ -136,6 +148,7 @@ export abstract class GenerativeModel<H extends object = object> {
     const checked: BatchSource = {
       length: source.length,
       itemShape: source.itemShape,
+      ...(source.labels ? { labels: (positions: ArrayLike<number>) => source.labels!(positions) } : {}),
       get: async (positions, dev) => {
         const x = await source.get(positions, dev);
         if (!checkedFirst) {
@@ -172,6 +185,14 @@ export abstract class GenerativeModel<H extends object = object> {
     if (!Number.isSafeInteger(n) || n < 1) throw new AnogenError(`${this.name} sample: n must be a positive integer, got ${JSON.stringify(n)}`);
     const bs = opts.batchSize ?? 256;
     if (!Number.isSafeInteger(bs) || bs < 1) throw new AnogenError(`${this.name} sample: batchSize must be a positive integer, got ${JSON.stringify(bs)}`);
+    const k = this.numClasses;
+    if (opts.classes !== undefined && k === 0) throw new AnogenError(`${this.name} sample: classes apply to conditional generators (cgan); ${this.name} is unconditional`);
+    const cls = k === 0 ? null : Array.from(opts.classes ?? Array.from({ length: n }, (_, i) => i % k));
+    if (cls !== null && (cls.length !== n || cls.some((c) => !Number.isInteger(c) || c < 0 || c >= k))) {
+      throw new AnogenError(
+        `${this.name} sample: classes must be ${n} integers in [0, ${k - 1}] (one per image), got ${cls.length} (${cls.slice(0, 5).join(', ')}${cls.length > 5 ? ', ...' : ''})`,
+      );
+    }
     const z = seededLatent(n, this.nz, opts.seed ?? 0);
     const parts: Tensor[] = [];
     this.net.eval();
@@ -181,7 +202,8 @@ export abstract class GenerativeModel<H extends object = object> {
           parts.push(
             tidy(() => {
               const zb = z.narrow(0, i, Math.min(bs, n - i));
-              return this.generate(this.device === 'cpu' ? zb : zb.to(this.device)).cpu();
+              const yb = cls === null ? undefined : tensor(cls.slice(i, i + zb.shape[0]!), { dtype: 'int64', device: this.device });
+              return this.generate(this.device === 'cpu' ? zb : zb.to(this.device), yb).cpu();
             }),
           );
         }

@@ -22,3 +22,9 @@ export {
   type WganHParams,
   type WganGpHParams,
 } from './wgan/model.js';
+export { discriminatorForward, type ParamSubstitution } from './unrolled-gan/functional.js';
+export { unrolledGanProcess, unrollDiscriminator, UNROLL_OPTIMIZERS, UNROLLED_GAN_STEP_LOSSES, type UnrollOptimizer } from './unrolled-gan/step.js';
+export { UnrolledGan, UNROLLED_GAN_DEFAULTS, UNROLLED_GAN_SCHEMA, UNROLLED_GAN_TRAIN_DEFAULTS, unrolledGanHParams, type UnrolledGanHParams } from './unrolled-gan/model.js';
+export { ConditionalNetworks, type ConditionalArch } from './cgan/networks.js';
+export { cganProcess, cyclingLabels, CGAN_STEP_LOSSES } from './cgan/step.js';
+export { Cgan, CGAN_DEFAULTS, CGAN_SCHEMA, CGAN_TRAIN_DEFAULTS, cganHParams, type CganHParams } from './cgan/model.js';

@@ -443,17 +443,37 @@ export function imageGrid(x: Tensor, opts: { nrow?: number; padding?: number; pa
 
 /** Options of {@link sampleGridPng}. */
 export interface SampleGridOptions {
-  /** Number of samples (default 64). */
+  /** Number of samples (default 64; conditional generators without `class`: one row per class, nrow x numClasses). */
   n?: number;
   /** Seed of the latent codes (default 0): the same seed gives a byte-identical PNG. */
   seed?: number;
   /** Images per row (default 8). */
   nrow?: number;
+  /** Conditional generators (cgan): every image of this class (default: row r of class r mod numClasses); unconditional ones refuse it. */
+  class?: number;
+}
+
+/**
+ * The class of each of a grid's images for a conditional model (undefined for an unconditional
+ * one), and the number of images: every image of `opts.class`, or one row of `nrow` per class.
+ */
+export function gridClasses(model: GenerativeModel, opts: SampleGridOptions = {}): { n: number; classes?: number[] } {
+  const k = model.numClasses;
+  const nrow = opts.nrow ?? 8;
+  const c = opts.class;
+  if (c !== undefined) {
+    if (k === 0) throw new AnogenError(`--class ${c}: ${model.name} is not a conditional generator (--class applies to cgan bundles)`);
+    if (!Number.isInteger(c) || c < 0 || c >= k) throw new AnogenError(`--class ${c} is not valid; expected a class in 0..${k - 1} (the model's numClasses is ${k})`);
+  }
+  const n = opts.n ?? (k > 0 && c === undefined ? nrow * k : 64);
+  if (k === 0) return { n };
+  return { n, classes: Array.from({ length: n }, (_, i) => c ?? Math.floor(i / nrow) % k) };
 }
 
 /** PNG bytes of a grid of `n` samples of `model` (seeded; see {@link GenerativeModel.sample}). */
 export async function sampleGridPng(model: GenerativeModel, opts: SampleGridOptions = {}): Promise<Buffer> {
-  const x = model.sample(opts.n ?? 64, { seed: opts.seed ?? 0 });
+  const { n, classes } = gridClasses(model, opts);
+  const x = model.sample(n, { seed: opts.seed ?? 0, ...(classes !== undefined ? { classes } : {}) });
   try {
     const [lo, hi] = model.input.range;
     const grid = imageGrid(x, { nrow: opts.nrow ?? 8, padValue: lo });

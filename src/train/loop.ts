@@ -45,6 +45,8 @@ export interface StepContext {
   globalStep: number;
   /** The model's device (the batch is already there). */
   device: Device;
+  /** The class labels of the batch's images, when the source has them (BatchSource.labels; default absent). */
+  labels?: Int32Array;
 }
 
 /** One training run of a model: what the model supplies to {@link trainLoop}. */
@@ -285,7 +287,7 @@ export async function trainLoop(makeProcess: (fresh: boolean) => TrainingProcess
             break outer;
           }
           const nb = x.shape[0]!;
-          const ctx: StepContext = { epoch, step, globalStep: steps, device };
+          const ctx: StepContext = { epoch, step, globalStep: steps, device, ...(source.labels ? { labels: source.labels(positions(step)) } : {}) };
           const ts = performance.now();
           let losses: Record<string, number>;
           try {

@@ -31,6 +31,12 @@ export interface BatchSource {
   get(positions: ArrayLike<number>, device: Device): Promise<Tensor>;
   /** Shape [C, H, W] of one image, when known without decoding (null otherwise). */
   readonly itemShape: readonly number[] | null;
+  /**
+   * The class labels of the images at `positions`, in that order (optional: only sources of
+   * class-labelled images have it). The loop hands them to the step as `ctx.labels`, for the
+   * models that condition on the class (cgan); other models ignore them.
+   */
+  labels?(positions: ArrayLike<number>): Int32Array;
 }
 
 /** Same-device check without allocating: 'cuda' and 'cuda:0' are the same device. */
@@ -43,12 +49,25 @@ function sameDevice(a: Device, b: Device): boolean {
 export class TensorSource implements BatchSource {
   readonly length: number;
   readonly itemShape: readonly number[];
-  /** @param images [N, C, H, W] float32 images. */
-  constructor(readonly images: Tensor) {
+  /**
+   * @param images [N, C, H, W] float32 images.
+   * @param classLabels the class of each image (N integers; default none: the source has no `labels`).
+   */
+  constructor(
+    readonly images: Tensor,
+    classLabels?: ArrayLike<number>,
+  ) {
     if (images.ndim !== 4) throw new AnogenError(`training images: expected NCHW [N, C, H, W], got shape [${images.shape.join(', ')}]`);
     this.length = images.shape[0]!;
     this.itemShape = images.shape.slice(1);
+    if (classLabels !== undefined) {
+      if (classLabels.length !== this.length) throw new AnogenError(`training labels: expected ${this.length} (one per image), got ${classLabels.length}`);
+      const all = Int32Array.from(classLabels);
+      this.labels = (positions) => Int32Array.from(positions, (p) => all[p]!);
+    }
   }
+  /** The class labels at `positions` (present only when built with labels). */
+  readonly labels?: (positions: ArrayLike<number>) => Int32Array;
   async get(positions: ArrayLike<number>, device: Device): Promise<Tensor> {
     return noGrad(() => {
       // The index lives with the images; the batch then moves to the model's device.
@@ -83,6 +102,10 @@ export class SplitSource implements BatchSource {
     readonly seed = 0,
   ) {
     this.length = split.length;
+  }
+  /** The split's class ids at `positions` (the dataset's classes: MNIST digit d is d). */
+  labels(positions: ArrayLike<number>): Int32Array {
+    return Int32Array.from(positions, (p) => this.split.classId[p]!);
   }
   async get(positions: ArrayLike<number>, device: Device): Promise<Tensor> {
     const b = await loadSplit(this.split.subset(positions), { transforms: this.transforms, augment: false, masks: false, seed: this.seed, device });

@@ -1,5 +1,5 @@
 /**
- * `anogen sample <bundle> [--n 64] [--seed 0] [--nrow 8] [--out samples.png]`: a PNG grid of
+ * `anogen sample <bundle> [--n 64] [--seed 0] [--nrow 8] [--class C] [--out samples.png]`: a PNG grid of
  * samples of a generator bundle (src/pipeline/generate.ts); the same seed writes a
  * byte-identical file.
  */
@@ -16,6 +16,7 @@ export const SAMPLE_SPECS: OptionSpec[] = [
   { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, doc: 'seed of the latent codes: the same seed gives the same grid (default 0)' },
   { name: 'nrow', type: 'int', min: 1, max: 1000, doc: 'images per row (default 8)' },
   { name: 'out', type: 'string', doc: 'PNG file to write (default samples.png)' },
+  { name: 'class', type: 'int', min: 0, max: 100000, doc: 'conditional generators (cgan): sample this class (default: one row per class)' },
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
   DEVICE_SPEC,
 ];
@@ -37,6 +38,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     n: opts.n as number | undefined,
     seed: opts.seed as number | undefined,
     nrow: opts.nrow as number | undefined,
+    class: opts.class as number | undefined,
     device: deviceOption(opts),
   });
   stdout(`${r.out}\n`);

@@ -1,0 +1,98 @@
+/**
+ * `unrolled-gan`: Unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein, ICLR 2017) with the DCGAN
+ * networks and defaults of `gan`: the generator's update looks K discriminator steps ahead
+ * (`unrollSteps`, default 5; the paper uses 5 to 10 and shows 0 is a plain GAN), its gradient
+ * flowing through the unrolled updates (see step.ts). The discriminator's own update is `gan`'s.
+ */
+import type { Tensor } from '../../core/tensor.js';
+import type { TrainingProcess } from '../../train/loop.js';
+import { resolveHParams, schemaDefaults, type HParamSchema } from '../../util/schema.js';
+import { GenerativeModel, type GeneratorProcessOptions, type ImageSpec } from '../generative.js';
+import { registerGenerator } from '../registry.js';
+import { AdversarialNetworks } from '../gan/networks.js';
+import { GAN_SCHEMA, GAN_TRAIN_DEFAULTS, type GanHParams } from '../gan/model.js';
+import { UNROLL_OPTIMIZERS, UNROLLED_GAN_STEP_LOSSES, unrolledGanProcess, type UnrollOptimizer } from './step.js';
+
+/** The `unrolled-gan` hyperparameters: `gan`'s (DCGAN defaults) and the unrolling. */
+export const UNROLLED_GAN_SCHEMA = {
+  ...GAN_SCHEMA,
+  unrollSteps: {
+    type: 'int',
+    default: 5,
+    min: 0,
+    max: 100,
+    doc: "unrolled discriminator steps K the generator's gradient flows through (the paper: 5-10; 0 is a plain gan)",
+  },
+  unrollOptimizer: {
+    type: 'enum',
+    default: 'adam',
+    values: UNROLL_OPTIMIZERS,
+    doc: "the update unrolled: 'adam' (D's own optimiser from its current state, as the authors' code) or 'sgd' (theta - lr dL_D/dtheta, the paper's equation)",
+  },
+} satisfies HParamSchema;
+
+/** `unrolled-gan` hyperparameters. */
+export interface UnrolledGanHParams extends GanHParams {
+  unrollSteps: number;
+  unrollOptimizer: UnrollOptimizer;
+}
+
+/** Every default. */
+export const UNROLLED_GAN_DEFAULTS = schemaDefaults(UNROLLED_GAN_SCHEMA) as unknown as UnrolledGanHParams;
+
+/** Default training options: `gan`'s (25 epochs, batch 128, Adam lr 2e-4). */
+export const UNROLLED_GAN_TRAIN_DEFAULTS = { ...GAN_TRAIN_DEFAULTS };
+
+/** Validates (partial) `unrolled-gan` hyperparameters and fills in the defaults. */
+export function unrolledGanHParams(h: Record<string, unknown> = {}): UnrolledGanHParams {
+  return resolveHParams(UNROLLED_GAN_SCHEMA, h, 'unrolled-gan') as unknown as UnrolledGanHParams;
+}
+
+/** The Unrolled GAN generative model. */
+export class UnrolledGan extends GenerativeModel<UnrolledGanHParams> {
+  readonly name = 'unrolled-gan';
+  readonly trainDefaults = UNROLLED_GAN_TRAIN_DEFAULTS;
+  readonly nets: AdversarialNetworks;
+  protected get net(): AdversarialNetworks {
+    return this.nets;
+  }
+
+  /** Builds the model from (partial) hyperparameters, validated against {@link UNROLLED_GAN_SCHEMA}. */
+  constructor(hparams: Partial<UnrolledGanHParams> = {}) {
+    super(unrolledGanHParams(hparams as Record<string, unknown>));
+    const { isize, nc, nz, ngf, ndf } = this.hparams;
+    this.nets = new AdversarialNetworks({ isize, nc, nz, ngf, ndf, discriminatorBatchNorm: true });
+  }
+
+  get input(): ImageSpec {
+    return { size: this.hparams.isize, channels: this.hparams.nc, range: [-1, 1] };
+  }
+
+  get nz(): number {
+    return this.hparams.nz;
+  }
+
+  protected generate(z: Tensor): Tensor {
+    return this.nets.netG.call(z);
+  }
+
+  protected trainingProcess(o: GeneratorProcessOptions): TrainingProcess {
+    const h = this.hparams;
+    return unrolledGanProcess(
+      this.nets,
+      { loss: h.loss, beta1: h.beta1, beta2: h.beta2, unrollSteps: h.unrollSteps, unrollOptimizer: h.unrollOptimizer, bnRecalibration: h.bnRecalibration },
+      o,
+    );
+  }
+}
+
+registerGenerator({
+  name: 'unrolled-gan',
+  description: "Unrolled GAN (Metz et al., 2017): DCGAN whose generator's gradient flows through K unrolled discriminator steps",
+  schema: UNROLLED_GAN_SCHEMA,
+  input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
+  tiny: { isize: 16, nz: 8, ngf: 8, ndf: 8, unrollSteps: 2 },
+  trainDefaults: UNROLLED_GAN_TRAIN_DEFAULTS,
+  lossDocs: UNROLLED_GAN_STEP_LOSSES,
+  create: (h) => new UnrolledGan(h as Partial<UnrolledGanHParams>),
+});
