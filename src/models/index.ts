@@ -28,3 +28,4 @@ export { UnrolledGan, UNROLLED_GAN_DEFAULTS, UNROLLED_GAN_SCHEMA, UNROLLED_GAN_T
 export { ConditionalNetworks, type ConditionalArch } from './cgan/networks.js';
 export { cganProcess, cyclingLabels, CGAN_STEP_LOSSES } from './cgan/step.js';
 export { Cgan, CGAN_DEFAULTS, CGAN_SCHEMA, CGAN_TRAIN_DEFAULTS, cganHParams, type CganHParams } from './cgan/model.js';
+export { ProGan, PROGAN_DEFAULTS, PROGAN_SCHEMA, PROGAN_TRAIN_DEFAULTS, proganHParams, growthAt, type ProGanHParams, type Growth } from './progan/index.js';
