@@ -25,4 +25,15 @@ export {
   type SampleRequest,
   type SampleGridOptions,
 } from './generate.js';
+export {
+  generativeBenchmark,
+  generativeBenchmarkMarkdown,
+  readGenerativeBenchmark,
+  DEFAULT_BENCHMARK_SAMPLES,
+  type GenerativeBenchmarkRequest,
+  type GenerativeBenchmarkHooks,
+  type GenerativeBenchmarkTable,
+  type GenerativeCell,
+  type GenerativeReference,
+} from './generative-benchmark.js';
 export type { EvalRequest, EvalResults } from './types.js';

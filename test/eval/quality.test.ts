@@ -5,6 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sourceSplit } from '../../src/data/index.js';
+import { QualityClassifier } from '../../src/models/classifier/index.js';
+import { imageTransforms, loadSubset, openData } from '../../src/pipeline/data.js';
+import type { GenerativeBenchmarkTable } from '../../src/pipeline/generative-benchmark.js';
+import { runCli } from '../helpers/cli.js';
 import { classifierScore, featureStats, frechetDistance, klFromUniform, modeCoverage, sqrtmPsd, symmetricEigen } from '../../src/eval/quality.js';
 
 interface Case {
@@ -85,4 +92,87 @@ test('mode coverage and the classifier score at their extremes', () => {
   close(classifierScore(even, 20, 10), 10, 'score of confident, even predictions');
   assert.throws(() => featureStats([1, 2, 3], 1, 3), /at least 2 samples/);
   assert.throws(() => classifierScore([0.5, 0.5], 2, 2), /expected 2 x 2 class probabilities/);
+});
+
+for (const dataset of ['mnist', 'fashion-mnist']) {
+  test(`the committed ${dataset} quality classifier loads without its script and classifies real test images`, async () => {
+    const { batch, split } = await loadSubset(sourceSplit(openData({ data: dataset }), 'test', 'test'), imageTransforms({ size: 32, channels: 1, range: [-1, 1] }), 300, 0);
+    const clf = QualityClassifier.load(dataset);
+    try {
+      const out = clf.measure(batch.x);
+      assert.equal(out.features.length, 300 * 64);
+      let right = 0;
+      for (let i = 0; i < 300; i++) {
+        const row = Array.from(out.probs.subarray(i * 10, i * 10 + 10));
+        if (row.indexOf(Math.max(...row)) === split.classId[batch.positions[i]!]) right++;
+      }
+      assert.ok(right / 300 > (dataset === 'mnist' ? 0.95 : 0.8), `${dataset}: ${right}/300 right`);
+      const small = clf.measure(batch.x.narrow(0, 0, 4).mul(0.5).add(0.5), [0, 1]);
+      assert.ok(Math.abs(small.probs[0]! - out.probs[0]!) < 1e-5, 'a [0, 1] range is mapped to [-1, 1]');
+    } finally {
+      clf.dispose();
+      batch.x.dispose();
+      batch.y.dispose();
+    }
+  });
+}
+
+test('anogen benchmark --suite generative: a tiny table of two generators with finite measures, grids, and a resume that keeps the cells', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-genbench-'));
+  const args = ['benchmark', '--suite', 'generative', '--models', 'gan,wgan-gp', '--data', 'mnist', '--train-limit', '64', '--epochs', '1', '--batch-size', '16'];
+  args.push('--image-size', '16', '--hparams', 'nz=8,ngf=8,ndf=8', '--samples', '200', '--test-limit', '500', '--out', out, '--quiet');
+  try {
+    const r = await runCli(...args);
+    assert.equal(r.code, 0, r.err);
+    const t = JSON.parse(fs.readFileSync(path.join(out, 'benchmark.json'), 'utf8')) as GenerativeBenchmarkTable;
+    assert.equal(t.suite, 'generative');
+    assert.deepEqual(
+      t.cells.map((c) => [c.model, c.status]),
+      [
+        ['gan', 'done'],
+        ['wgan-gp', 'done'],
+      ],
+    );
+    for (const c of t.cells) {
+      for (const k of ['frechetDistance', 'classifierScore', 'klUniform', 'trainSeconds'] as const) assert.ok(Number.isFinite(c[k]), `${c.model} ${k}: ${c[k]}`);
+      assert.ok(c.frechetDistance! > 0 && c.classifierScore! >= 1 && c.modes! >= 1 && c.modes! <= 10, JSON.stringify(c));
+      assert.equal(c.samples, 200);
+      assert.equal(
+        c.counts!.reduce((a, b) => a + b, 0),
+        200,
+      );
+      assert.equal(c.budget!.imageSize, 16);
+      assert.ok(fs.statSync(path.join(out, c.grid!)).size > 100, 'sample grid written');
+    }
+    const ref = t.references.mnist!;
+    assert.equal(ref.testImages, 500);
+    assert.equal(ref.train.samples, 200);
+    assert.ok(ref.train.frechetDistance < Math.min(...t.cells.map((c) => c.frechetDistance!)), 'real training images are closer to the test set than 1-epoch generators');
+    assert.ok(ref.train.modes === 10 && ref.test.modes === 10);
+    const md = fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8');
+    assert.match(md, /\| real: training images \| mnist \|/);
+    assert.match(md, /\| gan \| mnist \| 0 \| 64 img x 1 ep/);
+    assert.match(md, /\| wgan-gp \| mnist \|/);
+    assert.ok(!fs.existsSync(path.join(out, 'cells', 'gan-mnist-seed0')), 'bundles removed without --keep-bundles');
+
+    const again = await runCli(...args.filter((a) => a !== '--quiet'));
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.err, /2 finished cell\(s\) kept/);
+    const t2 = JSON.parse(fs.readFileSync(path.join(out, 'benchmark.json'), 'utf8')) as GenerativeBenchmarkTable;
+    assert.deepEqual(
+      t2.cells.map((c) => c.finishedAt),
+      t.cells.map((c) => c.finishedAt),
+      'finished cells are not retrained',
+    );
+
+    const bad = await runCli('benchmark', '--suite', 'generative', '--models', 'gan', '--data', out, '--out', path.join(out, 'x'));
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /there is one for mnist, fashion-mnist/);
+    const floors = await runCli('benchmark', '--suite', 'generative', '--models', 'gan', '--data', 'mnist', '--floors', 'pca');
+    assert.match(floors.err, /--floors belongs to the detector suite/);
+    const det = await runCli('benchmark', '--detectors', 'ganomaly', '--data', 'mnist', '--samples', '10');
+    assert.match(det.err, /--models and --samples belong to --suite generative/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -23,10 +23,14 @@ import { stdout } from '../io.js';
 import { recordBenchmark, type RecordOptions } from '../../runs/record.js';
 import { REGISTRY_SPECS, registryOptions } from './runs.js';
 import path from 'node:path';
+import { generativeBenchmarkCommand } from './benchmark-generative.js';
 
 /** Every option of `anogen benchmark`, with its default. */
 export const BENCHMARK_SPECS: OptionSpec[] = [
   { name: 'config', type: 'string', doc: 'JSON or YAML file of these options (lists may be YAML lists; hparams may be a mapping detector: {key: value}); flags override it' },
+  { name: 'suite', type: 'string', values: ['detectors', 'generative'], doc: "'detectors' (AUROC tables) or 'generative' (generators' sample quality) (default detectors)" },
+  { name: 'models', type: 'string', doc: '--suite generative: comma-separated generators, one row each (--detectors is accepted too)' },
+  { name: 'samples', type: 'int', min: 2, max: 1000000, doc: '--suite generative: samples measured per generator (default 10000)' },
   { name: 'detectors', type: 'string', doc: 'comma-separated detectors, one column of cells each (required; anogen models lists them)' },
   { name: 'data', type: 'string', doc: "comma-separated datasets: 'mnist', 'fashion-mnist', IDX folders or image folders (required)" },
   { name: 'protocol', type: 'string', values: PROTOCOLS, doc: "one-class protocol of every dataset (default 'folder'; mnist needs one-vs-rest or leave-one-out)" },
@@ -66,6 +70,11 @@ PCA reconstruction (90% variance), kNN distance (k 5, mean), patch kNN on raw pi
 ocsvm detector is registered). Writes <out>/${BENCHMARK_JSON} and <out>/${BENCHMARK_MD} after every
 cell; run the same command again to resume (finished cells with the same options are kept).
 Nothing is selected on the test split.
+
+--suite generative: a table of generators (--models gan,wgan,wgan-gp) trained at the budget on
+--data mnist or fashion-mnist, each measured on --samples samples (default 10000) with the
+committed quality classifier of the dataset: Fréchet distance of its features to the test
+split's, classifier score, classes covered, KL from uniform; plus a sample grid per model.
 
 Example:
   anogen benchmark --detectors ganomaly --data mnist --protocol one-vs-rest --classes 0,1,2 \\
@@ -174,6 +183,7 @@ function configArgs(argv: string[]): string[] {
 export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: boolean; registry: RecordOptions } {
   const { positionals, opts } = parseArgs(configArgs(argv), BENCHMARK_SPECS, 'benchmark');
   if (positionals.length > 0) throw new AnogenError(`anogen benchmark: unexpected argument ${positionals[0]}; detectors go in --detectors a,b`);
+  if (opts.models !== undefined || opts.samples !== undefined) throw new AnogenError('--models and --samples belong to --suite generative');
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
   if (opts.detectors === undefined) throw new AnogenError('anogen benchmark: --detectors is required (comma-separated; anogen models lists them)');
   if (opts.data === undefined) throw new AnogenError("anogen benchmark: --data is required ('mnist', 'fashion-mnist' or folders, comma-separated)");
@@ -224,6 +234,11 @@ export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: bool
 
 /** `anogen benchmark`. */
 export async function benchmarkCommand(argv: string[]): Promise<number> {
+  const parsed = parseArgs(configArgs(argv), BENCHMARK_SPECS, 'benchmark');
+  if (parsed.opts.suite === 'generative') {
+    if (parsed.positionals.length > 0) throw new AnogenError(`anogen benchmark: unexpected argument ${parsed.positionals[0]}; generators go in --models a,b`);
+    return generativeBenchmarkCommand(parsed.opts, argv);
+  }
   const req = parseBenchmark(argv);
   let stop = false;
   const onSigint = (): void => {

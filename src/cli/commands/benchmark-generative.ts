@@ -1,0 +1,134 @@
+/**
+ * `anogen benchmark --suite generative --models gan,wgan --data mnist [budget] [--samples N] --out DIR`:
+ * the command-line front of src/pipeline/generative-benchmark.ts (generators x datasets x seeds,
+ * each measured by the quality classifier of its dataset). `benchmark.ts` hands its parsed
+ * options here when `--suite generative`; `--detectors` is accepted for `--models`.
+ */
+import path from 'node:path';
+import { AnogenError } from '../../core/index.js';
+import { flagName, didYouMean } from '../../util/schema.js';
+import '../../models/index.js';
+import { generatorNames, getGenerator } from '../../models/registry.js';
+import { BENCHMARK_JSON, BENCHMARK_MD } from '../../pipeline/benchmark.js';
+import { generativeBenchmark, type GenerativeBenchmarkRequest } from '../../pipeline/generative-benchmark.js';
+import { progressPrinter } from '../progress.js';
+import { checkOutputPath } from '../paths.js';
+import { stdout } from '../io.js';
+import { deviceOption } from './train.js';
+
+/** Options of the detector suite that the generative suite does not take. */
+const DETECTOR_ONLY = ['protocol', 'classes', 'channels', 'valLimit', 'valFraction', 'includeUncertain', 'skipBad', 'floors', 'patchSize', 'patchStride', 'patchPositionAware'];
+
+/** Splits a comma list ('' and spaces dropped). */
+const list = (s: unknown): string[] =>
+  String(s)
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+
+/** Parses `--hparams model.key=value,...` against the generators' schemas (a key without `model.` applies to every listed model that has it). */
+export function parseGeneratorHParams(text: string, models: string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const item of list(text)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new AnogenError(`--hparams: ${JSON.stringify(item)} is not key=value; expected model.key=value,... (e.g. gan.ngf=16)`);
+    const lhs = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1).trim();
+    const dot = lhs.indexOf('.');
+    const targets = dot > 0 ? [lhs.slice(0, dot)] : models;
+    const name = dot > 0 ? lhs.slice(dot + 1) : lhs;
+    if (dot > 0 && !models.includes(targets[0]!)) {
+      throw new AnogenError(`--hparams ${lhs}: ${JSON.stringify(targets[0])} is not in --models${didYouMean(targets[0]!, models)}; expected one of ${models.join(', ')}`);
+    }
+    let used = 0;
+    for (const m of targets) {
+      const schema = getGenerator(m).schema;
+      const key = Object.keys(schema).find((k) => k === name || flagName(k) === name);
+      if (key === undefined) {
+        if (dot > 0) {
+          const keys = Object.keys(schema).map(flagName);
+          throw new AnogenError(`--hparams ${lhs}: ${m} has no hyperparameter ${JSON.stringify(name)}${didYouMean(name, keys)}; valid: ${keys.join(', ')}`);
+        }
+        continue;
+      }
+      const spec = schema[key]!;
+      let v: unknown = raw;
+      if (spec.type === 'int' || spec.type === 'number') {
+        v = Number(raw);
+        if (raw === '' || !Number.isFinite(v)) throw new AnogenError(`--hparams ${lhs}=${raw}: expected a number`);
+      } else if (spec.type === 'bool') {
+        if (!['true', 'false', '1', '0'].includes(raw)) throw new AnogenError(`--hparams ${lhs}=${raw}: expected true or false`);
+        v = raw === 'true' || raw === '1';
+      }
+      (out[m] ??= {})[key] = v;
+      used++;
+    }
+    if (used === 0) throw new AnogenError(`--hparams ${lhs}: none of ${models.join(', ')} has a hyperparameter ${JSON.stringify(name)} (anogen help train <model> lists them)`);
+  }
+  return out;
+}
+
+/** Builds the generative benchmark's request from `anogen benchmark`'s parsed options. */
+export function parseGenerativeBenchmark(opts: Record<string, unknown>, argv: string[]): GenerativeBenchmarkRequest & { quiet: boolean } {
+  for (const k of DETECTOR_ONLY) {
+    if (opts[k] !== undefined) throw new AnogenError(`--${flagName(k)} belongs to the detector suite; --suite generative trains every model on all classes of the training split`);
+  }
+  if (opts.models !== undefined && opts.detectors !== undefined) throw new AnogenError('--models and --detectors name the same list in --suite generative; give one');
+  const names = opts.models ?? opts.detectors;
+  if (names === undefined) throw new AnogenError(`anogen benchmark --suite generative: --models is required (comma-separated: ${generatorNames().join(', ')})`);
+  const models = list(names).map((m) => getGenerator(m).name);
+  if (opts.data === undefined) throw new AnogenError("anogen benchmark --suite generative: --data is required ('mnist' or 'fashion-mnist', comma-separated)");
+  const seeds =
+    opts.seeds === undefined
+      ? undefined
+      : list(opts.seeds).map((s) => {
+          if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s)))
+            throw new AnogenError(`--seeds: ${JSON.stringify(s)} is not valid; expected integers >= 0, comma-separated (default 0)`);
+          return Number(s);
+        });
+  const out = (opts.out as string) ?? path.join('runs', 'benchmark-generative');
+  checkOutputPath(out, '--out', 'folder');
+  return {
+    models,
+    data: list(opts.data),
+    seeds,
+    trainLimit: opts.trainLimit as number | undefined,
+    epochs: opts.epochs as number | undefined,
+    batchSize: opts.batchSize as number | undefined,
+    lr: opts.lr as number | undefined,
+    imageSize: opts.imageSize as number | undefined,
+    hparams: opts.hparams === undefined ? undefined : parseGeneratorHParams(String(opts.hparams), models),
+    samples: opts.samples as number | undefined,
+    testLimit: opts.testLimit as number | undefined,
+    out,
+    keepBundles: opts.keepBundles === true,
+    device: deviceOption(opts),
+    command: ['anogen', 'benchmark', ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '),
+    quiet: opts.quiet === true,
+  };
+}
+
+/** `anogen benchmark --suite generative` (options already parsed by benchmark.ts). */
+export async function generativeBenchmarkCommand(opts: Record<string, unknown>, argv: string[]): Promise<number> {
+  const { quiet, ...req } = parseGenerativeBenchmark(opts, argv);
+  let stop = false;
+  const onSigint = (): void => {
+    if (stop) process.exit(130);
+    stop = true;
+    process.stderr.write('\ninterrupt: stopping after this training step (finished cells are saved; run the same command to resume)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const progress = progressPrinter(process.stderr);
+  try {
+    const log = (s: string) => {
+      progress.done();
+      process.stderr.write(`${s}\n`);
+    };
+    const table = await generativeBenchmark(req, { log: quiet ? undefined : log, onProgress: quiet ? undefined : progress, shouldStop: () => stop });
+    stdout(`${path.join(req.out, BENCHMARK_JSON)}\n${path.join(req.out, BENCHMARK_MD)}\n`);
+    return table.cells.some((c) => c.status === 'failed') ? 1 : 0;
+  } finally {
+    progress.done();
+    process.off('SIGINT', onSigint);
+  }
+}
