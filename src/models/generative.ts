@@ -215,6 +215,31 @@ export abstract class GenerativeModel<H extends object = object> {
     }
   }
 
+  /**
+   * Images [n, C, S, S] in the model's range, on the CPU, from the given latent codes
+   * [n, nz, 1, 1] (e.g. interpolated ones, src/models/latent.ts), in eval mode without autograd,
+   * `batchSize` (default 256) at a time. Unconditional models only (conditional ones: sample()).
+   */
+  decode(z: Tensor, opts: { batchSize?: number } = {}): Tensor {
+    if (this.numClasses > 0) throw new AnogenError(`${this.name} decode: takes unconditional generators; ${this.name} is conditional (use sample with classes)`);
+    if (z.ndim !== 4 || z.shape[1] !== this.nz || z.shape[2] !== 1 || z.shape[3] !== 1) {
+      throw new AnogenError(`${this.name} decode: expected latent codes [n, ${this.nz}, 1, 1], got [${z.shape.join(', ')}]`);
+    }
+    const bs = opts.batchSize ?? 256;
+    const parts: Tensor[] = [];
+    this.net.eval();
+    try {
+      noGrad(() => {
+        for (let i = 0; i < z.shape[0]!; i += bs) {
+          parts.push(tidy(() => this.generate(z.narrow(0, i, Math.min(bs, z.shape[0]! - i)).to(this.device)).cpu()));
+        }
+      });
+      return parts.length === 1 ? parts.shift()! : cat(parts, 0);
+    } finally {
+      dispose(parts);
+    }
+  }
+
   /** Every parameter and buffer under PyTorch's dotted names (detached views; the caller disposes them). */
   stateDict(): Map<string, Tensor> {
     return this.net.stateDict();
