@@ -23,6 +23,7 @@ import { ANOGEN_VERSION } from '../detectors/version.js';
 import type { GenerativeModel } from '../models/generative.js';
 import { createGenerator, defaultGeneratorSize, generatorInputHParams, generatorNames, getGenerator } from '../models/registry.js';
 import '../models/index.js';
+import { isTranslationModel, isUnpairedModel } from '../models/paired.js';
 import type { LoopReport } from '../train/loop.js';
 import { SplitSource } from '../train/source.js';
 import { acquireLock, assertHolds, type HeldLock } from '../util/lock.js';
@@ -297,6 +298,22 @@ export function generatorTrainSplit(o: GeneratorDataOptions): { split: Split; re
   return { split, record: { dataset: ds.name, classes, images: split.length } };
 }
 
+/**
+ * Domain B's training split of an unpaired model (cyclegan's dataB, classesB): its training
+ * images, a seeded subset of at most `trainLimit` (seed + 1, independent of A's); errors name --data-b.
+ */
+function domainBSplit(
+  domain: { data: string; classes?: string[] },
+  req: GeneratorTrainRequest,
+): { split: Split; record: { dataset: string; classes: string[] | 'all'; images: number } } {
+  try {
+    const r = generatorTrainSplit({ ...req.data, data: domain.data, classes: domain.classes });
+    return { split: limitSplit(r.split, req.trainLimit, req.data.seed + 1), record: r.record };
+  } catch (e) {
+    throw e instanceof AnogenError ? new AnogenError(`domain B (--data-b ${domain.data}${domain.classes ? ` --classes-b ${domain.classes.join(',')}` : ''}): ${e.message}`) : e;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // training
 
@@ -365,14 +382,15 @@ export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHoo
     log(
       `anogen train ${req.generator}: ${record.dataset} classes ${record.classes === 'all' ? 'all' : record.classes.join(',')} | train ${trainSplit.length}/${split.length} | ${size}x${size}x${channels} | ${epochs} epoch(s), batch ${batchSize}, lr ${lr}`,
     );
-    const report = await model.fit(new SplitSource(trainSplit, transforms, req.data.seed), {
-      epochs,
-      batchSize,
-      lr,
-      seed: req.data.seed,
-      onProgress: hooks.onProgress,
-      shouldStop: hooks.shouldStop,
-    });
+    const fitOptions = { epochs, batchSize, lr, seed: req.data.seed, onProgress: hooks.onProgress, shouldStop: hooks.shouldStop };
+    const sourceA = new SplitSource(trainSplit, transforms, req.data.seed);
+    // unpaired models (cyclegan): domain B's training split, the same preprocessing, as many images at most
+    const b = isUnpairedModel(model) ? domainBSplit(model.domainB, req) : null;
+    if (b !== null) log(`domain B: ${b.record.dataset} classes ${b.record.classes === 'all' ? 'all' : b.record.classes.join(',')} | train ${b.split.length}`);
+    const report =
+      b !== null && isUnpairedModel(model)
+        ? await model.fit(sourceA, { ...fitOptions, sourceB: new SplitSource(b.split, transforms, req.data.seed) })
+        : await model.fit(sourceA, fitOptions);
     const training = {
       epochs,
       batchSize,
@@ -386,7 +404,7 @@ export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHoo
       steps: report.steps,
       ...(report.interrupted ? { interrupted: { epoch: report.epochs } } : {}),
     };
-    const data = { ...record, options: { ...req.data, data: storableData(req.data.data) } };
+    const data = { ...record, options: { ...req.data, data: storableData(req.data.data) }, ...(b !== null ? { domainB: { ...b.record, images: b.split.length } } : {}) };
     const config = saveGeneratorBundle(
       req.out,
       model,
@@ -473,7 +491,10 @@ export function gridClasses(model: GenerativeModel, opts: SampleGridOptions = {}
 /** PNG bytes of a grid of `n` samples of `model` (seeded; see {@link GenerativeModel.sample}). */
 export async function sampleGridPng(model: GenerativeModel, opts: SampleGridOptions = {}): Promise<Buffer> {
   const { n, classes } = gridClasses(model, opts);
-  const x = model.sample(n, { seed: opts.seed ?? 0, ...(classes !== undefined ? { classes } : {}) });
+  // translation models (pix2pix, cyclegan): rows of inputs, outputs and targets
+  const x = isTranslationModel(model)
+    ? model.sampleGridImages(n, { seed: opts.seed ?? 0, nrow: opts.nrow ?? 8 })
+    : model.sample(n, { seed: opts.seed ?? 0, ...(classes !== undefined ? { classes } : {}) });
   try {
     const [lo, hi] = model.input.range;
     const grid = imageGrid(x, { nrow: opts.nrow ?? 8, padValue: lo });

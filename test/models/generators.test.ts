@@ -23,6 +23,8 @@ const BAD: Record<string, [Record<string, unknown>, RegExp]> = {
   gan: [{ loss: 'wasserstein' }, /gan loss: "wasserstein" is not valid; expected .*minimax.*non-saturating/],
   wgan: [{ clip: -0.01 }, /wgan clip: -0.01 is not valid; expected a number >= 0/],
   'wgan-gp': [{ lambda: -1 }, /wgan-gp lambda: -1 is not valid; expected a number >= 0/],
+  pix2pix: [{ task: 'colorize' }, /pix2pix task: "colorize" is not valid; expected .*degrade.*edges/],
+  cyclegan: [{ lambdaCycle: -1 }, /cyclegan lambdaCycle: -1 is not valid; expected a number >= 0/],
 };
 
 test('the registry holds gan, wgan and wgan-gp', () => {
