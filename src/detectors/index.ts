@@ -23,3 +23,4 @@ export {
 export { Egbad, EGBAD_DEFAULTS, EGBAD_D_SCORES, EGBAD_SCHEMA, EGBAD_TRAIN_DEFAULTS, egbadHParams, type EgbadHParams } from './egbad/detector.js';
 export { Alocc, ALOCC_DEFAULTS, ALOCC_SCHEMA, ALOCC_SCORES, ALOCC_TRAIN_DEFAULTS, aloccHParams, type AloccHParams } from './alocc/detector.js';
 export { Anogan, ANOGAN_DEFAULTS, ANOGAN_SCHEMA, ANOGAN_SEARCHES, ANOGAN_TRAIN_DEFAULTS, anoganHParams, type AnoganHParams } from './anogan/detector.js';
+export { PixelCnnDetector, PIXELCNN_DETECTOR_TRAIN_DEFAULTS } from './pixelcnn/detector.js';

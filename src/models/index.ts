@@ -32,3 +32,5 @@ export { ProGan, PROGAN_DEFAULTS, PROGAN_SCHEMA, PROGAN_TRAIN_DEFAULTS, proganHP
 export { PAIRED_TASKS, degradeImages, sobelEdges, pairedInput, UnpairedSource, splitUnpaired, ProbeImages, TranslationModel, isTranslationModel, isUnpairedModel, type PairedTask, type TranslationRows, type UnpairedFitOptions, type UnpairedModel } from './paired.js';
 export { Pix2pix, PIX2PIX_DEFAULTS, PIX2PIX_SCHEMA, PIX2PIX_TRAIN_DEFAULTS, pix2pixHParams, type Pix2pixHParams } from './pix2pix/model.js';
 export { Cyclegan, CYCLEGAN_DEFAULTS, CYCLEGAN_SCHEMA, CYCLEGAN_TRAIN_DEFAULTS, cycleganHParams, type CycleganHParams } from './cyclegan/model.js';
+export { PixelCnn, PIXELCNN_DEFAULTS, PIXELCNN_SCHEMA, PIXELCNN_TRAIN_DEFAULTS, PIXEL_MODEL_SCHEMA, pixelCnnHParams, type PixelCnnHParams } from './pixelcnn/model.js';
+export { PixelRnn, PIXELRNN_DEFAULTS, PIXELRNN_SCHEMA, PIXELRNN_TRAIN_DEFAULTS, pixelRnnHParams, type PixelRnnHParams } from './pixelrnn/model.js';
