@@ -372,28 +372,37 @@ export abstract class TranslationModel<H extends object = object> extends Genera
    * samples, a row of inputs, a row of outputs, a row of targets ([3n, C, S, S], on the CPU).
    */
   sampleGridImages(n: number, opts: { seed?: number; nrow?: number } = {}): Tensor {
-    const nrow = opts.nrow ?? 8;
     const r = this.sampleRows(n, opts);
     try {
-      const [, c, s] = r.input.shape as [number, number, number];
-      return noGrad(() =>
-        tidy(() => {
-          const parts: Tensor[] = [];
-          for (let i = 0; i < n; i += nrow) {
-            const k = Math.min(nrow, n - i);
-            for (const t of [r.input, r.output, r.target]) {
-              parts.push(t.narrow(0, i, k));
-              // a short last row (when there are several rows) is filled with blank tiles, so the rows stay aligned
-              if (k < nrow && n > nrow) parts.push(full([nrow - k, c, s, s], this.input.range[0]));
-            }
-          }
-          return cat(parts, 0);
-        }),
-      );
+      return rowGroups([r.input, r.output, r.target], opts.nrow ?? 8, this.input.range[0]);
     } finally {
       dispose([r.input, r.output, r.target]);
     }
   }
+}
+
+/**
+ * Images of equal count [n, C, S, S] each (e.g. inputs, outputs, targets) laid out for a grid of
+ * `nrow` columns: for every `nrow` images, one row of each tensor in turn. A short last group
+ * (when there are several) is filled with `padValue` tiles so the rows stay aligned.
+ */
+export function rowGroups(rows: Tensor[], nrow: number, padValue: number): Tensor {
+  const n = rows[0]!.shape[0]!;
+  const [, c, h, w] = rows[0]!.shape as [number, number, number, number];
+  if (!Number.isSafeInteger(nrow) || nrow < 1) throw new AnogenError(`rowGroups: nrow must be a positive integer, got ${JSON.stringify(nrow)}`);
+  return noGrad(() =>
+    tidy(() => {
+      const parts: Tensor[] = [];
+      for (let i = 0; i < n; i += nrow) {
+        const k = Math.min(nrow, n - i);
+        for (const t of rows) {
+          parts.push(t.narrow(0, i, k));
+          if (k < nrow && n > nrow) parts.push(full([nrow - k, c, h, w], padValue));
+        }
+      }
+      return cat(parts, 0);
+    }),
+  );
 }
 
 /** True when `m` is a translation model (pix2pix, cyclegan): `anogen sample` then draws input | output | target rows. */

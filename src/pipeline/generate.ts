@@ -23,13 +23,13 @@ import { ANOGEN_VERSION } from '../detectors/version.js';
 import type { GenerativeModel } from '../models/generative.js';
 import { createGenerator, defaultGeneratorSize, generatorInputHParams, generatorNames, getGenerator } from '../models/registry.js';
 import '../models/index.js';
-import { isTranslationModel, isUnpairedModel } from '../models/paired.js';
+import { isTranslationModel, isUnpairedModel, rowGroups } from '../models/paired.js';
 import type { LoopReport } from '../train/loop.js';
 import { SplitSource } from '../train/source.js';
 import { acquireLock, assertHolds, type HeldLock } from '../util/lock.js';
 import { commitFiles, isPlainName, readCurrentFile, recoverCommit, removeStaleLitter } from '../util/bundle-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { imageTransforms, limitSplit, openData, storableData } from './data.js';
+import { imageTransforms, limitSplit, listImageFiles, openData, preprocessFiles, storableData } from './data.js';
 import { InterruptedError, type TrainHooks } from './train.js';
 
 const CONFIG_FILE = 'config.json';
@@ -497,7 +497,7 @@ export async function sampleGridPng(model: GenerativeModel, opts: SampleGridOpti
     : model.sample(n, { seed: opts.seed ?? 0, ...(classes !== undefined ? { classes } : {}) });
   try {
     const [lo, hi] = model.input.range;
-    const grid = imageGrid(x, { nrow: opts.nrow ?? 8, padValue: lo });
+    const grid = imageGrid(x, { nrow: isTranslationModel(model) ? Math.min(opts.nrow ?? 8, n) : (opts.nrow ?? 8), padValue: lo });
     // imageToPng maps [-1, 1] or [0, 1]; other ranges are rescaled to [0, 1] first.
     if (!(lo === -1 && hi === 1) && !(lo === 0 && hi === 1)) grid.data.forEach((v, i) => (grid.data[i] = (v - lo) / (hi - lo)));
     return await imageToPng({ data: grid.data, shape: grid.shape }, lo === -1 && hi === 1 ? '[-1,1]' : '[0,1]');
@@ -514,6 +514,29 @@ export interface SampleRequest extends SampleGridOptions {
   out: string;
   /** 'auto' (default), 'cpu', 'cuda' or 'cuda:N'. */
   device?: DeviceSpec;
+  /** Translation models (pix2pix, cyclegan): image files or folders to translate instead of the probe images (default none). */
+  inputs?: string[];
+}
+
+/**
+ * PNG bytes of the translations of image files by a translation model: the files preprocessed
+ * with the bundle's chain (the training images'), then for every `nrow` files a row of inputs
+ * and a row of outputs. AnogenError for a model that samples from noise.
+ */
+export async function translateFilesPng(model: GenerativeModel, config: GeneratorBundleConfig, inputs: string[], nrow = 8): Promise<Buffer> {
+  if (!isTranslationModel(model)) throw new AnogenError(`--input: ${config.generator} generates from noise; --input applies to translation models (pix2pix, cyclegan)`);
+  const { size, channels, range } = model.input;
+  const chain = fromConfig(config.transforms ?? imageTransforms({ size, channels: channels === 3 ? 3 : 1, range }));
+  const { x } = await preprocessFiles(listImageFiles(inputs), chain);
+  const y = model.translate(x!);
+  try {
+    const cols = Math.min(nrow, x!.shape[0]!);
+    const grid = imageGrid(rowGroups([x!, y], cols, range[0]), { nrow: cols, padValue: range[0] });
+    return await imageToPng({ data: grid.data, shape: grid.shape }, '[-1,1]');
+  } finally {
+    x!.dispose();
+    y.dispose();
+  }
 }
 
 /** Loads a generator bundle, samples a seeded grid and writes it as a PNG; returns the file and its size in bytes. */
@@ -522,7 +545,7 @@ export async function sampleToFile(req: SampleRequest): Promise<{ out: string; b
   const { model, config } = loadGeneratorBundle(req.bundle);
   try {
     model.to(device);
-    const png = await sampleGridPng(model, req);
+    const png = req.inputs !== undefined ? await translateFilesPng(model, config, req.inputs, req.nrow) : await sampleGridPng(model, req);
     writeFileAtomic(req.out, png);
     return { out: req.out, bytes: png.length, generator: config.generator };
   } finally {

@@ -86,6 +86,17 @@ test("pix2pix: the step's generator loss is gGan + lambdaL1 * gL1 (100 by defaul
     assert.equal(c.code, 0, c.err);
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.width, meta.height], [4 * 18 + 2, 6 * 18 + 2]);
+    // --input: the given files, preprocessed as the training images (28 px resized to 16), a row of inputs and a row of outputs
+    const files = [0, 1, 2].map((i) => path.join(tmp, `in${i}.png`));
+    for (const [i, f] of files.entries())
+      await sharp(Buffer.alloc(28 * 28, 40 * i), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(f);
+    const tr = path.join(tmp, 'tr.png');
+    const t = await runCli('sample', out, '--input', files.join(','), '--out', tr);
+    assert.equal(t.code, 0, t.err);
+    const tm = await sharp(tr).metadata();
+    assert.deepEqual([tm.width, tm.height], [3 * 18 + 2, 2 * 18 + 2], 'one row of 3 inputs, one of 3 outputs');
   } finally {
     x.dispose();
     m.dispose();

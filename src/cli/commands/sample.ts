@@ -16,6 +16,11 @@ export const SAMPLE_SPECS: OptionSpec[] = [
   { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, doc: 'seed of the latent codes: the same seed gives the same grid (default 0)' },
   { name: 'nrow', type: 'int', min: 1, max: 1000, doc: 'images per row (default 8)' },
   { name: 'out', type: 'string', doc: 'PNG file to write (default samples.png)' },
+  {
+    name: 'input',
+    type: 'string',
+    doc: "translation models (pix2pix, cyclegan): translate these images, comma-separated files or folders, preprocessed as the training images; rows of inputs and outputs (default: the model's seeded probe images)",
+  },
   { name: 'class', type: 'int', min: 0, max: 100000, doc: 'conditional generators (cgan): sample this class (default: one row per class)' },
   { name: 'threads', type: 'int', min: 1, max: 1024, doc: 'libtorch threads (default: all cores)' },
   DEVICE_SPEC,
@@ -39,6 +44,13 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     seed: opts.seed as number | undefined,
     nrow: opts.nrow as number | undefined,
     class: opts.class as number | undefined,
+    ...(opts.input !== undefined
+      ? {
+          inputs: String(opts.input)
+            .split(',')
+            .map((f) => f.trim()),
+        }
+      : {}),
     device: deviceOption(opts),
   });
   stdout(`${r.out}\n`);

@@ -32,7 +32,7 @@ export const CYCLEGAN_SCHEMA = {
     default: 'fashion-mnist',
     doc: "domain B: 'mnist', 'fashion-mnist', an IDX folder or an image folder (its normal training images); domain A is --data",
   },
-  classesB: { type: 'string', default: '', doc: "domain B's classes, comma-separated names or indices (default '': all)" },
+  classesB: { type: 'string', default: '', doc: "domain B's classes, comma-separated names or indices (empty: all)" },
   ngf: { type: 'int', default: 64, min: 1, max: 1024, doc: 'generator width' },
   ndf: { type: 'int', default: 64, min: 1, max: 1024, doc: 'PatchGAN discriminator width' },
   nBlocks: { type: 'int', default: 6, min: 0, max: 64, doc: 'residual blocks per generator (the paper: 6 at 128 px, 9 at 256 px)' },
@@ -71,7 +71,7 @@ export const CYCLEGAN_TRAIN_DEFAULTS = { epochs: 5, batchSize: 16, lr: 2e-4 };
 export function cycleganHParams(h: Record<string, unknown> = {}): CycleganHParams {
   const p = resolveHParams(CYCLEGAN_SCHEMA, h, 'cyclegan') as unknown as CycleganHParams;
   checkPatchLayers('cyclegan', p.isize, p.nLayers);
-  if (p.dataB.trim() === '') throw new AnogenError("cyclegan dataB: '' is not valid; expected 'mnist', 'fashion-mnist' or a folder (domain B's images)");
+  if (p.dataB.trim() === '') throw new AnogenError(`cyclegan dataB: ${JSON.stringify(p.dataB)} is not valid; expected 'mnist', 'fashion-mnist' or a folder (domain B's images)`);
   return p;
 }
 
