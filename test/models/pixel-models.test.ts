@@ -13,6 +13,7 @@ import { bitsPerDim, croppingStepper, discretize, sampleAutoregressive, type Row
 import { PixelCnn } from '../../src/models/pixelcnn/model.js';
 import { PixelRnn } from '../../src/models/pixelrnn/model.js';
 import { PixelCnnDetector } from '../../src/detectors/pixelcnn/detector.js';
+import { generatorInArgs } from '../../src/cli/commands/train-generator.js';
 
 const S = 8;
 
@@ -167,4 +168,11 @@ test('pixelcnn detector: score = the model bits/dim of the image, map = per-pixe
   }
   gen.dispose();
   det.dispose();
+});
+
+test('anogen train pixelcnn: the detector with --protocol, the generator otherwise', () => {
+  assert.equal(generatorInArgs(['pixelcnn', '--data', 'mnist', '--normal', '1']), 'pixelcnn');
+  assert.equal(generatorInArgs(['pixelcnn', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '1']), undefined);
+  assert.equal(generatorInArgs(['pixelcnn', '--protocol=one-vs-rest']), undefined);
+  assert.equal(generatorInArgs(['pixelrnn', '--protocol', 'one-vs-rest']), 'pixelrnn', 'pixelrnn is a generator only');
 });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { AnogenError, setNumThreads } from '../../core/index.js';
 import '../../models/index.js';
 import { defaultGeneratorSize, generatorNames, getGenerator, isGenerator } from '../../models/registry.js';
+import { detectorNames } from '../../detectors/registry.js';
 import { resolveHParams } from '../../util/schema.js';
 import { trainGenerator, type GeneratorTrainRequest } from '../../pipeline/generate.js';
 import { optionsHelp, parseArgs, type OptionSpec } from '../args.js';
@@ -16,9 +17,14 @@ import { checkOutputPath } from '../paths.js';
 import { stdout } from '../io.js';
 import { DATA_SPECS, DEVICE_SPEC, deviceOption, paramOption } from './train.js';
 
-/** The generator named in `anogen train` argv (its first positional), when it is a registered generator. */
+/**
+ * The generator named in `anogen train` argv (its first positional), when it is a registered
+ * generator. A name that is also a detector (pixelcnn: the generator and its likelihood
+ * detector) trains the detector when a `--protocol` is given, the generator otherwise.
+ */
 export function generatorInArgs(argv: string[]): string | undefined {
   const first = argv.find((a, i) => !a.startsWith('-') && (i === 0 || !argv[i - 1]!.startsWith('--') || argv[i - 1]!.includes('=')));
+  if (first !== undefined && detectorNames().includes(first) && argv.some((a) => a === '--protocol' || a.startsWith('--protocol='))) return undefined;
   return isGenerator(first) ? first : undefined;
 }
 
