@@ -21,12 +21,13 @@ import { calibrateCommand, CALIBRATE_HELP } from './commands/calibrate.js';
 import { dataCommand, DATA_HELP } from './commands/data-verb.js';
 import { benchmarkCommand, BENCHMARK_HELP, BENCHMARK_SPECS } from './commands/benchmark.js';
 import { sampleCommand, SAMPLE_HELP } from './commands/sample.js';
+import { latentCommand, LATENT_HELP } from './commands/latent.js';
 import { generatorInArgs, generatorTrainHelp, trainGeneratorCommand } from './commands/train-generator.js';
 import { generatorNames, getGenerator, isGenerator } from '../models/registry.js';
 import { runsCommand, RUNS_HELP, RUNS_SPECS } from './commands/runs.js';
 import { serveCommand, SERVE_HELP, SERVE_SPECS } from './commands/serve.js';
 
-const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'sample', 'runs', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
+const VERBS = ['train', 'eval', 'score', 'calibrate', 'benchmark', 'sample', 'latent', 'runs', 'serve', 'models', 'data', 'demo', 'version', 'help'] as const;
 
 function mainHelp(): string {
   return `anogen ${ANOGEN_VERSION}: anomaly detection with generative models (libtorch)
@@ -50,6 +51,8 @@ Usage:
                                                train a generative model on the training split of the chosen classes
   anogen sample <bundle> [--n 64] [--seed K] [--nrow 8] [--out FILE.png]
                                                a PNG grid of a generator's samples (the same seed writes the same file)
+  anogen latent interpolate|arithmetic|manifold <bundle> [--out FILE.png]
+                                               latent-space tools: interpolation strips, class-mean arithmetic (VAE), 2-D manifold
   anogen models                                every model with its one-line description
   anogen data info <name|dir> [--json]
   anogen help <verb>                           options of one verb (help train <model>: the model's options)
@@ -86,6 +89,8 @@ function verbHelp(verb: string, model?: string): string {
       return DATA_HELP;
     case 'sample':
       return SAMPLE_HELP;
+    case 'latent':
+      return LATENT_HELP;
     case 'benchmark':
       return `${BENCHMARK_HELP}${optionsHelp(BENCHMARK_SPECS)}\n`;
     case 'runs':
@@ -142,6 +147,8 @@ export async function main(argv: string[]): Promise<number> {
         return generatorInArgs(rest) !== undefined ? await trainGeneratorCommand(rest) : await trainCommand(rest);
       case 'sample':
         return await sampleCommand(rest);
+      case 'latent':
+        return await latentCommand(rest);
       case 'eval':
         return await evalCommand(rest);
       case 'score':

@@ -27,11 +27,11 @@ export const PROGAN_SCHEMA = {
   isize: { type: 'int', default: 32, min: 16, max: 1024, check: powerOfTwo, doc: 'final image size (square); grown from 4 x 4' },
   nc: { type: 'int', default: 1, min: 1, max: 3, doc: 'image channels' },
   nz: { type: 'int', default: 128, min: 1, max: 4096, doc: 'latent size (the paper: 512)' },
-  ngf: { type: 'int', default: 128, min: 1, max: 1024, doc: 'generator channels at every stage (the paper: 512 up to 32 x 32)' },
-  ndf: { type: 'int', default: 128, min: 1, max: 1024, doc: 'discriminator channels at every stage (the paper: 512 up to 32 x 32)' },
+  ngf: { type: 'int', default: 64, min: 1, max: 1024, doc: 'generator channels at every stage (the paper: 512 up to 32 x 32)' },
+  ndf: { type: 'int', default: 64, min: 1, max: 1024, doc: 'discriminator channels at every stage (the paper: 512 up to 32 x 32)' },
   phaseImages: {
     type: 'int',
-    default: 20000,
+    default: 10000,
     min: 1,
     max: 1e9,
     doc: 'real images per fade-in phase and per stabilisation phase (the paper: 800,000)',
@@ -62,10 +62,12 @@ export interface ProGanHParams {
 export const PROGAN_DEFAULTS = schemaDefaults(PROGAN_SCHEMA) as unknown as ProGanHParams;
 
 /**
- * Default training options: 20 epochs, batch 64, Adam lr 1e-3 (the paper's). The growth follows
- * images, not epochs: the 7 phases to 32 x 32 take 7 x phaseImages = 140,000 images.
+ * Default training options: 2 epochs, batch 64, Adam lr 1e-3 (the paper's). The growth follows
+ * images, not epochs: the 7 phases to 32 x 32 take 7 x phaseImages = 70,000 images by default,
+ * so 2 epochs of MNIST's 60,000 images grow to 32 x 32 and train 50,000 more images there; with
+ * fewer images (one class) raise --epochs to at least 7 x phaseImages / N, or lower --phase-images.
  */
-export const PROGAN_TRAIN_DEFAULTS = { epochs: 20, batchSize: 64, lr: 1e-3 };
+export const PROGAN_TRAIN_DEFAULTS = { epochs: 2, batchSize: 64, lr: 1e-3 };
 
 /** Validates (partial) `progan` hyperparameters and fills in the defaults. */
 export function proganHParams(h: Record<string, unknown> = {}): ProGanHParams {
