@@ -21,6 +21,7 @@ import { deserializeSafetensors, serializeSafetensors } from '../nn/safetensors.
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BUNDLE_MIN_FORMAT_VERSION, checkBundleTarget, RESERVED_BUNDLE_FILES } from '../detectors/bundle.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
 import type { GenerativeModel } from '../models/generative.js';
+import { AutoregressiveModel, type AutoregressiveHParams } from '../models/pixelcnn/autoregressive.js';
 import { createGenerator, defaultGeneratorSize, generatorInputHParams, generatorNames, getGenerator } from '../models/registry.js';
 import '../models/index.js';
 import { isTranslationModel, isUnpairedModel, rowGroups } from '../models/paired.js';
@@ -353,6 +354,34 @@ export interface GeneratorTrainResult {
   config: GeneratorBundleConfig;
 }
 
+/** A likelihood model's test NLL after training is measured on at most this many test images (a seeded subset). */
+export const TEST_NLL_IMAGES = 1000;
+
+/**
+ * The mean bits/dim of an autoregressive model (pixelcnn, pixelrnn) on the `test` source of
+ * class-labelled data (MNIST...), the trained classes only, at most {@link TEST_NLL_IMAGES}
+ * images (seeded subset), in batches of 256; null for data without a test source (image folders).
+ */
+async function testBitsPerDim(
+  model: AutoregressiveModel<AutoregressiveHParams>,
+  req: GeneratorTrainRequest,
+  classes: string[] | 'all',
+  transforms: TransformChain,
+): Promise<{ bitsPerDim: number; images: number } | null> {
+  const ds = openData(req.data);
+  if (ds.kind !== 'idx' || !ds.sources.includes('test')) return null;
+  let split = sourceSplit(ds, 'test');
+  if (classes !== 'all') {
+    const ids = classes.map((c) => ds.classes.indexOf(c));
+    const keep: number[] = [];
+    for (let i = 0; i < split.length; i++) if (ids.includes(split.classId[i]!)) keep.push(i);
+    split = split.subset(keep);
+  }
+  split = limitSplit(split, TEST_NLL_IMAGES, req.data.seed);
+  if (split.length === 0) return null;
+  return { bitsPerDim: await model.bitsPerDim(new SplitSource(split, transforms, req.data.seed)), images: split.length };
+}
+
 /**
  * Trains a generator on the training split of the chosen classes and writes its bundle. The
  * output folder is checked before any work and locked for the run. A stop request (Ctrl-C)
@@ -391,6 +420,11 @@ export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHoo
       b !== null && isUnpairedModel(model)
         ? await model.fit(sourceA, { ...fitOptions, sourceB: new SplitSource(b.split, transforms, req.data.seed) })
         : await model.fit(sourceA, fitOptions);
+    // likelihood models (pixelcnn, pixelrnn): the NLL of held-out images, printed and stored
+    const testNll = report.interrupted || !(model instanceof AutoregressiveModel) ? null : await testBitsPerDim(model, req, record.classes, transforms);
+    if (testNll !== null) {
+      log(`test NLL: ${testNll.bitsPerDim.toFixed(4)} bits/dim on ${testNll.images} test images`);
+    }
     const training = {
       epochs,
       batchSize,
@@ -402,6 +436,7 @@ export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHoo
       seconds: report.seconds,
       imagesPerSecond: report.imagesPerSecond,
       steps: report.steps,
+      ...(testNll !== null ? { test: testNll } : {}),
       ...(report.interrupted ? { interrupted: { epoch: report.epochs } } : {}),
     };
     const data = { ...record, options: { ...req.data, data: storableData(req.data.data) }, ...(b !== null ? { domainB: { ...b.record, images: b.split.length } } : {}) };

@@ -6,6 +6,9 @@
 // Sampling shapes, ranges and bundles are covered for both by test/models/generators.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { grad, manualSeed, noGrad, randn, tensor, zeros, type Tensor } from '../../src/core/index.js';
 import type { Module } from '../../src/nn/module.js';
 import { maskValues } from '../../src/models/pixelcnn/masked-conv.js';
@@ -14,6 +17,7 @@ import { PixelCnn } from '../../src/models/pixelcnn/model.js';
 import { PixelRnn } from '../../src/models/pixelrnn/model.js';
 import { PixelCnnDetector } from '../../src/detectors/pixelcnn/detector.js';
 import { generatorInArgs } from '../../src/cli/commands/train-generator.js';
+import { readGeneratorConfig, TEST_NLL_IMAGES, trainGenerator } from '../../src/pipeline/generate.js';
 
 const S = 8;
 
@@ -175,4 +179,32 @@ test('anogen train pixelcnn: the detector with --protocol, the generator otherwi
   assert.equal(generatorInArgs(['pixelcnn', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '1']), undefined);
   assert.equal(generatorInArgs(['pixelcnn', '--protocol=one-vs-rest']), undefined);
   assert.equal(generatorInArgs(['pixelrnn', '--protocol', 'one-vs-rest']), 'pixelrnn', 'pixelrnn is a generator only');
+});
+
+test('anogen train <likelihood model> prints and stores the test bits/dim', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-pixelrnn-'));
+  const lines: string[] = [];
+  const r = await trainGenerator(
+    {
+      generator: 'pixelrnn',
+      data: { data: 'mnist', classes: ['1'], seed: 0 },
+      epochs: 1,
+      batchSize: 16,
+      trainLimit: 32,
+      imageSize: 16,
+      out: path.join(out, 'b'),
+      hparams: { levels: 4, hidden: 4, layers: 1, outHidden: 4 },
+      device: 'cpu',
+    },
+    { log: (l) => lines.push(l) },
+  );
+  const test_ = (readGeneratorConfig(path.join(out, 'b')).training as { test: { bitsPerDim: number; images: number } }).test;
+  assert.equal(test_.images, TEST_NLL_IMAGES, 'digit 1 has 1135 test images: a seeded subset of 1000');
+  assert.ok(test_.bitsPerDim > 0 && test_.bitsPerDim < 2.5, `bits/dim ${test_.bitsPerDim} (4 levels: uniform is 2)`);
+  assert.ok(
+    lines.some((l) => l === `test NLL: ${test_.bitsPerDim.toFixed(4)} bits/dim on 1000 test images`),
+    lines.join('\n'),
+  );
+  r.model.dispose();
+  fs.rmSync(out, { recursive: true });
 });
