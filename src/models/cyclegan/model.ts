@@ -143,7 +143,8 @@ registerGenerator({
   description: 'CycleGAN (Zhu et al., 2017): unpaired translation between --data (A) and --data-b (B), two ResNet generators, PatchGAN LSGAN, cycle 10, identity 0.5',
   schema: CYCLEGAN_SCHEMA,
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
-  tiny: { isize: 16, ngf: 8, ndf: 8, nBlocks: 1, probe: 16 },
+  // tiny: domain B from MNIST too (digit 7), so quick tests do not open Fashion-MNIST's 60,000 images
+  tiny: { isize: 16, ngf: 8, ndf: 8, nBlocks: 1, probe: 16, dataB: 'mnist', classesB: '7' },
   trainDefaults: CYCLEGAN_TRAIN_DEFAULTS,
   lossDocs: CYCLEGAN_STEP_LOSSES,
   create: (h) => new Cyclegan(h as Partial<CycleganHParams>),
