@@ -354,19 +354,23 @@ export interface GeneratorTrainResult {
   config: GeneratorBundleConfig;
 }
 
-/** A likelihood model's test NLL after training is measured on at most this many test images (a seeded subset). */
+/**
+ * A likelihood model's test NLL after training is measured on at most this many test images, and
+ * on no more than it trained on (a seeded subset), so that it never costs more than the training.
+ */
 export const TEST_NLL_IMAGES = 1000;
 
 /**
  * The mean bits/dim of an autoregressive model (pixelcnn, pixelrnn) on the `test` source of
- * class-labelled data (MNIST...), the trained classes only, at most {@link TEST_NLL_IMAGES}
- * images (seeded subset), in batches of 256; null for data without a test source (image folders).
+ * class-labelled data (MNIST...), the trained classes only, at most `limit` images (seeded
+ * subset), in batches of 256; null for data without a test source (image folders).
  */
 async function testBitsPerDim(
   model: AutoregressiveModel<AutoregressiveHParams>,
   req: GeneratorTrainRequest,
   classes: string[] | 'all',
   transforms: TransformChain,
+  limit: number,
 ): Promise<{ bitsPerDim: number; images: number } | null> {
   const ds = openData(req.data);
   if (ds.kind !== 'idx' || !ds.sources.includes('test')) return null;
@@ -377,7 +381,7 @@ async function testBitsPerDim(
     for (let i = 0; i < split.length; i++) if (ids.includes(split.classId[i]!)) keep.push(i);
     split = split.subset(keep);
   }
-  split = limitSplit(split, TEST_NLL_IMAGES, req.data.seed);
+  split = limitSplit(split, limit, req.data.seed);
   if (split.length === 0) return null;
   return { bitsPerDim: await model.bitsPerDim(new SplitSource(split, transforms, req.data.seed)), images: split.length };
 }
@@ -421,7 +425,10 @@ export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHoo
         ? await model.fit(sourceA, { ...fitOptions, sourceB: new SplitSource(b.split, transforms, req.data.seed) })
         : await model.fit(sourceA, fitOptions);
     // likelihood models (pixelcnn, pixelrnn): the NLL of held-out images, printed and stored
-    const testNll = report.interrupted || !(model instanceof AutoregressiveModel) ? null : await testBitsPerDim(model, req, record.classes, transforms);
+    const testNll =
+      report.interrupted || !(model instanceof AutoregressiveModel)
+        ? null
+        : await testBitsPerDim(model, req, record.classes, transforms, Math.min(TEST_NLL_IMAGES, trainSplit.length));
     if (testNll !== null) {
       log(`test NLL: ${testNll.bitsPerDim.toFixed(4)} bits/dim on ${testNll.images} test images`);
     }
