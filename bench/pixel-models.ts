@@ -1,7 +1,7 @@
 // PixelCNN vs PixelRNN on MNIST at 28 px (issue 11): test bits/dim and time per epoch, side by
 // side, at one small stated budget; prints one Markdown row per model and a JSON line.
 //
-//   ANOGEN_NUM_THREADS=1 nice -n 10 node --import tsx bench/pixel-models.ts [--train 2000] [--test 1000] [--epochs 1]
+//   ANOGEN_NUM_THREADS=1 nice -n 10 node --import tsx bench/pixel-models.ts [--train 2000] [--test 1000] [--epochs 1] [--only pixelcnn|pixelrnn]
 //
 // Both train with src/train's loop (Adam lr 1e-3, batch 64, seed 0) on the same seeded subset of
 // the MNIST training images (all digits), and are evaluated on the same subset of the test split.
@@ -32,6 +32,7 @@ const models: [string, () => AutoregressiveModel<AutoregressiveHParams>][] = [
   ['pixelcnn', () => new PixelCnn({ isize: size, hidden: 32, layers: 5, outHidden: 64 }) as never],
   ['pixelrnn', () => new PixelRnn({ isize: size, hidden: 32, layers: 2, outHidden: 64 }) as never],
 ];
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const rows: Record<string, unknown>[] = [];
 console.log(
   `MNIST ${size} px, train ${nTrain} (all digits), test ${nTest}, ${epochs} epoch(s), batch 64, Adam 1e-3, 256 levels, ${getNumThreads()} thread(s), load ${os
@@ -40,6 +41,7 @@ console.log(
     .join(' ')}`,
 );
 for (const [name, make] of models) {
+  if (only !== undefined && name !== only) continue;
   const m = make();
   const params = m.stateDict();
   let count = 0;

@@ -166,6 +166,7 @@ test('pixelcnn detector: score = the model bits/dim of the image, map = per-pixe
   const maps = r.maps!;
   assert.deepEqual(maps.shape, [4, 1, S, S]);
   const perImage = maps.flatten(1).mean(1).toFloat32Array();
+  assert.ok(gen.nllMap(x, 3).sub(maps).abs().max().item() < 1e-5, "the generator's nllMap (in batches of 3) is the detector's map");
   for (let n = 0; n < 4; n++) {
     assert.ok(Math.abs(r.scores[n]! - perImage[n]!) < 1e-5, 'score = mean of the map');
     assert.ok(Math.abs(r.scores[n]! - (await gen.bitsPerDim(x.narrow(0, n, 1)))) < 1e-5, 'score = the generator bits/dim');
