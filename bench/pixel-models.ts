@@ -3,7 +3,8 @@
 //
 //   ANOGEN_NUM_THREADS=1 nice -n 10 node --import tsx bench/pixel-models.ts [--train 2000] [--test 1000] [--epochs 1] [--only pixelcnn|pixelrnn]
 //
-// Both train with src/train's loop (Adam lr 1e-3, batch 64, seed 0) on the same seeded subset of
+// Columns: model | parameters | test bits/dim | wall s/epoch | CPU s/epoch | train img/s | s to
+// sample 4 images | load average (1 min) before -> after. Both train with src/train's loop (Adam lr 1e-3, batch 64, seed 0) on the same seeded subset of
 // the MNIST training images (all digits), and are evaluated on the same subset of the test split.
 import os from 'node:os';
 import { fromConfig, sourceSplit } from '../src/data/index.js';
@@ -50,7 +51,10 @@ for (const [name, make] of models) {
     t.dispose();
   }
   const load0 = os.loadavg()[0]!;
+  const cpu0 = process.cpuUsage();
   const rep = await m.fit(train, { epochs, batchSize: 64, lr: 1e-3, seed: 0 });
+  const cpu = process.cpuUsage(cpu0);
+  const cpuPerEpoch = (cpu.user + cpu.system) / 1e6 / epochs;
   const t0 = performance.now();
   const bpd = await m.bitsPerDim(test, 100);
   const evalS = (performance.now() - t0) / 1000;
@@ -64,6 +68,7 @@ for (const [name, make] of models) {
     trainBitsPerDim: rep.history.at(-1)?.nll,
     testBitsPerDim: bpd,
     secondsPerEpoch: rep.seconds / epochs,
+    cpuSecondsPerEpoch: cpuPerEpoch,
     imagesPerSecond: rep.imagesPerSecond,
     testEvalSeconds: evalS,
     sample4Seconds: sampleS,
@@ -71,7 +76,7 @@ for (const [name, make] of models) {
   };
   rows.push(row);
   console.log(
-    `| ${name} | ${count} | ${bpd.toFixed(3)} | ${row.secondsPerEpoch.toFixed(1)} | ${rep.imagesPerSecond.toFixed(1)} | ${sampleS.toFixed(1)} | ${load0.toFixed(1)} -> ${os.loadavg()[0]!.toFixed(1)} |`,
+    `| ${name} | ${count} | ${bpd.toFixed(3)} | ${row.secondsPerEpoch.toFixed(1)} | ${cpuPerEpoch.toFixed(1)} | ${rep.imagesPerSecond.toFixed(1)} | ${sampleS.toFixed(1)} | ${load0.toFixed(1)} -> ${os.loadavg()[0]!.toFixed(1)} |`,
   );
   m.dispose();
 }
