@@ -29,7 +29,23 @@ export { ConditionalNetworks, type ConditionalArch } from './cgan/networks.js';
 export { cganProcess, cyclingLabels, CGAN_STEP_LOSSES } from './cgan/step.js';
 export { Cgan, CGAN_DEFAULTS, CGAN_SCHEMA, CGAN_TRAIN_DEFAULTS, cganHParams, type CganHParams } from './cgan/model.js';
 export { ProGan, PROGAN_DEFAULTS, PROGAN_SCHEMA, PROGAN_TRAIN_DEFAULTS, proganHParams, growthAt, type ProGanHParams, type Growth } from './progan/index.js';
-export { PAIRED_TASKS, degradeImages, sobelEdges, pairedInput, UnpairedSource, splitUnpaired, ProbeImages, TranslationModel, isTranslationModel, isUnpairedModel, rowGroups, type PairedTask, type TranslationRows, type UnpairedFitOptions, type UnpairedModel } from './paired.js';
+export {
+  PAIRED_TASKS,
+  degradeImages,
+  sobelEdges,
+  pairedInput,
+  UnpairedSource,
+  splitUnpaired,
+  ProbeImages,
+  TranslationModel,
+  isTranslationModel,
+  isUnpairedModel,
+  rowGroups,
+  type PairedTask,
+  type TranslationRows,
+  type UnpairedFitOptions,
+  type UnpairedModel,
+} from './paired.js';
 export { Pix2pix, PIX2PIX_DEFAULTS, PIX2PIX_SCHEMA, PIX2PIX_TRAIN_DEFAULTS, pix2pixHParams, type Pix2pixHParams } from './pix2pix/model.js';
 export { Cyclegan, CYCLEGAN_DEFAULTS, CYCLEGAN_SCHEMA, CYCLEGAN_TRAIN_DEFAULTS, cycleganHParams, type CycleganHParams } from './cyclegan/model.js';
 export { PixelCnn, PIXELCNN_DEFAULTS, PIXELCNN_SCHEMA, PIXELCNN_TRAIN_DEFAULTS, PIXEL_MODEL_SCHEMA, pixelCnnHParams, type PixelCnnHParams } from './pixelcnn/model.js';
