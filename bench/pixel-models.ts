@@ -1,7 +1,7 @@
 // PixelCNN vs PixelRNN on MNIST at 28 px (issue 11): test bits/dim and time per epoch, side by
 // side, at one small stated budget; prints one Markdown row per model and a JSON line.
 //
-//   ANOGEN_NUM_THREADS=1 nice -n 10 node --import tsx bench/pixel-models.ts [--train 2000] [--test 1000] [--epochs 1] [--only pixelcnn|pixelrnn]
+//   ANOGEN_NUM_THREADS=1 nice -n 10 node --import tsx bench/pixel-models.ts [--train 2000] [--test 1000] [--epochs 1] [--only pixelcnn|pixelrnn] [--layers N]
 //
 // Columns: model | parameters | test bits/dim | wall s/epoch | CPU s/epoch | train img/s | s to
 // sample 4 images | load average (1 min) before -> after. Both train with src/train's loop (Adam lr 1e-3, batch 64, seed 0) on the same seeded subset of
@@ -30,8 +30,8 @@ const train = new SplitSource(limitSplit(sourceSplit(ds, 'train'), nTrain, 0), t
 const test = new SplitSource(limitSplit(sourceSplit(ds, 'test'), nTest, 0), tf, 0);
 
 const models: [string, () => AutoregressiveModel<AutoregressiveHParams>][] = [
-  ['pixelcnn', () => new PixelCnn({ isize: size, hidden: 32, layers: 5, outHidden: 64 }) as never],
-  ['pixelrnn', () => new PixelRnn({ isize: size, hidden: 32, layers: 2, outHidden: 64 }) as never],
+  ['pixelcnn', () => new PixelCnn({ isize: size, hidden: 32, layers: arg('layers', 5), outHidden: 64 }) as never],
+  ['pixelrnn', () => new PixelRnn({ isize: size, hidden: 32, layers: arg('layers', 2), outHidden: 64 }) as never],
 ];
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const rows: Record<string, unknown>[] = [];

@@ -149,8 +149,8 @@ export function croppingStepper(net: Module<[Tensor], Tensor>, reach = Infinity)
  * from latent codes z (N x S*S x 1 x 1), in eval mode without autograd. On the CPU the passes
  * run with `threads` libtorch threads (default 1; the previous setting is restored): one pass
  * per pixel is many small operations, where handing work to a second OpenMP thread costs more
- * than it saves (measured on a busy 2-core machine: 5.9 s instead of 123 s for the generator
- * test's 16 px samples).
+ * than it saves (measured on a busy 2-core machine, load 9 to 13: the pixelcnn case of the
+ * generator test took 11.5 s instead of 123 s, before the receptive-field crop).
  */
 export function sampleAutoregressive(stepper: RowStepper, z: Tensor, size: number, levels: number, device: Device, threads = 1): Tensor {
   const prev = getNumThreads();
