@@ -73,18 +73,21 @@ export function ganHParams(h: Record<string, unknown> = {}): GanHParams {
   return resolveHParams(GAN_SCHEMA, h, 'gan') as unknown as GanHParams;
 }
 
-/** The DCGAN generative model. */
-export class Gan extends GenerativeModel<GanHParams> {
-  readonly name = 'gan';
+/** The DCGAN generative model (and the base of the models that only change its step). */
+export class Gan<H extends GanHParams = GanHParams> extends GenerativeModel<H> {
+  readonly name: string = 'gan';
   readonly trainDefaults = GAN_TRAIN_DEFAULTS;
   readonly nets: AdversarialNetworks;
   protected get net(): AdversarialNetworks {
     return this.nets;
   }
 
-  /** Builds the model from (partial) hyperparameters, validated against {@link GAN_SCHEMA}. */
-  constructor(hparams: Partial<GanHParams> = {}) {
-    super(ganHParams(hparams as Record<string, unknown>));
+  /**
+   * Builds the model from (partial) hyperparameters, validated against {@link GAN_SCHEMA}
+   * (default) or by `resolve` (a model that extends `gan`'s schema, e.g. `unrolled-gan`).
+   */
+  constructor(hparams: Partial<H> = {}, resolve: (h: Record<string, unknown>) => H = ganHParams as unknown as (h: Record<string, unknown>) => H) {
+    super(resolve(hparams as Record<string, unknown>));
     const { isize, nc, nz, ngf, ndf } = this.hparams;
     this.nets = new AdversarialNetworks({ isize, nc, nz, ngf, ndf, discriminatorBatchNorm: true });
   }

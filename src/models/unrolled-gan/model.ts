@@ -4,13 +4,11 @@
  * (`unrollSteps`, default 5; the paper uses 5 to 10 and shows 0 is a plain GAN), its gradient
  * flowing through the unrolled updates (see step.ts). The discriminator's own update is `gan`'s.
  */
-import type { Tensor } from '../../core/tensor.js';
 import type { TrainingProcess } from '../../train/loop.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../../util/schema.js';
-import { GenerativeModel, type GeneratorProcessOptions, type ImageSpec } from '../generative.js';
+import type { GeneratorProcessOptions } from '../generative.js';
 import { registerGenerator } from '../registry.js';
-import { AdversarialNetworks } from '../gan/networks.js';
-import { GAN_SCHEMA, GAN_TRAIN_DEFAULTS, type GanHParams } from '../gan/model.js';
+import { Gan, GAN_SCHEMA, GAN_TRAIN_DEFAULTS, type GanHParams } from '../gan/model.js';
 import { UNROLL_OPTIMIZERS, UNROLLED_GAN_STEP_LOSSES, unrolledGanProcess, type UnrollOptimizer } from './step.js';
 
 /** The `unrolled-gan` hyperparameters: `gan`'s (DCGAN defaults) and the unrolling. */
@@ -48,35 +46,16 @@ export function unrolledGanHParams(h: Record<string, unknown> = {}): UnrolledGan
   return resolveHParams(UNROLLED_GAN_SCHEMA, h, 'unrolled-gan') as unknown as UnrolledGanHParams;
 }
 
-/** The Unrolled GAN generative model. */
-export class UnrolledGan extends GenerativeModel<UnrolledGanHParams> {
-  readonly name = 'unrolled-gan';
-  readonly trainDefaults = UNROLLED_GAN_TRAIN_DEFAULTS;
-  readonly nets: AdversarialNetworks;
-  protected get net(): AdversarialNetworks {
-    return this.nets;
-  }
+/** The Unrolled GAN generative model: `gan`'s networks, sampling and defaults; its own step. */
+export class UnrolledGan extends Gan<UnrolledGanHParams> {
+  override readonly name: string = 'unrolled-gan';
 
   /** Builds the model from (partial) hyperparameters, validated against {@link UNROLLED_GAN_SCHEMA}. */
   constructor(hparams: Partial<UnrolledGanHParams> = {}) {
-    super(unrolledGanHParams(hparams as Record<string, unknown>));
-    const { isize, nc, nz, ngf, ndf } = this.hparams;
-    this.nets = new AdversarialNetworks({ isize, nc, nz, ngf, ndf, discriminatorBatchNorm: true });
+    super(hparams, unrolledGanHParams);
   }
 
-  get input(): ImageSpec {
-    return { size: this.hparams.isize, channels: this.hparams.nc, range: [-1, 1] };
-  }
-
-  get nz(): number {
-    return this.hparams.nz;
-  }
-
-  protected generate(z: Tensor): Tensor {
-    return this.nets.netG.call(z);
-  }
-
-  protected trainingProcess(o: GeneratorProcessOptions): TrainingProcess {
+  protected override trainingProcess(o: GeneratorProcessOptions): TrainingProcess {
     const h = this.hparams;
     return unrolledGanProcess(
       this.nets,
