@@ -6,66 +6,23 @@
  */
 import path from 'node:path';
 import { AnogenError } from '../../core/index.js';
-import { flagName, didYouMean } from '../../util/schema.js';
+import { flagName } from '../../util/schema.js';
 import '../../models/index.js';
 import { generatorNames, getGenerator } from '../../models/registry.js';
 import { BENCHMARK_JSON, BENCHMARK_MD } from '../../pipeline/benchmark.js';
 import { generativeBenchmark, type GenerativeBenchmarkRequest } from '../../pipeline/generative-benchmark.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
+import { list, parseHParamsList } from '../hparams-list.js';
 import { stdout } from '../io.js';
 import { deviceOption } from './train.js';
 
 /** Options of the detector suite that the generative suite does not take. */
 const DETECTOR_ONLY = ['protocol', 'classes', 'channels', 'valLimit', 'valFraction', 'includeUncertain', 'skipBad', 'floors', 'patchSize', 'patchStride', 'patchPositionAware'];
 
-/** Splits a comma list ('' and spaces dropped). */
-const list = (s: unknown): string[] =>
-  String(s)
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.length > 0);
-
 /** Parses `--hparams model.key=value,...` against the generators' schemas (a key without `model.` applies to every listed model that has it). */
 export function parseGeneratorHParams(text: string, models: string[]): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const item of list(text)) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new AnogenError(`--hparams: ${JSON.stringify(item)} is not key=value; expected model.key=value,... (e.g. gan.ngf=16)`);
-    const lhs = item.slice(0, eq).trim();
-    const raw = item.slice(eq + 1).trim();
-    const dot = lhs.indexOf('.');
-    const targets = dot > 0 ? [lhs.slice(0, dot)] : models;
-    const name = dot > 0 ? lhs.slice(dot + 1) : lhs;
-    if (dot > 0 && !models.includes(targets[0]!)) {
-      throw new AnogenError(`--hparams ${lhs}: ${JSON.stringify(targets[0])} is not in --models${didYouMean(targets[0]!, models)}; expected one of ${models.join(', ')}`);
-    }
-    let used = 0;
-    for (const m of targets) {
-      const schema = getGenerator(m).schema;
-      const key = Object.keys(schema).find((k) => k === name || flagName(k) === name);
-      if (key === undefined) {
-        if (dot > 0) {
-          const keys = Object.keys(schema).map(flagName);
-          throw new AnogenError(`--hparams ${lhs}: ${m} has no hyperparameter ${JSON.stringify(name)}${didYouMean(name, keys)}; valid: ${keys.join(', ')}`);
-        }
-        continue;
-      }
-      const spec = schema[key]!;
-      let v: unknown = raw;
-      if (spec.type === 'int' || spec.type === 'number') {
-        v = Number(raw);
-        if (raw === '' || !Number.isFinite(v)) throw new AnogenError(`--hparams ${lhs}=${raw}: expected a number`);
-      } else if (spec.type === 'bool') {
-        if (!['true', 'false', '1', '0'].includes(raw)) throw new AnogenError(`--hparams ${lhs}=${raw}: expected true or false`);
-        v = raw === 'true' || raw === '1';
-      }
-      (out[m] ??= {})[key] = v;
-      used++;
-    }
-    if (used === 0) throw new AnogenError(`--hparams ${lhs}: none of ${models.join(', ')} has a hyperparameter ${JSON.stringify(name)} (anogen help train <model> lists them)`);
-  }
-  return out;
+  return parseHParamsList(text, models, { schemaOf: (m) => getGenerator(m).schema, listFlag: '--models', what: 'model', example: 'gan.ngf=16' });
 }
 
 /** Builds the generative benchmark's request from `anogen benchmark`'s parsed options. */

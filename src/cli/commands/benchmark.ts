@@ -20,6 +20,7 @@ import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
 import { DEVICE_SPEC, deviceOption } from './train.js';
 import { stdout } from '../io.js';
+import { list, parseHParamsList } from '../hparams-list.js';
 import { recordBenchmark, type RecordOptions } from '../../runs/record.js';
 import { REGISTRY_SPECS, registryOptions } from './runs.js';
 import path from 'node:path';
@@ -82,66 +83,9 @@ Example:
 
 ${'' /* options follow */}`;
 
-/** Splits a comma list ('' and spaces dropped). */
-const list = (s: unknown): string[] =>
-  String(s)
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.length > 0);
-
-/** Converts a `--hparams` value to the schema's type (validated later by the schema). */
-function hparamValue(detector: string, key: string, raw: string): unknown {
-  const spec = getDetector(detector).schema[key]!;
-  if (spec.type === 'int' || spec.type === 'number') {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new AnogenError(`--hparams ${detector}.${flagName(key)}=${raw}: expected a number`);
-    return n;
-  }
-  if (spec.type === 'bool') {
-    if (raw === 'true' || raw === '1') return true;
-    if (raw === 'false' || raw === '0') return false;
-    throw new AnogenError(`--hparams ${detector}.${flagName(key)}=${raw}: expected true or false`);
-  }
-  return raw;
-}
-
-/** The schema key of `name` (camelCase or kebab-case) in `detector`'s schema, or undefined. */
-function schemaKey(detector: string, name: string): string | undefined {
-  const keys = Object.keys(getDetector(detector).schema);
-  return keys.find((k) => k === name || flagName(k) === name);
-}
-
 /** Parses `--hparams detector.key=value,...` for the given detectors. */
 export function parseHParams(text: string, detectors: string[]): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const item of list(text)) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new AnogenError(`--hparams: ${JSON.stringify(item)} is not key=value; expected detector.key=value,... (e.g. ganomaly.nz=8)`);
-    const lhs = item.slice(0, eq).trim();
-    const raw = item.slice(eq + 1).trim();
-    const dot = lhs.indexOf('.');
-    const targets = dot > 0 ? [lhs.slice(0, dot)] : detectors;
-    const name = dot > 0 ? lhs.slice(dot + 1) : lhs;
-    if (dot > 0 && !detectors.includes(targets[0]!)) {
-      throw new AnogenError(`--hparams ${lhs}: ${JSON.stringify(targets[0])} is not in --detectors${didYouMean(targets[0]!, detectors)}; expected one of ${detectors.join(', ')}`);
-    }
-    let used = 0;
-    for (const d of targets) {
-      const key = schemaKey(d, name);
-      if (key === undefined) {
-        if (dot > 0) {
-          const keys = Object.keys(getDetector(d).schema).map(flagName);
-          throw new AnogenError(`--hparams ${lhs}: ${d} has no hyperparameter ${JSON.stringify(name)}${didYouMean(name, keys)}; valid: ${keys.join(', ')}`);
-        }
-        continue;
-      }
-      (out[d] ??= {})[key] = hparamValue(d, key, raw);
-      used++;
-    }
-    if (used === 0)
-      throw new AnogenError(`--hparams ${lhs}: none of ${detectors.join(', ')} has a hyperparameter ${JSON.stringify(name)} (anogen help train <detector> lists them)`);
-  }
-  return out;
+  return parseHParamsList(text, detectors, { schemaOf: (d) => getDetector(d).schema, listFlag: '--detectors', what: 'detector', example: 'ganomaly.nz=8' });
 }
 
 /** Reads `--config` into flags (lists joined with commas, an hparams mapping flattened to detector.key=value). */
