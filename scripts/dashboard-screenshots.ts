@@ -172,6 +172,26 @@ try {
   await page.goto(`${server.url}#/runs/999999`);
   await page.waitForSelector('.error');
   await shot('8-unknown-run');
+
+  // the main pages at the three widths a user's window is likely to have
+  for (const width of [1000, 1400, 1920]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(`${server.url}#/runs`);
+    await page.waitForSelector('table.runs tbody tr[data-id]');
+    await shot(`w${width}-runs`);
+    await page.goto(`${server.url}#/runs/${ganTrain.id}`);
+    await page.waitForSelector('svg.roc', { state: 'attached' });
+    await page.waitForLoadState('networkidle');
+    await shot(`w${width}-run`);
+    await page.goto(`${server.url}#/score?bundle=${encodeURIComponent(gan)}`);
+    await page.waitForSelector('#file');
+    await page.setInputFiles('#file', files);
+    await page.waitForFunction((n) => document.querySelectorAll('.scorecard b.raw').length === n, files.length, { timeout: 60_000 });
+    await shot(`w${width}-score`);
+    await page.goto(`${server.url}#/compare?ids=${ganTrain.id},${aeTrain.id}`);
+    await page.waitForSelector('svg.loss', { state: 'attached' });
+    await shot(`w${width}-compare`);
+  }
 } finally {
   live.kill('SIGINT');
   await browser.close();
