@@ -14,6 +14,10 @@
 # ngf = ndf = 16, 1,000 test images. ELPV: all 1,018 training normals, 64 px, all 1,198 test
 # images, every floor, the patch kNN position-aware; gaussian and deep-svdd at their defaults,
 # ae (5 epochs, ngf 32) in its own table.
+# Not in the default set (run by name): gaussian --features patches (one Gaussian per patch position,
+# src/detectors/gaussian/patches.ts) at the budgets above: mnist-patches (8 x 8 patches, stride 4,
+# at 32 px), elpv-patches (8 x 8, stride 4, at 64 px, as the patch kNN floor) and elpv128-patches
+# (16 x 16, stride 8, at 128 px: the same relative geometry, the floor's patches too).
 set -euo pipefail
 out=${1:-runs/issue13}
 tables=${2:-"mnist mnist-ae fmnist loo elpv elpv-ae"}
@@ -41,8 +45,19 @@ for t in $tables; do
     elpv-ae)
       anogen benchmark --detectors ae --data /work/shared/data/elpv --protocol folder --image-size 64 --epochs 5 \
         --hparams ae.ngf=32 --patch-position-aware "${common[@]}" --out "$out/elpv-ae" ;;
+    mnist-patches)
+      anogen benchmark --detectors gaussian --hparams gaussian.features=patches,gaussian.patchSize=8,gaussian.patchStride=4 --data mnist \
+        --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 --floors pca,knn,ocsvm "${common[@]}" \
+        --out "$out/mnist-one-vs-rest-patches" ;;
+    elpv-patches)
+      anogen benchmark --detectors gaussian --hparams gaussian.features=patches --data /work/shared/data/elpv --protocol folder \
+        --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-patches" ;;
+    elpv128-patches)
+      anogen benchmark --detectors gaussian --hparams gaussian.features=patches,gaussian.patchSize=16,gaussian.patchStride=8 \
+        --data /work/shared/data/elpv --protocol folder --image-size 128 --patch-size 16 --patch-stride 8 --patch-position-aware \
+        "${common[@]}" --out "$out/elpv128-patches" ;;
     *)
-      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae)" >&2
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches)" >&2
       exit 2 ;;
   esac
 done

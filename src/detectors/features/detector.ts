@@ -17,8 +17,8 @@ export interface FeatureDetectorHParams extends BackboneHParams {
   isize: number;
   /** Image channels. */
   nc: number;
-  /** Feature source. */
-  features: FeatureSourceName;
+  /** Feature source: a {@link FeatureSourceName}, or a detector's own mode over one (gaussian's 'patches', over pixels: see the constructor's `source`). */
+  features: string;
   /** The backbone bundle's config.json with features 'bundle' (null otherwise). */
   backbone: string | null;
   /** Most training images used (0: all). */
@@ -35,18 +35,21 @@ export interface FittedFeatures<S> {
 
 /** Base class of one-pass feature detectors (see the module comment). */
 export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> extends Detector<H> implements FeatureExtractor {
-  readonly producesMaps = false;
+  /** False unless a subclass's mode has maps (gaussian with features 'patches'). */
+  readonly producesMaps: boolean = false;
   protected readonly src: FeatureSource;
   protected state: S | null = null;
 
   /**
    * @param who the detector's name, for messages (the subclass's `name` is not set yet here)
    * @param featureBatch default feature batch size of fit and score
+   * @param source the feature source to build (default `hparams.features`, which must then be a {@link FeatureSourceName})
    */
   constructor(
     hparams: H,
     private readonly who: string,
     private readonly featureBatch: number,
+    source?: FeatureSourceName,
   ) {
     super(hparams);
     const h = this.hparams;
@@ -57,7 +60,7 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
       backboneSize: h.backboneSize,
       backboneSha256: h.backboneSha256,
     };
-    this.src = new FeatureSource({ features: h.features, backbone: h.backbone, input: this.input, who, resnet });
+    this.src = new FeatureSource({ features: source ?? (h.features as FeatureSourceName), backbone: h.backbone, input: this.input, who, resnet });
   }
 
   /**

@@ -11,14 +11,26 @@
  * of the (unsquared) Mahalanobis distances, as the authors' code (ORippler/gaussian-ad-mvtec),
  * which averages the per-level distances (same order). The bundle stores the per-stage
  * precisions as one block-diagonal matrix and one shrinkage per stage.
+ *
+ * With features 'patches' (./patches.ts): one Gaussian per patch POSITION on the pixels, as
+ * PaDiM (Defard et al., 2020) does on feature maps; A(x) = the max over positions of the squared
+ * Mahalanobis distance of the patch there, and score() returns anomaly maps (each position's
+ * distance spread over its pixels). State: mean [P, D], precision [P, D, D], shrinkage [P].
  */
 import { AnogenError, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../core/index.js';
+import { checkImages, type ScoreOptions, type ScoreResult } from '../api.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
 import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
+import { fitPatchGaussians, patchDistances, patchGeometry, patchMaps, type PatchGeometry } from './patches.js';
+
+/** The gaussian's feature modes: the shared feature sources, plus 'patches' (one Gaussian per patch position, on the pixels). */
+export const GAUSSIAN_FEATURES = [...FEATURE_SOURCES, 'patches'] as const;
+/** One gaussian feature mode. */
+export type GaussianFeatures = FeatureSourceName | 'patches';
 
 /** The Gaussian detector's hyperparameters. */
 export const GAUSSIAN_SCHEMA = {
@@ -28,9 +40,11 @@ export const GAUSSIAN_SCHEMA = {
   features: {
     type: 'enum',
     default: 'pixels',
-    values: FEATURE_SOURCES,
-    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone) or 'backbone' (a torchvision ResNet, see backbone-weights)",
+    values: GAUSSIAN_FEATURES,
+    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone), 'backbone' (a torchvision ResNet, see backbone-weights) or 'patches' (one Gaussian per patch position on the pixels, PaDiM-style; score = worst patch, with anomaly maps)",
   },
+  patchSize: { type: 'int', default: 8, min: 1, max: 1024, doc: 'with --features patches: patch side p in pixels at the input size (at most isize)' },
+  patchStride: { type: 'int', default: 4, min: 1, max: 1024, doc: 'with --features patches: step s in pixels between patch origins (0, s, 2s, ... while the patch fits)' },
   backbone: { type: 'file', default: null, doc: "with --features bundle: the config.json of an anogen bundle whose detector has features (e.g. ganomaly's discriminator)" },
   ...BACKBONE_SCHEMA,
 } satisfies HParamSchema;
@@ -40,8 +54,12 @@ export interface GaussianHParams extends BackboneHParams {
   isize: number;
   nc: number;
   maxTrain: number;
-  features: FeatureSourceName;
+  features: GaussianFeatures;
   backbone: string | null;
+  /** With features 'patches': patch side in pixels (default 8). */
+  patchSize: number;
+  /** With features 'patches': step between patch origins in pixels (default 4). */
+  patchStride: number;
 }
 
 /** Every default. */
@@ -54,6 +72,11 @@ export const GAUSSIAN_TRAIN_DEFAULTS = { epochs: 1, batchSize: 256, lr: 0 };
 export function gaussianHParams(h: Record<string, unknown> = {}): GaussianHParams {
   const p = resolveHParams(GAUSSIAN_SCHEMA, h, 'gaussian') as unknown as GaussianHParams;
   checkBackboneHParams(p, 'gaussian');
+  if (p.features === 'patches') {
+    if (p.backbone !== null)
+      throw new AnogenError(`gaussian backbone: only used with features 'bundle' (features is 'patches', which cuts patches from the pixels); drop --backbone`);
+    patchGeometry(p.isize, p.nc, p.patchSize, p.patchStride);
+  }
   return { ...p, backbone: resolveBackbone(p.backbone) };
 }
 
@@ -64,18 +87,29 @@ interface GaussianState {
   precisions: Tensor[];
   /** The groups' widths F_g (summing to F). */
   groups: number[];
-  /** One Ledoit-Wolf shrinkage per group. */
+  /** One Ledoit-Wolf shrinkage per group (per position with features 'patches'). */
   shrinkage: number[];
+  /** With features 'patches': the positions' means [P, D] are `mean` and their precisions [P, D, D] `precisions[0]`. */
+  patches: boolean;
 }
 
 /** The Gaussian (Mahalanobis) detector (see the module comment). */
 export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
   readonly name = 'gaussian';
   protected readonly stateKeys = ['mean', 'precision', 'shrinkage'] as const;
+  /** True with features 'patches' (the per-position distances as maps). */
+  override readonly producesMaps: boolean = false;
+  /** The patch layout with features 'patches', else null. */
+  readonly patchGeometry: PatchGeometry | null = null;
 
   /** Builds the detector from (partial) hyperparameters, validated against {@link GAUSSIAN_SCHEMA}. */
   constructor(hparams: Partial<GaussianHParams> = {}) {
-    super(gaussianHParams(hparams as Record<string, unknown>), 'gaussian', GAUSSIAN_TRAIN_DEFAULTS.batchSize);
+    const h = gaussianHParams(hparams as Record<string, unknown>);
+    super(h, 'gaussian', GAUSSIAN_TRAIN_DEFAULTS.batchSize, h.features === 'patches' ? 'pixels' : h.features);
+    if (h.features === 'patches') {
+      this.patchGeometry = patchGeometry(h.isize, h.nc, h.patchSize, h.patchStride);
+      this.producesMaps = true;
+    }
   }
 
   /** The fitted Ledoit-Wolf shrinkage, the mean over the per-stage Gaussians when there are several (null before fit). */
@@ -97,6 +131,13 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
 
   /** Mean and Ledoit-Wolf covariance of the training features, per group; the precisions kept for scoring. */
   protected fitFeatures(x: Tensor): FittedFeatures<GaussianState> {
+    const g = this.patchGeometry;
+    if (g !== null) {
+      const fit = fitPatchGaussians(x, g);
+      const shrinkage = Array.from(fit.shrinkage);
+      const state = { mean: fit.mean, precisions: [fit.precision], groups: [g.dim], shrinkage, patches: true };
+      return { state, history: { shrinkage: shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length } };
+    }
     const groups = this.groupsFor(x.shape[1]!);
     const means: Tensor[] = [];
     const precisions: Tensor[] = [];
@@ -116,7 +157,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
       const mean = means.length === 1 ? means[0]! : noGrad(() => cat(means, 0));
       if (means.length > 1) for (const m of means) m.dispose();
       means.length = 0;
-      const state = { mean, precisions, groups, shrinkage };
+      const state = { mean, precisions, groups, shrinkage, patches: false };
       return { state, history: { shrinkage: shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length } };
     } catch (e) {
       for (const t of [...means, ...precisions]) t.dispose();
@@ -129,6 +170,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
    * Several groups: A(x) = sum over groups of the Mahalanobis distance (square root of each).
    */
   protected scoreFeatures(f: Tensor, st: GaussianState): Float64Array {
+    if (st.patches) return patchDistances(f, this.patchGeometry!, { mean: st.mean, precision: st.precisions[0]! }).amax(1).toFloat64Array();
     if (st.precisions.length === 1) return mahalanobis(f, st.mean, st.precisions[0]!).toFloat64Array();
     let at = 0;
     let total: Tensor | null = null;
@@ -143,7 +185,49 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     return total!.toFloat64Array();
   }
 
-  /** `mean` [F], `precision` [F, F] (block-diagonal with several groups), `shrinkage` [groups] (float64). */
+  /**
+   * With features 'patches': scores (the worst patch) and, unless `maps: false`, anomaly maps
+   * [N, 1, S, S] (./patches.ts), in batches of `batchSize` (default 256). Otherwise the
+   * feature detectors' score().
+   */
+  override score(x: Tensor, opts: ScoreOptions = {}): ScoreResult {
+    const g = this.patchGeometry;
+    if (g === null) return super.score(x, opts);
+    const st = this.requireState();
+    const bs = opts.batchSize ?? 256;
+    if (!Number.isInteger(bs) || bs < 1) throw new AnogenError(`gaussian score: batchSize must be a positive integer, got ${bs}`);
+    const wantMaps = opts.maps ?? true;
+    const xs = checkImages(x, this.input, 'gaussian score', { resize: opts.resize });
+    const n = xs.shape[0]!;
+    const scores = new Float32Array(n);
+    const maps: Tensor[] = [];
+    try {
+      for (let i = 0; i < n; i += bs) {
+        const fb = this.src.extract(xs.narrow(0, i, Math.min(bs, n - i)));
+        try {
+          const m = noGrad(() =>
+            tidy(() => {
+              const d = patchDistances(fb, g, { mean: st.mean, precision: st.precisions[0]! });
+              scores.set(d.amax(1).toFloat64Array(), i);
+              return wantMaps ? patchMaps(d, g) : null;
+            }),
+          );
+          if (m !== null) maps.push(m);
+        } finally {
+          fb.dispose();
+        }
+      }
+      if (!wantMaps) return { scores };
+      const all = maps.length === 1 ? maps[0]! : noGrad(() => cat(maps, 0));
+      if (maps.length === 1) maps.length = 0;
+      return { scores, maps: all };
+    } finally {
+      for (const t of maps) t.dispose();
+      if (xs !== x) xs.dispose();
+    }
+  }
+
+  /** `mean` [F], `precision` [F, F] (block-diagonal with several groups), `shrinkage` [groups] (float64); with 'patches' [P, D], [P, D, D], [P]. */
   protected stateTensors(st: GaussianState): [string, Tensor][] {
     const precision =
       st.precisions.length === 1
@@ -172,6 +256,26 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     const mean = sd.get('mean')!;
     const prec = sd.get('precision')!;
     const shr = sd.get('shrinkage')!;
+    const g = this.patchGeometry;
+    if (g !== null) {
+      const [p, d] = [g.positions, g.dim];
+      if (
+        mean.ndim !== 2 ||
+        mean.shape[0] !== p ||
+        mean.shape[1] !== d ||
+        prec.ndim !== 3 ||
+        prec.shape[0] !== p ||
+        prec.shape[1] !== d ||
+        prec.shape[2] !== d ||
+        shr.numel !== p
+      ) {
+        throw new AnogenError(
+          `gaussian state (features 'patches', ${p} positions of ${d} values): expected mean [${p}, ${d}], precision [${p}, ${d}, ${d}], shrinkage [${p}]; ` +
+            `got [${mean.shape.join(', ')}], [${prec.shape.join(', ')}] and [${shr.shape.join(', ')}]`,
+        );
+      }
+      return { mean: mean.detach().clone(), precisions: [prec.detach().clone()], groups: [d], shrinkage: Array.from(shr.toFloat64Array()), patches: true };
+    }
     const f = mean.shape[0]!;
     const groups = this.groupsFor(f);
     if (mean.ndim !== 1 || prec.ndim !== 2 || prec.shape[0] !== f || prec.shape[1] !== f || shr.numel !== groups.length || groups.reduce((a, b) => a + b, 0) !== f) {
@@ -186,7 +290,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
       precisions.push(noGrad(() => prec.narrow(0, at, w).narrow(1, at, w).clone()));
       at += w;
     }
-    return { mean: mean.detach().clone(), precisions, groups, shrinkage: Array.from(shr.toFloat64Array()) };
+    return { mean: mean.detach().clone(), precisions, groups, shrinkage: Array.from(shr.toFloat64Array()), patches: false };
   }
 
   protected ownedTensors(st: GaussianState): Tensor[] {
@@ -196,7 +300,8 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
 
 registerDetector({
   name: 'gaussian',
-  description: 'Gaussian on features (Rippel et al., 2020): Ledoit-Wolf covariance, score = squared Mahalanobis distance (summed distances over ResNet stages)',
+  description:
+    "Gaussian on features (Rippel et al., 2020): Ledoit-Wolf covariance, score = squared Mahalanobis distance (summed distances over ResNet stages); features 'patches': one Gaussian per patch position (PaDiM-style), worst patch, anomaly maps",
   schema: GAUSSIAN_SCHEMA,
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16 },
