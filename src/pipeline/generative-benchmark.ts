@@ -40,7 +40,11 @@ export const DEFAULT_BENCHMARK_SAMPLES = 10000;
 
 /** What a generative benchmark is asked to do. */
 export interface GenerativeBenchmarkRequest {
-  /** Registered generator names (at least one; `anogen models` lists them). */
+  /**
+   * The rows: registered generator names (at least one; `anogen models` lists them), each
+   * optionally as `name@label` to give one generator two rows with different `hparams` (e.g.
+   * `gan` and `gan@minimax` with `hparams: { 'gan@minimax': { loss: 'minimax' } }`).
+   */
   models: string[];
   /** Datasets with a quality classifier: 'mnist', 'fashion-mnist' (at least one). */
   data: string[];
@@ -56,7 +60,7 @@ export interface GenerativeBenchmarkRequest {
   lr?: number;
   /** Square image size of the generators (default: each generator's own); the classifier resizes to 32. */
   imageSize?: number;
-  /** Hyperparameters per generator, e.g. `{ gan: { ngf: 16 } }` (default none: the schema's). */
+  /** Hyperparameters per row of `models` (a generator or `name@label`), e.g. `{ gan: { ngf: 16 } }` (default none: the schema's). */
   hparams?: Record<string, Record<string, unknown>>;
   /** Samples measured per generator, and real training images of the reference row (default 10000). */
   samples?: number;
@@ -101,6 +105,7 @@ export type RowMeasures = Omit<QualityMeasures, 'n'> & { samples: number };
 export interface GenerativeCell extends Partial<RowMeasures> {
   /** model|dataset|seed. */
   id: string;
+  /** The row: the generator's name, or `name@label` (see {@link GenerativeBenchmarkRequest.models}). */
   model: string;
   dataset: string;
   seed: number;
@@ -110,6 +115,8 @@ export interface GenerativeCell extends Partial<RowMeasures> {
   error?: string;
   /** The budget actually used (defaults resolved). */
   budget?: { trainImages: number; epochs: number; batchSize: number; lr: number; imageSize: number; steps: number };
+  /** Training steps that updated a generator (those that logged its loss `g`; fewer than `steps` for WGAN's critic rounds); absent for models without one (pixelcnn, pixelrnn). */
+  generatorSteps?: number;
   /** Training wall time. */
   trainSeconds?: number;
   /** Wall time of sampling and measuring. */
@@ -142,6 +149,27 @@ export interface GenerativeBenchmarkTable {
   references: Record<string, GenerativeReference>;
   cells: GenerativeCell[];
 }
+
+/** A row label's form: `name@label` (letters, digits, '_' and '-'; no '.', which `--hparams` uses). */
+const ROW_LABEL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Splits a row of `models` into its registered generator and label: 'gan' -> { generator: 'gan' },
+ * 'gan@minimax' -> { generator: 'gan', label: 'minimax' }. AnogenError for an empty or invalid label
+ * or an unknown generator.
+ */
+export function parseGeneratorRow(row: string): { generator: string; label?: string } {
+  const at = row.indexOf('@');
+  if (at < 0) return { generator: getGenerator(row).name };
+  const label = row.slice(at + 1);
+  if (!ROW_LABEL.test(label)) {
+    throw new AnogenError(`--models ${row}: the label after '@' must be letters, digits, '_' or '-' (e.g. gan@minimax), got ${JSON.stringify(label)}`);
+  }
+  return { generator: getGenerator(row.slice(0, at)).name, label };
+}
+
+/** The registered generator of a row of `models` ('gan@minimax' -> 'gan'). */
+export const generatorOfRow = (row: string): string => parseGeneratorRow(row).generator;
 
 /** A file-name-safe form of a cell id. */
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
@@ -183,8 +211,8 @@ function plan(req: GenerativeBenchmarkRequest): PlannedCell[] {
   const hp = req.hparams ?? {};
   for (const m of Object.keys(hp)) if (!req.models.includes(m)) throw new AnogenError(`--hparams: ${JSON.stringify(m)} is not in --models (${req.models.join(', ')})`);
   for (const m of req.models) {
-    getGenerator(m);
-    createGenerator(m, { ...(hp[m] ?? {}), ...generatorInputHParams(m, req.imageSize, undefined) }).dispose(); // checked before any work
+    const g = generatorOfRow(m);
+    createGenerator(g, { ...(hp[m] ?? {}), ...generatorInputHParams(g, req.imageSize, undefined) }).dispose(); // checked before any work
   }
   const cells: PlannedCell[] = [];
   for (const dataset of req.data) {
@@ -371,12 +399,12 @@ async function runCell(
   try {
     r = await trainGenerator(
       {
-        generator: c.model,
+        generator: generatorOfRow(c.model),
         data: { data: c.dataset, seed: c.seed },
         epochs: req.epochs,
         batchSize: req.batchSize,
         lr: req.lr,
-        imageSize: req.imageSize ?? defaultGeneratorSize(getGenerator(c.model)),
+        imageSize: req.imageSize ?? defaultGeneratorSize(getGenerator(generatorOfRow(c.model))),
         trainLimit: req.trainLimit,
         out: dir,
         hparams: c.config.hparams,
@@ -412,11 +440,13 @@ async function runCell(
     const grid = `samples-${name}.png`;
     writeFileAtomic(path.join(req.out, grid), await sampleGridPng(model, { n: 64, seed: c.seed }));
     const training = r.config.training as { epochs: number; batchSize: number; lr: number; trainImages: number; steps: number };
+    const generatorSteps = r.report.history.filter((h) => h.g !== undefined).length;
     const cell: GenerativeCell = {
       ...base,
       status: 'done',
       ...rowOf(m),
       budget: { trainImages: training.trainImages, epochs: training.epochs, batchSize: training.batchSize, lr: training.lr, imageSize: model.input.size, steps: training.steps },
+      ...(generatorSteps > 0 ? { generatorSteps } : {}),
       trainSeconds: r.report.seconds,
       measureSeconds: (performance.now() - t0) / 1000,
       grid,
@@ -439,7 +469,8 @@ const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 
 function budgetText(c: GenerativeCell): string {
   const b = c.budget!;
   const hp = Object.entries(c.config.hparams ?? {}).map(([k, v]) => `${k}=${String(v)}`);
-  return `${b.trainImages} img x ${b.epochs} ep (${b.steps} steps, batch ${b.batchSize}), ${b.imageSize} px${hp.length > 0 ? `, ${hp.join(' ')}` : ''}`;
+  const g = c.generatorSteps !== undefined && c.generatorSteps !== b.steps ? `, ${c.generatorSteps} generator steps` : '';
+  return `${b.trainImages} img x ${b.epochs} ep (${b.steps} steps${g}, batch ${b.batchSize}), ${b.imageSize} px${hp.length > 0 ? `, ${hp.join(' ')}` : ''}`;
 }
 
 /** The Markdown table of a generative benchmark (reference rows first, then every cell). */

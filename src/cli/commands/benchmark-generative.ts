@@ -2,7 +2,9 @@
  * `anogen benchmark --suite generative --models gan,wgan --data mnist [budget] [--samples N] --out DIR`:
  * the command-line front of src/pipeline/generative-benchmark.ts (generators x datasets x seeds,
  * each measured by the quality classifier of its dataset). `benchmark.ts` hands its parsed
- * options here when `--suite generative`; `--detectors` is accepted for `--models`.
+ * options here when `--suite generative`; `--detectors` is accepted for `--models`. A row
+ * `name@label` (e.g. `--models gan,gan@minimax --hparams gan@minimax.loss=minimax`) gives one
+ * generator a second row with its own hyperparameters.
  */
 import path from 'node:path';
 import { AnogenError } from '../../core/index.js';
@@ -10,7 +12,7 @@ import { flagName } from '../../util/schema.js';
 import '../../models/index.js';
 import { generatorNames, getGenerator } from '../../models/registry.js';
 import { BENCHMARK_JSON, BENCHMARK_MD } from '../../pipeline/benchmark.js';
-import { generativeBenchmark, type GenerativeBenchmarkRequest } from '../../pipeline/generative-benchmark.js';
+import { generativeBenchmark, generatorOfRow, parseGeneratorRow, type GenerativeBenchmarkRequest } from '../../pipeline/generative-benchmark.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
 import { list, parseHParamsList } from '../hparams-list.js';
@@ -20,9 +22,12 @@ import { deviceOption } from './train.js';
 /** Options of the detector suite that the generative suite does not take. */
 const DETECTOR_ONLY = ['protocol', 'classes', 'channels', 'valLimit', 'valFraction', 'includeUncertain', 'skipBad', 'floors', 'patchSize', 'patchStride', 'patchPositionAware'];
 
-/** Parses `--hparams model.key=value,...` against the generators' schemas (a key without `model.` applies to every listed model that has it). */
+/**
+ * Parses `--hparams model.key=value,...` against the generators' schemas (a key without `model.`
+ * applies to every listed row that has it; a row `gan@minimax` takes `gan@minimax.loss=minimax`).
+ */
 export function parseGeneratorHParams(text: string, models: string[]): Record<string, Record<string, unknown>> {
-  return parseHParamsList(text, models, { schemaOf: (m) => getGenerator(m).schema, listFlag: '--models', what: 'model', example: 'gan.ngf=16' });
+  return parseHParamsList(text, models, { schemaOf: (m) => getGenerator(generatorOfRow(m)).schema, listFlag: '--models', what: 'model', example: 'gan.ngf=16' });
 }
 
 /** Builds the generative benchmark's request from `anogen benchmark`'s parsed options. */
@@ -33,7 +38,10 @@ export function parseGenerativeBenchmark(opts: Record<string, unknown>, argv: st
   if (opts.models !== undefined && opts.detectors !== undefined) throw new AnogenError('--models and --detectors name the same list in --suite generative; give one');
   const names = opts.models ?? opts.detectors;
   if (names === undefined) throw new AnogenError(`anogen benchmark --suite generative: --models is required (comma-separated: ${generatorNames().join(', ')})`);
-  const models = list(names).map((m) => getGenerator(m).name);
+  const models = list(names).map((m) => {
+    const r = parseGeneratorRow(m);
+    return r.label === undefined ? r.generator : `${r.generator}@${r.label}`;
+  });
   if (opts.data === undefined) throw new AnogenError("anogen benchmark --suite generative: --data is required ('mnist' or 'fashion-mnist', comma-separated)");
   const seeds =
     opts.seeds === undefined

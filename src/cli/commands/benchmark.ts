@@ -30,7 +30,7 @@ import { generativeBenchmarkCommand } from './benchmark-generative.js';
 export const BENCHMARK_SPECS: OptionSpec[] = [
   { name: 'config', type: 'string', doc: 'JSON or YAML file of these options (lists may be YAML lists; hparams may be a mapping detector: {key: value}); flags override it' },
   { name: 'suite', type: 'string', values: ['detectors', 'generative'], doc: "'detectors' (AUROC tables) or 'generative' (generators' sample quality) (default detectors)" },
-  { name: 'models', type: 'string', doc: '--suite generative: comma-separated generators, one row each (--detectors is accepted too)' },
+  { name: 'models', type: 'string', doc: '--suite generative: comma-separated generators, one row each (name@label: another row, e.g. gan@minimax)' },
   { name: 'samples', type: 'int', min: 2, max: 1000000, doc: '--suite generative: samples measured per generator (default 10000)' },
   { name: 'detectors', type: 'string', doc: 'comma-separated detectors, one column of cells each (required; anogen models lists them)' },
   { name: 'data', type: 'string', doc: "comma-separated datasets: 'mnist', 'fashion-mnist', IDX folders or image folders (required)" },
