@@ -23,7 +23,7 @@ import { mixSeed, mulberry32, permutation } from '../data/random.js';
 import * as F from '../nn/functional.js';
 import { Module } from '../nn/module.js';
 import type { BatchSource } from '../train/source.js';
-import type { LoopReport } from '../train/loop.js';
+import type { LoopReport, LoopState } from '../train/loop.js';
 import { GenerativeModel, type GeneratorFitOptions, type SampleOptions } from './generative.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -111,8 +111,8 @@ export function pairedInput(x: Tensor, task: PairedTask, range: [number, number]
  * when an image fails to decode (skipBad) both halves are cut to the shorter one.
  *
  * B's stream advances with each `get` in call order, which the loop keeps (it fetches one batch
- * ahead, in step order), so a seed gives the same run. A resumed run would restart B's stream
- * (generator runs cannot resume yet).
+ * ahead, in step order), so a seed gives the same run. A resumed run passes `skip` (the B images
+ * the steps before the checkpoint drew, {@link unpairedSkip}) and continues B's stream exactly.
  */
 export class UnpairedSource implements BatchSource {
   readonly length: number;
@@ -124,16 +124,27 @@ export class UnpairedSource implements BatchSource {
    * @param a domain A's images (its length is the epoch's length)
    * @param b domain B's images (any length >= 1)
    * @param seed seed of B's shuffles (default 0; mixed so it differs from the loop's shuffle of A)
+   * @param skip B images already drawn (default 0: a fresh run; a resumed one: {@link unpairedSkip})
    */
   constructor(
     readonly a: BatchSource,
     readonly b: BatchSource,
     seed = 0,
+    skip = 0,
   ) {
     if (b.length < 1) throw new AnogenError('unpaired training: domain B has no images');
     this.length = a.length;
     this.itemShape = a.itemShape;
     this.rand = mulberry32(mixSeed(seed, 0xb));
+    for (let left = skip; left > 0;) {
+      if (this.cursor >= this.perm.length) {
+        this.perm = permutation(this.b.length, this.rand);
+        this.cursor = 0;
+      }
+      const k = Math.min(left, this.perm.length - this.cursor);
+      this.cursor += k;
+      left -= k;
+    }
   }
 
   /** The next `k` positions of B's stream. */
@@ -167,6 +178,16 @@ export class UnpairedSource implements BatchSource {
       xb.dispose();
     }
   }
+}
+
+/**
+ * The B images an {@link UnpairedSource} drew in the steps a loop state records (one per A image
+ * of each step; the loop drops an epoch's last incomplete batch unless `dropLast` is false).
+ */
+export function unpairedSkip(s: LoopState): number {
+  const { batchSize, stepsPerEpoch, dropLast, n } = s.settings;
+  const perEpoch = dropLast ? stepsPerEpoch * batchSize : n;
+  return Math.floor(s.globalStep / stepsPerEpoch) * perEpoch + (s.globalStep % stepsPerEpoch) * batchSize;
 }
 
 /** Options of an unpaired model's `fit`: the generators' options and domain B's images. */

@@ -25,13 +25,14 @@ import { AutoregressiveModel, type AutoregressiveHParams } from '../models/pixel
 import { createGenerator, defaultGeneratorSize, generatorInputHParams, generatorNames, getGenerator } from '../models/registry.js';
 import '../models/index.js';
 import { isTranslationModel, isUnpairedModel, rowGroups } from '../models/paired.js';
-import type { LoopReport } from '../train/loop.js';
+import { disposeLoopState, type LoopReport, type LoopState } from '../train/loop.js';
+import { serializeLoopState } from '../train/state.js';
 import { SplitSource } from '../train/source.js';
 import { acquireLock, assertHolds, type HeldLock } from '../util/lock.js';
 import { commitFiles, isPlainName, readCurrentFile, recoverCommit, removeStaleLitter } from '../util/bundle-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { imageTransforms, limitSplit, listImageFiles, openData, preprocessFiles, storableData } from './data.js';
-import { InterruptedError, type TrainHooks } from './train.js';
+import { CHECKPOINT_DIR, checkpointRequest, findCheckpoint, InterruptedError, readCheckpointState, type TrainHooks } from './train.js';
 
 const CONFIG_FILE = 'config.json';
 const WEIGHTS_FILE = 'model.safetensors';
@@ -208,6 +209,31 @@ export function isGeneratorBundle(dir: string): boolean {
   }
 }
 
+/**
+ * Extra file `name` saved with the generator bundle in `dir` (SaveGeneratorOptions.files, e.g. a
+ * checkpoint's train-state.json), checked against the SHA-256 in config.json and of the same
+ * version as it; null when the bundle has no file of that name. AnogenError for a folder that is
+ * not a generator bundle or a corrupt file.
+ */
+export function readGeneratorBundleFile(dir: string, name: string): Uint8Array | null {
+  if (!isPlainName(name)) throw new AnogenError(`readGeneratorBundleFile ${dir}: ${JSON.stringify(name)} is not a plain file name`);
+  for (let attempt = 0; ; attempt++) {
+    const text = configText(dir);
+    const config = parseGeneratorConfig(text, dir);
+    const want = config.files !== undefined && Object.hasOwn(config.files, name) ? config.files[name] : undefined;
+    if (want === undefined) return null;
+    const bytes = readCurrentFile(dir, name);
+    const sha = bytes === null ? '' : sha256(bytes);
+    if (sha === want.sha256) return new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength);
+    if (attempt < 3 && configText(dir) !== text) continue; // a writer committed meanwhile
+    if (bytes === null) throw new AnogenError(`bundle ${dir}: missing file ${name} (named by ${CONFIG_FILE})`);
+    throw new AnogenError(`bundle ${path.join(dir, name)}: the file is corrupt or was replaced (SHA-256 ${sha.slice(0, 12)}... differs from ${CONFIG_FILE}'s)`);
+  }
+}
+
+/** {@link readGeneratorBundleFile} for the checkpoint helpers of src/pipeline/train.ts: null (no training state) for a folder that holds no generator bundle. */
+const generatorFile = (dir: string, name: string): Uint8Array | null => (isGeneratorBundle(dir) ? readGeneratorBundleFile(dir, name) : null);
+
 /** A loaded generator bundle. */
 export interface LoadedGenerator {
   /** The model with its weights (the caller disposes it). */
@@ -343,6 +369,8 @@ export interface GeneratorTrainRequest {
   force?: boolean;
   /** 'auto' (default), 'cpu', 'cuda' or 'cuda:N'. */
   device?: DeviceSpec;
+  /** Also checkpoint every N steps (default 0: at epoch ends only; a stop request always checkpoints). */
+  checkpointEvery?: number;
 }
 
 /** Result of a generator training run. */
@@ -387,82 +415,160 @@ async function testBitsPerDim(
 }
 
 /**
- * Trains a generator on the training split of the chosen classes and writes its bundle. The
- * output folder is checked before any work and locked for the run. A stop request (Ctrl-C)
- * writes the bundle with the weights so far and rejects with InterruptedError (generators
- * cannot resume yet).
+ * The request a generator checkpoint was made with, to resume it: `dir` is the run's output
+ * folder or its checkpoint folder. Its `out` is the folder that holds the checkpoint (not the
+ * path stored at the start, which may have been relative to another working directory).
+ * AnogenError naming `dir` when it holds no checkpoint, or a detector's.
  */
-export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHooks = {}): Promise<GeneratorTrainResult> {
+export function generatorCheckpointRequest(dir: string): GeneratorTrainRequest {
+  const ck = findGeneratorCheckpoint(dir);
+  const req = checkpointRequest<GeneratorTrainRequest>(ck, generatorFile);
+  if (typeof req.generator !== 'string') throw new AnogenError(`--resume ${dir}: the checkpoint's training request names no generator; this checkpoint cannot be resumed`);
+  return { ...req, out: path.dirname(path.resolve(ck)) };
+}
+
+/**
+ * The checkpoint folder of a generator run (`dir` itself when it holds one, else
+ * `dir/checkpoint`); an AnogenError naming `dir` when there is none, or a detector's.
+ */
+export function findGeneratorCheckpoint(dir: string): string {
+  try {
+    return findCheckpoint(dir, generatorFile);
+  } catch (e) {
+    let detectorCheckpoint: string | null = null;
+    try {
+      detectorCheckpoint = findCheckpoint(dir);
+    } catch {
+      /* no detector checkpoint either: the first error says what is missing */
+    }
+    if (detectorCheckpoint !== null) {
+      throw new AnogenError(`--resume ${dir}: ${detectorCheckpoint} is a detector's checkpoint, not a generator's; resume it with anogen train --resume ${dir} (no model name)`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Trains a generator on the training split of the chosen classes and writes its bundle, or
+ * resumes the checkpoint in `resume` (a run's output folder or its checkpoint folder; default
+ * none) with `req` = {@link generatorCheckpointRequest}(resume), whose `epochs` may be raised.
+ *
+ * The output folder is checked before any work (unless resuming) and locked for the run. As a
+ * detector run does (src/pipeline/train.ts), the run writes a checkpoint into
+ * `<out>/checkpoint` at every epoch end (and every `checkpointEvery` steps, and on a stop
+ * request): a generator bundle of the weights so far (`anogen sample` reads it) plus the loop
+ * state (optimisers, torch's generator, the epoch and step, the request). A stop request
+ * (Ctrl-C) rejects with InterruptedError naming the checkpoint; a resumed run continues at the
+ * next step and ends, on the CPU, with the weights of an uninterrupted run. The checkpoint is
+ * removed once the bundle is written; a NaN/Inf loss keeps the last one.
+ */
+export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHooks = {}, resume?: string): Promise<GeneratorTrainResult> {
   const log = hooks.log ?? (() => undefined);
   const entry = getGenerator(req.generator);
   const device = resolveDevice(req.device ?? 'auto', 'device');
-  createGenerator(req.generator, req.hparams).dispose(); // hyperparameters checked before anything is written
-  checkBundleTarget(req.out, { replace: req.force === true });
+  const ckptDir = path.join(req.out, CHECKPOINT_DIR);
+  let resumeFrom: string | null = null;
+  if (resume !== undefined) {
+    resumeFrom = findGeneratorCheckpoint(resume);
+  } else {
+    createGenerator(req.generator, req.hparams).dispose(); // hyperparameters checked before anything is written
+    checkBundleTarget(req.out, { replace: req.force === true });
+  }
   const existed = fs.existsSync(req.out);
   const lock = acquireLock(req.out, 'anogen train');
   let model: GenerativeModel | null = null;
+  let loopState: LoopState | null = null;
   try {
     const { split, record } = generatorTrainSplit(req.data);
     const first = await split.dataset.loadItem(split.sourceName(0), split.index[0]!);
     const channels = req.channels ?? (first.image.channels === 3 ? 3 : 1);
     const size = req.imageSize ?? defaultGeneratorSize(entry);
     const transforms = fromConfig(imageTransforms({ size, channels, range: entry.input.range }));
-    model = createGenerator(req.generator, { ...req.hparams, ...generatorInputHParams(req.generator, size, channels) }).to(device);
+    const hparams = { ...req.hparams, ...generatorInputHParams(req.generator, size, channels) };
+    if (resumeFrom !== null) {
+      const b = loadGeneratorBundle(resumeFrom);
+      model = b.model;
+      const want = createGenerator(req.generator, hparams);
+      const same = b.config.generator === req.generator && JSON.stringify(b.config.hparams) === JSON.stringify(want.config());
+      want.dispose();
+      if (!same) throw new AnogenError(`--resume ${resume}: the checkpoint's model (${b.config.generator}) or hyperparameters differ from its training request's`);
+      loopState = readCheckpointState(resumeFrom, generatorFile);
+    } else {
+      model = createGenerator(req.generator, hparams);
+    }
+    model.to(device);
     const trainSplit = limitSplit(split, req.trainLimit, req.data.seed);
     const epochs = req.epochs ?? entry.trainDefaults.epochs;
     const batchSize = req.batchSize ?? entry.trainDefaults.batchSize;
     const lr = req.lr ?? entry.trainDefaults.lr;
     log(
-      `anogen train ${req.generator}: ${record.dataset} classes ${record.classes === 'all' ? 'all' : record.classes.join(',')} | train ${trainSplit.length}/${split.length} | ${size}x${size}x${channels} | ${epochs} epoch(s), batch ${batchSize}, lr ${lr}`,
+      `anogen train ${req.generator}: ${record.dataset} classes ${record.classes === 'all' ? 'all' : record.classes.join(',')} | train ${trainSplit.length}/${split.length} | ${size}x${size}x${channels} | ${epochs} epoch(s), batch ${batchSize}, lr ${lr}` +
+        (resumeFrom !== null ? ` | resuming ${resumeFrom} at epoch ${loopState!.epoch}, step ${loopState!.step}` : ''),
     );
-    const fitOptions = { epochs, batchSize, lr, seed: req.data.seed, onProgress: hooks.onProgress, shouldStop: hooks.shouldStop };
-    const sourceA = new SplitSource(trainSplit, transforms, req.data.seed);
     // unpaired models (cyclegan): domain B's training split, the same preprocessing, as many images at most
     const b = isUnpairedModel(model) ? domainBSplit(model.domainB, req) : null;
     if (b !== null) log(`domain B: ${b.record.dataset} classes ${b.record.classes === 'all' ? 'all' : b.record.classes.join(',')} | train ${b.split.length}`);
-    const report =
-      b !== null && isUnpairedModel(model)
-        ? await model.fit(sourceA, { ...fitOptions, sourceB: new SplitSource(b.split, transforms, req.data.seed) })
-        : await model.fit(sourceA, fitOptions);
-    // likelihood models (pixelcnn, pixelrnn): the NLL of held-out images, printed and stored
-    const testNll =
-      report.interrupted || !(model instanceof AutoregressiveModel)
-        ? null
-        : await testBitsPerDim(model, req, record.classes, transforms, Math.min(TEST_NLL_IMAGES, trainSplit.length));
-    if (testNll !== null) {
-      log(`test NLL: ${testNll.bitsPerDim.toFixed(4)} bits/dim on ${testNll.images} test images`);
-    }
-    const training = {
+    const training = { epochs, batchSize, lr, seed: req.data.seed, trainImages: trainSplit.length, trainLimit: req.trainLimit ?? null, device };
+    const data = { ...record, options: { ...req.data, data: storableData(req.data.data) }, ...(b !== null ? { domainB: { ...b.record, images: b.split.length } } : {}) };
+    const storedRequest: GeneratorTrainRequest = { ...req, data: data.options, epochs, batchSize, lr, force: undefined };
+    const m = model;
+    const fitOptions = {
       epochs,
       batchSize,
       lr,
       seed: req.data.seed,
-      trainImages: trainSplit.length,
-      trainLimit: req.trainLimit ?? null,
-      device,
+      onProgress: hooks.onProgress,
+      shouldStop: hooks.shouldStop,
+      checkpointEvery: req.checkpointEvery,
+      resume: loopState ?? undefined,
+      onCheckpoint: (state: LoopState, reason: 'epoch' | 'step' | 'interrupt') => {
+        saveGeneratorBundle(
+          ckptDir,
+          m,
+          { transforms, data, training: { ...training, checkpoint: { epoch: state.epoch, step: state.step, reason } } },
+          { replace: true, files: serializeLoopState(state, { request: storedRequest }) },
+        );
+      },
+    };
+    const sourceA = new SplitSource(trainSplit, transforms, req.data.seed);
+    const report =
+      b !== null && isUnpairedModel(model)
+        ? await model.fit(sourceA, { ...fitOptions, sourceB: new SplitSource(b.split, transforms, req.data.seed) })
+        : await model.fit(sourceA, fitOptions);
+    if (report.interrupted) {
+      throw new InterruptedError(
+        `interrupted at epoch ${report.epochs}: checkpoint saved in ${ckptDir} (continue with anogen train ${req.generator} --resume ${req.out}; anogen sample ${ckptDir} draws from it)`,
+        ckptDir,
+      );
+    }
+    // likelihood models (pixelcnn, pixelrnn): the NLL of held-out images, printed and stored
+    const testNll = model instanceof AutoregressiveModel ? await testBitsPerDim(model, req, record.classes, transforms, Math.min(TEST_NLL_IMAGES, trainSplit.length)) : null;
+    if (testNll !== null) {
+      log(`test NLL: ${testNll.bitsPerDim.toFixed(4)} bits/dim on ${testNll.images} test images`);
+    }
+    const finalTraining = {
+      ...training,
       seconds: report.seconds,
       imagesPerSecond: report.imagesPerSecond,
       steps: report.steps,
       ...(testNll !== null ? { test: testNll } : {}),
-      ...(report.interrupted ? { interrupted: { epoch: report.epochs } } : {}),
     };
-    const data = { ...record, options: { ...req.data, data: storableData(req.data.data) }, ...(b !== null ? { domainB: { ...b.record, images: b.split.length } } : {}) };
     const config = saveGeneratorBundle(
       req.out,
       model,
-      { transforms, data, training },
+      { transforms, data, training: finalTraining },
       { replace: true, lock, files: { 'history.json': `${JSON.stringify({ losses: report.history })}\n` } },
     );
-    if (report.interrupted) {
-      throw new InterruptedError(`interrupted at epoch ${report.epochs}: the bundle in ${req.out} holds the weights so far (a generator run cannot be resumed yet)`, req.out);
-    }
+    fs.rmSync(ckptDir, { recursive: true, force: true });
     log(`trained in ${report.seconds.toFixed(1)} s (${report.imagesPerSecond.toFixed(1)} img/s, ${report.steps} steps); bundle written to ${req.out}`);
     const result: GeneratorTrainResult = { out: req.out, model, report, config };
     model = null; // handed to the caller
     return result;
   } finally {
+    if (loopState) disposeLoopState(loopState);
     model?.dispose();
     lock.release();
+    // A run that failed before writing anything leaves no empty folder behind.
     if (!existed && fs.existsSync(req.out) && fs.readdirSync(req.out).length === 0) fs.rmdirSync(req.out);
   }
 }

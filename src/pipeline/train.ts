@@ -103,30 +103,38 @@ export class InterruptedError extends Error {
   }
 }
 
-/** The checkpoint folder of `dir`: `dir` itself when it holds a loop state, else `dir/checkpoint`. */
-export function findCheckpoint(dir: string): string {
+/**
+ * Reads an extra file of the bundle in a folder, checked against its config.json (null when the
+ * bundle has none of that name): readBundleFile for detector bundles (the default of the
+ * checkpoint helpers below), readGeneratorBundleFile (src/pipeline/generate.ts) for generators'.
+ */
+export type BundleFileReader = (dir: string, name: string) => Uint8Array | null;
+
+/** The checkpoint folder of `dir`: `dir` itself when it holds a loop state, else `dir/checkpoint` (`read`: see BundleFileReader). */
+export function findCheckpoint(dir: string, read: BundleFileReader = readBundleFile): string {
   if (!fs.existsSync(dir)) throw new AnogenError(`--resume ${dir}: no such folder`);
   for (const d of [dir, path.join(dir, CHECKPOINT_DIR)]) {
-    if (fs.existsSync(path.join(d, 'config.json')) && readBundleFile(d, TRAIN_STATE_JSON) !== null) return d;
+    if (fs.existsSync(path.join(d, 'config.json')) && read(d, TRAIN_STATE_JSON) !== null) return d;
   }
   throw new AnogenError(
     `--resume ${dir}: no training state there (expected a checkpoint written by anogen train: <out>/${CHECKPOINT_DIR}/ with ${TRAIN_STATE_JSON}); a finished bundle has none, train a new run instead`,
   );
 }
 
-/** The request a checkpoint was made with (to resume it). */
-export function checkpointRequest(dir: string): TrainRequest {
-  const ck = findCheckpoint(dir);
-  const bytes = readBundleFile(ck, TRAIN_STATE_JSON)!;
-  const j = JSON.parse(Buffer.from(bytes).toString('utf8')) as { request?: TrainRequest };
+/** The request a checkpoint was made with (to resume it; a generator checkpoint's holds a GeneratorTrainRequest). */
+export function checkpointRequest<R extends object = TrainRequest>(dir: string, read: BundleFileReader = readBundleFile): R {
+  const ck = findCheckpoint(dir, read);
+  const bytes = read(ck, TRAIN_STATE_JSON)!;
+  const j = JSON.parse(Buffer.from(bytes).toString('utf8')) as { request?: R };
   if (j.request === undefined || typeof j.request !== 'object')
     throw new AnogenError(`${ck}/${TRAIN_STATE_JSON}: the training request is missing; this checkpoint cannot be resumed`);
   return j.request;
 }
 
-function readCheckpointState(ck: string): LoopState {
-  const json = readBundleFile(ck, TRAIN_STATE_JSON);
-  const tensors = readBundleFile(ck, TRAIN_STATE_TENSORS);
+/** The loop state of the checkpoint folder `ck` (the caller disposes it with disposeLoopState). */
+export function readCheckpointState(ck: string, read: BundleFileReader = readBundleFile): LoopState {
+  const json = read(ck, TRAIN_STATE_JSON);
+  const tensors = read(ck, TRAIN_STATE_TENSORS);
   if (json === null || tensors === null) throw new AnogenError(`${ck}: the checkpoint's training state (${TRAIN_STATE_JSON}, ${TRAIN_STATE_TENSORS}) is incomplete`);
   return parseLoopState(json, tensors, ck).state;
 }

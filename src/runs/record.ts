@@ -17,6 +17,7 @@ import path from 'node:path';
 import { AnogenError } from '../core/errors.js';
 import type { ProgressEvent } from '../train/loop.js';
 import { findCheckpoint, type TrainRequest, type TrainResult } from '../pipeline/train.js';
+import { findGeneratorCheckpoint, type GeneratorTrainRequest, type GeneratorTrainResult } from '../pipeline/generate.js';
 import type { EvalRequest, EvalResults } from '../pipeline/types.js';
 import type { BenchmarkRequest, BenchmarkTable } from '../pipeline/benchmark.js';
 import { Registry, type Artifact, type RunKind, type RunStatus } from './registry.js';
@@ -241,6 +242,43 @@ function dataName(d: string | undefined): string | null {
 }
 
 /**
+ * Records a training run (a detector's or a generator's) that writes the bundle `run.bundle`:
+ * `fn` gets the progress callback to feed; `done` records what the result adds (its artifacts)
+ * and returns its summary numbers; `checkpointOf` finds the checkpoint folder of a `--resume`
+ * argument (findCheckpoint, findGeneratorCheckpoint). A resumed run (`resume` = the `--resume`
+ * argument) is a new run with `options.resumedFrom` (the checkpoint folder) and
+ * `options.resumedRun` (the newest earlier train run of the same bundle, when recorded).
+ */
+async function recordTrainRun<R>(
+  opts: RecordOptions,
+  run: RunStart & { bundle: string; options: Record<string, unknown> },
+  resume: string | undefined,
+  checkpointOf: (dir: string) => string,
+  fn: (onProgress: (e: ProgressEvent) => void) => Promise<R>,
+  done: (rec: RunRecorder, r: R) => Record<string, number>,
+): Promise<R> {
+  const rec = RunRecorder.start(opts, run);
+  if (resume !== undefined) {
+    rec.with((reg, id) => {
+      const prev = reg.listRuns({ kind: 'train' }).find((r) => r.id !== id && r.bundle === run.bundle);
+      let from = path.resolve(resume);
+      try {
+        from = path.resolve(checkpointOf(resume));
+      } catch {
+        /* the --resume argument as given */
+      }
+      const o = { ...run.options, resumedFrom: from, ...(prev ? { resumedRun: prev.id } : {}) };
+      reg.updateRun(id, { options: o });
+    });
+  }
+  return recorded(
+    rec,
+    () => fn((e) => rec.onProgress(e)),
+    (r) => done(rec, r),
+  );
+}
+
+/**
  * Records `anogen train`: `fn` gets the progress callback to feed. A resumed run (`resume` = the
  * `--resume` argument) is a new run with `options.resumedFrom` (the checkpoint folder) and
  * `options.resumedRun` (the newest earlier train run of the same bundle, when recorded).
@@ -251,34 +289,22 @@ export async function recordTrain(
   resume: string | undefined,
   fn: (onProgress: (e: ProgressEvent) => void) => Promise<TrainResult>,
 ): Promise<TrainResult> {
-  const options: Record<string, unknown> = { ...req };
-  const bundle = path.resolve(req.out);
-  const rec = RunRecorder.start(opts, {
-    kind: 'train',
+  const run = {
+    kind: 'train' as const,
     model: req.detector,
     data: dataName(req.data.data),
     protocol: { protocol: req.data.protocol ?? null, normal: req.data.normal ?? null, abnormal: req.data.abnormal ?? null },
-    options,
+    options: { ...req } as Record<string, unknown>,
     seed: req.data.seed,
-    bundle,
-  });
-  if (resume !== undefined) {
-    rec.with((reg, id) => {
-      const prev = reg.listRuns({ kind: 'train' }).find((r) => r.id !== id && r.bundle === bundle);
-      let from = path.resolve(resume);
-      try {
-        from = path.resolve(findCheckpoint(resume));
-      } catch {
-        /* the --resume argument as given */
-      }
-      const o = { ...options, resumedFrom: from, ...(prev ? { resumedRun: prev.id } : {}) };
-      reg.updateRun(id, { options: o });
-    });
-  }
-  return recorded(
-    rec,
-    () => fn((e) => rec.onProgress(e)),
-    (r) => {
+    bundle: path.resolve(req.out),
+  };
+  return recordTrainRun(
+    opts,
+    run,
+    resume,
+    (dir) => findCheckpoint(dir),
+    fn,
+    (rec, r) => {
       rec.with((reg, id) => {
         reg.updateRun(id, { protocol: r.meta.protocol });
         reg.addArtifact(id, 'bundle', r.out);
@@ -286,6 +312,54 @@ export async function recordTrain(
       return { seconds: r.report.seconds };
     },
   );
+}
+
+/**
+ * Records `anogen train <generator>` as a train run like a detector's (src/pipeline/generate.ts):
+ * model = the generator, protocol `{ protocol: 'generative', dataset, classes, images }` (the
+ * classes trained on, comma-separated or 'all', and the training images used; cyclegan adds
+ * `domainB`, `classesB`, `imagesB`), the bundle as an artifact; summary: the last
+ * step's losses, seconds, and `bitsPerDim` (the test NLL) for likelihood models. Resumed runs
+ * are linked as {@link recordTrain}'s are.
+ */
+export async function recordGeneratorTrain(
+  opts: RecordOptions,
+  req: GeneratorTrainRequest,
+  resume: string | undefined,
+  fn: (onProgress: (e: ProgressEvent) => void) => Promise<GeneratorTrainResult>,
+): Promise<GeneratorTrainResult> {
+  const run = {
+    kind: 'train' as const,
+    model: req.generator,
+    data: dataName(req.data.data),
+    protocol: { protocol: 'generative', classes: req.data.classes?.join(',') ?? 'all' },
+    options: { ...req } as Record<string, unknown>,
+    seed: req.data.seed,
+    bundle: path.resolve(req.out),
+  };
+  return recordTrainRun(opts, run, resume, findGeneratorCheckpoint, fn, (rec, r) => {
+    const d = (r.config.data ?? {}) as {
+      dataset?: string;
+      classes?: string[] | 'all';
+      images?: number;
+      domainB?: { dataset?: string; classes?: string[] | 'all'; images?: number };
+    };
+    const classes = (c: string[] | 'all' | undefined) => (Array.isArray(c) ? c.join(',') : (c ?? 'all'));
+    const trained = (r.config.training as { trainImages?: number } | undefined)?.trainImages;
+    const protocol = {
+      protocol: 'generative',
+      dataset: d.dataset ?? null,
+      classes: classes(d.classes),
+      images: trained ?? d.images ?? null,
+      ...(d.domainB !== undefined ? { domainB: d.domainB.dataset ?? null, classesB: classes(d.domainB.classes), imagesB: d.domainB.images ?? null } : {}),
+    };
+    rec.with((reg, id) => {
+      reg.updateRun(id, { protocol });
+      reg.addArtifact(id, 'bundle', r.out);
+    });
+    const test = (r.config.training as { test?: { bitsPerDim?: number } } | undefined)?.test;
+    return { seconds: r.report.seconds, ...(typeof test?.bitsPerDim === 'number' ? { bitsPerDim: test.bitsPerDim } : {}) };
+  });
 }
 
 /** The detector, dataset and seed a bundle's config.json names (nulls when unreadable). */

@@ -1,28 +1,62 @@
 /**
  * `anogen train <generator> --data ... [--classes c1,c2 | --normal C] --out DIR`: the
  * command-line front of src/pipeline/generate.ts's trainGenerator. `anogen train` hands its
- * argv here when the model named is a registered generator (src/models); the model's flags come
- * from its hyperparameter schema, as a detector's do.
+ * argv here when the model named is a registered generator (src/models), or when `--resume`
+ * names a generator run's checkpoint; the model's flags come from its hyperparameter schema, as
+ * a detector's do. As `anogen train <detector>`: Ctrl-C saves `<out>/checkpoint`,
+ * `anogen train [<generator>] --resume <out> [--epochs N]` continues it, and the run is recorded
+ * in the run registry (src/runs; `--home`, `--no-registry`).
  */
 import path from 'node:path';
 import { AnogenError, setNumThreads } from '../../core/index.js';
 import '../../models/index.js';
 import { defaultGeneratorSize, generatorNames, getGenerator, isGenerator } from '../../models/registry.js';
 import { detectorNames } from '../../detectors/registry.js';
+import { flagName } from '../../detectors/schema.js';
 import { resolveHParams } from '../../util/schema.js';
-import { trainGenerator, type GeneratorTrainRequest } from '../../pipeline/generate.js';
+import {
+  findGeneratorCheckpoint,
+  generatorCheckpointRequest,
+  readGeneratorConfig,
+  trainGenerator,
+  type GeneratorTrainRequest,
+  type GeneratorTrainResult,
+} from '../../pipeline/generate.js';
+import type { ProgressEvent } from '../../train/loop.js';
+import { recordGeneratorTrain, type RecordOptions } from '../../runs/record.js';
 import { optionsHelp, parseArgs, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
 import { stdout } from '../io.js';
-import { DATA_SPECS, DEVICE_SPEC, deviceOption, paramOption } from './train.js';
+import { DATA_SPECS, DEVICE_SPEC, deviceOption, paramOption, RESUME_OPTIONS } from './train.js';
+import { REGISTRY_SPECS, registryOptions } from './runs.js';
+
+/** The value of `--resume` in argv (undefined when absent). */
+function resumeInArgs(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--resume' || a.startsWith('--resume='));
+  if (i < 0) return undefined;
+  return argv[i]!.includes('=') ? argv[i]!.slice('--resume='.length) : argv[i + 1];
+}
+
+/** The generator of the checkpoint in `dir` (or `dir/checkpoint`); undefined when there is none, or a detector's. */
+function checkpointGenerator(dir: string): string | undefined {
+  try {
+    return readGeneratorConfig(findGeneratorCheckpoint(dir)).generator;
+  } catch {
+    return undefined; // no checkpoint, or a detector's: the command that parses argv says so
+  }
+}
 
 /**
  * The generator named in `anogen train` argv (its first positional), when it is a registered
- * generator. A name that is also a detector (pixelcnn: the generator and its likelihood
- * detector) trains the detector when a `--protocol` is given, the generator otherwise.
+ * generator; with `--resume DIR`, the generator of DIR's checkpoint when it is a generator's.
+ * A name that is also a detector (pixelcnn: the generator and its likelihood detector) trains
+ * the detector when a `--protocol` is given, the generator otherwise.
  */
 export function generatorInArgs(argv: string[]): string | undefined {
+  const resume = resumeInArgs(argv);
+  const fromCheckpoint = resume === undefined ? undefined : checkpointGenerator(resume);
+  if (fromCheckpoint !== undefined) return fromCheckpoint;
   const first = argv.find((a, i) => !a.startsWith('-') && (i === 0 || !argv[i - 1]!.startsWith('--') || argv[i - 1]!.includes('=')));
   if (first !== undefined && detectorNames().includes(first) && argv.some((a) => a === '--protocol' || a.startsWith('--protocol='))) return undefined;
   return isGenerator(first) ? first : undefined;
@@ -50,8 +84,15 @@ export function generatorTrainSpecs(generator: string): OptionSpec[] {
     { name: 'train-limit', type: 'int', min: 1, doc: 'use at most N training images (seeded random subset; default all)' },
     { name: 'out', type: 'string', doc: `bundle folder to write (default runs/${generator}-<data>[-<classes>])` },
     { name: 'force', type: 'bool', doc: 'replace an existing bundle in --out (default false: refuse)' },
+    {
+      name: 'resume',
+      type: 'string',
+      doc: 'continue an interrupted run (Ctrl-C) from its checkpoint (<out> or <out>/checkpoint) exactly; only --epochs may change (default none)',
+    },
+    { name: 'checkpoint-every', type: 'int', min: 0, doc: 'also write the checkpoint every N steps (default 0: at every epoch end)' },
     { name: 'quiet', type: 'bool', doc: 'no progress output, only results (default false)' },
     DEVICE_SPEC,
+    ...REGISTRY_SPECS,
   ];
   const skip = [e.input.sizeParam, e.input.channelsParam];
   for (const [k, s] of Object.entries(e.schema)) if (!skip.includes(k)) specs.push(paramOption(e.name, k, s));
@@ -67,7 +108,33 @@ export function generatorTrainHelp(generator: string): string {
 /** What `anogen train <generator>` was asked. */
 export interface GeneratorTrainCommand {
   request: GeneratorTrainRequest;
+  /** The `--resume` argument (then `request` is the checkpoint's, with --epochs applied; default none). */
+  resume?: string;
   quiet: boolean;
+  /** Run registry: where and whether to record the run (default: recorded in resolveHome()). */
+  registry?: RecordOptions;
+}
+
+/** `anogen train [<generator>] --resume DIR [--epochs N ...]`: the checkpoint's request, checked. */
+function parseGeneratorResume(generator: string, positionals: string[], opts: Record<string, unknown>): GeneratorTrainCommand {
+  const dir = opts.resume as string;
+  const extra = Object.keys(opts).filter((k) => !RESUME_OPTIONS.includes(k));
+  if (extra.length > 0 || positionals.length > 1) {
+    throw new AnogenError(
+      `anogen train --resume continues a run as it was started; only ${RESUME_OPTIONS.filter((k) => k !== 'resume')
+        .map((k) => `--${flagName(k)}`)
+        .join(', ')} may be given (got ${[...positionals.slice(1), ...extra.map((k) => `--${flagName(k)}`)].join(', ')})`,
+    );
+  }
+  findGeneratorCheckpoint(dir); // an AnogenError naming the folder when it holds no generator checkpoint
+  const request = generatorCheckpointRequest(dir);
+  if (positionals.length === 1 && positionals[0] !== request.generator) {
+    throw new AnogenError(`anogen train ${positionals[0]} --resume ${dir}: that checkpoint is a ${request.generator} run; resume it with anogen train --resume ${dir}`);
+  }
+  if (typeof opts.epochs === 'number') request.epochs = opts.epochs;
+  if (typeof opts.checkpointEvery === 'number') request.checkpointEvery = opts.checkpointEvery;
+  if (opts.device !== undefined) request.device = deviceOption(opts);
+  return { request, resume: dir, quiet: opts.quiet === true, registry: registryOptions(opts) };
 }
 
 /** Parses `anogen train <generator>` argv into a request. */
@@ -75,8 +142,9 @@ export function parseGeneratorTrain(argv: string[]): GeneratorTrainCommand {
   const generator = generatorInArgs(argv);
   if (generator === undefined) throw new AnogenError(`anogen train: expected a generator name (${generatorNames().join(', ')})`);
   const { positionals, opts } = parseArgs(argv, generatorTrainSpecs(generator), 'train');
-  if (positionals.length !== 1) throw new AnogenError(`anogen train: expected one model name, got ${positionals.join(' ')}`);
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
+  if (typeof opts.resume === 'string') return parseGeneratorResume(generator, positionals, opts);
+  if (positionals.length !== 1) throw new AnogenError(`anogen train: expected one model name, got ${positionals.join(' ')}`);
   if (typeof opts.data !== 'string') throw new AnogenError("anogen train: --data is required ('mnist', 'fashion-mnist' or a folder)");
   if (opts.classes !== undefined && opts.normal !== undefined) throw new AnogenError('--classes and --normal exclude each other: --normal C is --classes C');
   const classSpec = (opts.classes ?? opts.normal) as string | undefined;
@@ -108,33 +176,49 @@ export function parseGeneratorTrain(argv: string[]): GeneratorTrainCommand {
       out,
       hparams,
       force: opts.force === true,
+      checkpointEvery: opts.checkpointEvery as number | undefined,
       device: deviceOption(opts),
     },
     quiet: opts.quiet === true,
+    registry: registryOptions(opts),
   };
 }
 
-/** `anogen train <generator>`: trains, prints the bundle folder; Ctrl-C stops after the step and saves the weights so far. */
-export async function trainGeneratorCommand(argv: string[]): Promise<number> {
-  const cmd = parseGeneratorTrain(argv);
-  const log = (s: string) => process.stderr.write(`${s}\n`);
+/**
+ * Runs a parsed `anogen train <generator>` with the terminal's conveniences: Ctrl-C saves a
+ * checkpoint (a second Ctrl-C quits at once), progress on stderr unless quiet; `onProgress`
+ * (default none) also gets every step, quiet or not.
+ */
+export async function runGeneratorTrainCommand(
+  cmd: GeneratorTrainCommand,
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<GeneratorTrainResult> {
   let stop = false;
   let sigints = 0;
   const onSigint = (): void => {
     sigints++;
     if (sigints > 1) process.exit(130);
     stop = true;
-    log('\ninterrupt: finishing this step and saving the weights so far (Ctrl-C again to quit at once)');
+    log('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
   const progress = progressPrinter(process.stderr);
   try {
-    const r = await trainGenerator(cmd.request, { log: cmd.quiet ? undefined : log, onProgress: cmd.quiet ? undefined : progress, shouldStop: () => stop });
-    r.model.dispose();
-    stdout(`${r.out}\n`);
-    return 0;
+    const show = cmd.quiet ? undefined : progress;
+    const both = onProgress === undefined ? show : (e: ProgressEvent) => (onProgress(e), show?.(e));
+    return await trainGenerator(cmd.request, { log: cmd.quiet ? undefined : log, onProgress: both, shouldStop: () => stop }, cmd.resume);
   } finally {
     progress.done();
     process.off('SIGINT', onSigint);
   }
+}
+
+/** `anogen train <generator>`: trains (recorded in the run registry), prints the bundle folder. */
+export async function trainGeneratorCommand(argv: string[]): Promise<number> {
+  const cmd = parseGeneratorTrain(argv);
+  const r = await recordGeneratorTrain(cmd.registry ?? {}, cmd.request, cmd.resume, (onProgress) => runGeneratorTrainCommand(cmd, undefined, onProgress));
+  r.model.dispose();
+  stdout(`${r.out}\n`);
+  return 0;
 }

@@ -133,7 +133,7 @@ function configModel(argv: string[]): string | undefined {
 }
 
 /** Options that may be given with --resume (everything else comes from the checkpoint). */
-const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery', 'device', 'home', 'noRegistry'];
+export const RESUME_OPTIONS = ['resume', 'epochs', 'quiet', 'threads', 'checkpointEvery', 'device', 'home', 'noRegistry'];
 
 /** Parses `anogen train` argv into a request. */
 export function parseTrain(argv: string[]): TrainCommand {

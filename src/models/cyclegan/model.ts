@@ -18,7 +18,7 @@ import { resolveHParams, schemaDefaults, type HParamSchema } from '../../util/sc
 import type { GeneratorProcessOptions, ImageSpec } from '../generative.js';
 import { registerGenerator } from '../registry.js';
 import { powerOfTwo } from '../gan/model.js';
-import { TranslationModel, UnpairedSource, type UnpairedFitOptions, type UnpairedModel } from '../paired.js';
+import { TranslationModel, UnpairedSource, unpairedSkip, type UnpairedFitOptions, type UnpairedModel } from '../paired.js';
 import { checkPatchLayers } from '../pix2pix/model.js';
 import { CycleganNetworks } from './networks.js';
 import { CYCLEGAN_STEP_LOSSES, cycleganProcess } from './step.js';
@@ -111,7 +111,8 @@ export class Cyclegan extends TranslationModel<CycleganHParams> implements Unpai
   override async fit(train: Tensor | BatchSource, opts: UnpairedFitOptions = {}): Promise<LoopReport> {
     if (opts.sourceB === undefined) throw new AnogenError('cyclegan fit: domain B is missing; pass its images as sourceB (anogen train cyclegan --data-b)');
     const { sourceB, ...rest } = opts;
-    return super.fit(new UnpairedSource(asSource(train), asSource(sourceB), opts.seed ?? 0), rest);
+    const skip = opts.resume === undefined ? 0 : unpairedSkip(opts.resume); // a resumed run continues B's stream
+    return super.fit(new UnpairedSource(asSource(train), asSource(sourceB), opts.seed ?? 0, skip), rest);
   }
 
   /** F: translates domain-B images to domain A (on the CPU; see translate() for G). */

@@ -401,9 +401,11 @@ export async function runPage(id, ctx) {
             h(
               'p',
               { class: 'muted' },
-              run.kind === 'train'
-                ? `Not evaluated yet: anogen eval ${run.bundle ?? '<bundle>'} records an evaluation with its curves and images.`
-                : 'No evaluation data for this run.',
+              run.kind === 'train' && typeof run.options?.generator === 'string'
+                ? `A generator run: no anomaly score to evaluate; anogen sample ${run.bundle ?? '<bundle>'} draws a grid of its samples.`
+                : run.kind === 'train'
+                  ? `Not evaluated yet: anogen eval ${run.bundle ?? '<bundle>'} records an evaluation with its curves and images.`
+                  : 'No evaluation data for this run.',
             ),
           ),
         );
