@@ -10,9 +10,10 @@ import type { BatchSource } from '../../train/source.js';
 import { checkImages, Detector, type FeatureExtractor, type FitOptions, type FitReport, type ImageSet, type InputSpec, type ScoreOptions, type ScoreResult } from '../api.js';
 import { collectFeatures, FeatureSource, type FeatureSourceName } from './extractor.js';
 import type { BackboneHParams } from './backbone.js';
+import type { ClassifierHParams } from './classifier.js';
 
-/** The hyperparameters every feature detector has (the backbone* ones: see ./backbone.ts). */
-export interface FeatureDetectorHParams extends BackboneHParams {
+/** The hyperparameters every feature detector has (the backbone* ones: see ./backbone.ts; the classifier* ones: ./classifier.ts). */
+export interface FeatureDetectorHParams extends BackboneHParams, ClassifierHParams {
   /** Input image size. */
   isize: number;
   /** Image channels. */
@@ -60,15 +61,20 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
       backboneSize: h.backboneSize,
       backboneSha256: h.backboneSha256,
     };
-    this.src = new FeatureSource({ features: source ?? (h.features as FeatureSourceName), backbone: h.backbone, input: this.input, who, resnet });
+    const classifier = { classifier: h.classifier, classifierLayers: h.classifierLayers, classifierGrid: h.classifierGrid, classifierSha256: h.classifierSha256 };
+    this.src = new FeatureSource({ features: source ?? (h.features as FeatureSourceName), backbone: h.backbone, input: this.input, who, resnet, classifier });
   }
 
   /**
    * The hyperparameters a bundle stores. With features 'backbone' the weights travel in the
    * state dict, so `backboneWeights` is stored as null (the file is not needed to load the
-   * bundle) and `backboneSha256` as the SHA-256 of the file the detector was built with.
+   * bundle) and `backboneSha256` as the SHA-256 of the file the detector was built with. With
+   * features 'classifier' likewise `classifierSha256` (the weights travel in the state dict;
+   * `classifier` keeps the name or file as provenance).
    */
   override config(): H {
+    const c = this.src.classifierFeatures;
+    if (c !== null) return { ...this.hparams, classifierSha256: c.sha256 };
     const r = this.src.resnetBackbone;
     return r === null ? { ...this.hparams } : { ...this.hparams, backboneWeights: null, backboneSha256: r.sha256 };
   }

@@ -11,6 +11,9 @@
  *   scores with exactly the weights it was fitted with.
  * - 'backbone': pooled stages of a torchvision ResNet whose weights the user gives as a
  *   safetensors file (./backbone.ts); its weights are copied under `backbone.` too.
+ * - 'classifier': layers of one of anogen's small quality classifiers (src/models/classifier,
+ *   e.g. the Fashion-MNIST one as pretrained features for MNIST; ./classifier.ts); its weights
+ *   are copied under `backbone.` too.
  *
  * Features are float64 on the CPU: the solvers (SMO, Ledoit-Wolf) run in double precision as
  * scikit-learn does.
@@ -23,9 +26,10 @@ import { asSource, type BatchSource } from '../../train/source.js';
 import { capabilities, checkImages, hasFeatures, type Detector, type FeatureExtractor, type ImageSet, type InputSpec, type ProgressEvent } from '../api.js';
 import { loadBundle } from '../bundle.js';
 import { BackboneFeatures, type BackboneHParams } from './backbone.js';
+import { ClassifierFeatures, type ClassifierHParams } from './classifier.js';
 
 /** The feature sources by name. */
-export const FEATURE_SOURCES = ['pixels', 'bundle', 'backbone'] as const;
+export const FEATURE_SOURCES = ['pixels', 'bundle', 'backbone', 'classifier'] as const;
 /** One feature source name. */
 export type FeatureSourceName = (typeof FEATURE_SOURCES)[number];
 
@@ -49,6 +53,8 @@ export interface FeatureSourceOptions {
   who: string;
   /** With 'backbone': the ResNet options (./backbone.ts); ignored otherwise. */
   resnet?: BackboneHParams;
+  /** With 'classifier': the classifier options (./classifier.ts); ignored otherwise. */
+  classifier?: ClassifierHParams;
 }
 
 /** Turns checked images into float64 features N x F on the CPU (see the module comment). */
@@ -58,9 +64,17 @@ export class FeatureSource {
   readonly featureName: string;
   private backboneDetector: (Detector & FeatureExtractor) | null = null;
   private resnet: BackboneFeatures | null = null;
+  private clf: ClassifierFeatures | null = null;
 
   constructor(o: FeatureSourceOptions) {
     this.kind = o.features;
+    if (o.features === 'classifier') {
+      if (o.backbone !== null) throw new AnogenError(`${o.who} backbone: only used with features 'bundle' (features is 'classifier'); drop --backbone`);
+      if (o.classifier === undefined) throw new AnogenError(`${o.who}: features 'classifier' needs the classifier options (classifier, classifierLayers, ...)`);
+      this.clf = new ClassifierFeatures({ ...o.classifier, input: o.input, who: o.who });
+      this.featureName = `${path.basename(o.classifier.classifier, '.safetensors')} classifier ${this.clf.layers.join('+')} features`;
+      return;
+    }
     if (o.features === 'backbone') {
       if (o.backbone !== null)
         throw new AnogenError(`${o.who} backbone: a bundle backbone is only used with features 'bundle'; with features 'backbone' pass --backbone-weights FILE.safetensors`);
@@ -120,8 +134,14 @@ export class FeatureSource {
     return this.resnet;
   }
 
-  /** Widths of the feature groups (one per ResNet stage with 'backbone'), or null for one group. */
+  /** With 'classifier': the classifier feature extractor (its `groups`, `sha256`), else null. */
+  get classifierFeatures(): ClassifierFeatures | null {
+    return this.clf;
+  }
+
+  /** Widths of the feature groups (one per ResNet stage with 'backbone', per layer with 'classifier'), or null for one group. */
   get groups(): number[] | null {
+    if (this.clf !== null) return this.clf.groups;
     return this.resnet === null ? null : this.resnet.groups;
   }
 
@@ -130,6 +150,7 @@ export class FeatureSource {
     return noGrad(() =>
       tidy(() => {
         if (this.resnet !== null) return this.resnet.extract(x);
+        if (this.clf !== null) return this.clf.extract(x);
         if (this.backboneDetector === null) return x.cpu().flatten(1).double();
         return this.backboneDetector.features(x).flatten(1).double();
       }),
@@ -139,8 +160,8 @@ export class FeatureSource {
   /** The backbone's weights under `backbone.` (empty for 'pixels'); the caller disposes them. */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    if (this.resnet !== null) {
-      for (const [k, v] of this.resnet.stateDict()) out.set(`backbone.${k}`, v);
+    if (this.resnet !== null || this.clf !== null) {
+      for (const [k, v] of (this.resnet ?? this.clf)!.stateDict()) out.set(`backbone.${k}`, v);
       return out;
     }
     if (this.backboneDetector === null) return out;
@@ -151,10 +172,11 @@ export class FeatureSource {
 
   /** Loads the backbone's weights from the `backbone.` entries of `sd` (strict, as the backbone's loadStateDict). */
   loadStateDict(sd: Map<string, Tensor>): void {
-    if (this.backboneDetector === null && this.resnet === null) return;
+    if (this.backboneDetector === null && this.resnet === null && this.clf === null) return;
     const own = new Map<string, Tensor>();
     for (const [k, v] of sd) if (k.startsWith('backbone.')) own.set(k.slice('backbone.'.length), v);
     if (this.resnet !== null) this.resnet.loadStateDict(own, 'backbone.* tensors');
+    else if (this.clf !== null) this.clf.loadStateDict(own, 'backbone.* tensors');
     else this.backboneDetector!.loadStateDict(own);
   }
 
@@ -163,6 +185,8 @@ export class FeatureSource {
     this.backboneDetector = null;
     this.resnet?.dispose();
     this.resnet = null;
+    this.clf?.dispose();
+    this.clf = null;
   }
 }
 

@@ -24,6 +24,7 @@ import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js'
 import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
 import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
+import { CLASSIFIER_SCHEMA, checkClassifierHParams, resolveClassifier, type ClassifierHParams } from '../features/classifier.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
 import { fitPatchGaussians, patchDistances, patchGeometry, patchMaps, type PatchGeometry } from './patches.js';
 
@@ -41,16 +42,17 @@ export const GAUSSIAN_SCHEMA = {
     type: 'enum',
     default: 'pixels',
     values: GAUSSIAN_FEATURES,
-    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone), 'backbone' (a torchvision ResNet, see backbone-weights) or 'patches' (one Gaussian per patch position on the pixels, PaDiM-style; score = worst patch, with anomaly maps)",
+    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone), 'backbone' (a torchvision ResNet, see backbone-weights), 'classifier' (a small MNIST / Fashion-MNIST classifier's layers, see classifier) or 'patches' (one Gaussian per patch position on the pixels, PaDiM-style; score = worst patch, with anomaly maps)",
   },
   patchSize: { type: 'int', default: 8, min: 1, max: 1024, doc: 'with --features patches: patch side p in pixels at the input size (at most isize)' },
   patchStride: { type: 'int', default: 4, min: 1, max: 1024, doc: 'with --features patches: step s in pixels between patch origins (0, s, 2s, ... while the patch fits)' },
   backbone: { type: 'file', default: null, doc: "with --features bundle: the config.json of an anogen bundle whose detector has features (e.g. ganomaly's discriminator)" },
   ...BACKBONE_SCHEMA,
+  ...CLASSIFIER_SCHEMA,
 } satisfies HParamSchema;
 
 /** Gaussian detector hyperparameters. */
-export interface GaussianHParams extends BackboneHParams {
+export interface GaussianHParams extends BackboneHParams, ClassifierHParams {
   isize: number;
   nc: number;
   maxTrain: number;
@@ -72,12 +74,13 @@ export const GAUSSIAN_TRAIN_DEFAULTS = { epochs: 1, batchSize: 256, lr: 0 };
 export function gaussianHParams(h: Record<string, unknown> = {}): GaussianHParams {
   const p = resolveHParams(GAUSSIAN_SCHEMA, h, 'gaussian') as unknown as GaussianHParams;
   checkBackboneHParams(p, 'gaussian');
+  checkClassifierHParams(p, 'gaussian');
   if (p.features === 'patches') {
     if (p.backbone !== null)
       throw new AnogenError(`gaussian backbone: only used with features 'bundle' (features is 'patches', which cuts patches from the pixels); drop --backbone`);
     patchGeometry(p.isize, p.nc, p.patchSize, p.patchStride);
   }
-  return { ...p, backbone: resolveBackbone(p.backbone) };
+  return { ...p, backbone: resolveBackbone(p.backbone), classifier: resolveClassifier(p.classifier) };
 }
 
 interface GaussianState {

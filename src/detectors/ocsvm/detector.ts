@@ -13,6 +13,7 @@ import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js'
 import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
 import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
+import { CLASSIFIER_SCHEMA, checkClassifierHParams, resolveClassifier, type ClassifierHParams } from '../features/classifier.js';
 import { kernelMatrix, parseGamma, rbfKernel, resolveGamma } from './kernel.js';
 import { solveOneClass } from './solver.js';
 
@@ -40,14 +41,15 @@ export const OCSVM_SCHEMA = {
     type: 'enum',
     default: 'pixels',
     values: FEATURE_SOURCES,
-    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone) or 'backbone' (a torchvision ResNet, see backbone-weights)",
+    doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone), 'backbone' (a torchvision ResNet, see backbone-weights) or 'classifier' (a small MNIST / Fashion-MNIST classifier's layers, see classifier)",
   },
   backbone: { type: 'file', default: null, doc: "with --features bundle: the config.json of an anogen bundle whose detector has features (e.g. ganomaly's discriminator)" },
   ...BACKBONE_SCHEMA,
+  ...CLASSIFIER_SCHEMA,
 } satisfies HParamSchema;
 
 /** One-class SVM hyperparameters. */
-export interface OcsvmHParams extends BackboneHParams {
+export interface OcsvmHParams extends BackboneHParams, ClassifierHParams {
   isize: number;
   nc: number;
   nu: number;
@@ -69,7 +71,8 @@ export function ocsvmHParams(h: Record<string, unknown> = {}): OcsvmHParams {
   const p = resolveHParams(OCSVM_SCHEMA, h, 'ocsvm') as unknown as OcsvmHParams;
   parseGamma(p.gamma, 'ocsvm');
   checkBackboneHParams(p, 'ocsvm');
-  return { ...p, backbone: resolveBackbone(p.backbone) };
+  checkClassifierHParams(p, 'ocsvm');
+  return { ...p, backbone: resolveBackbone(p.backbone), classifier: resolveClassifier(p.classifier) };
 }
 
 /** The fitted state. */
