@@ -8,6 +8,9 @@ export { buildSplits, imageTransforms, storableData, type DataOptions } from './
 export { describeCalibration } from './describe.js';
 export {
   trainGenerator,
+  generatorCheckpointRequest,
+  findGeneratorCheckpoint,
+  readGeneratorBundleFile,
   generatorTrainSplit,
   saveGeneratorBundle,
   loadGeneratorBundle,
