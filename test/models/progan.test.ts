@@ -5,10 +5,23 @@
 // uninterrupted one does (phase changes and optimiser resets included).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, noGrad, type Tensor } from '../../src/core/index.js';
+import { manualSeed, randn, noGrad, type Tensor } from '../../src/core/index.js';
 import * as F from '../../src/nn/functional.js';
 import { disposeLoopState, type LoopState } from '../../src/train/loop.js';
-import { EqualizedConv2d, EqualizedLinear, growthAt, heConstant, minibatchStdDev, pixelNorm, ProGan, realAt, stagesFor } from '../../src/models/progan/index.js';
+import {
+  EMA_RAMPUP,
+  emaBeta,
+  EqualizedConv2d,
+  EqualizedLinear,
+  GeneratorBase,
+  growthAt,
+  heConstant,
+  minibatchStdDev,
+  pixelNorm,
+  ProGan,
+  realAt,
+  stagesFor,
+} from '../../src/models/progan/index.js';
 
 const close = (a: number, b: number, tol = 1e-5) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 const maxDiff = (a: Tensor, b: Tensor) => a.sub(b).abs().max().item();
@@ -182,5 +195,94 @@ test('an interrupted run resumed from its checkpoint ends with the weights and g
     a.dispose();
     b.dispose();
     c.dispose();
+  }
+});
+
+test("G's 4x4 block as the authors' code: dense without bias, reshaped, per-channel bias, pixel norm per pixel over the channels", () => {
+  const base = new GeneratorBase(8, 6);
+  assert.deepEqual(
+    [...base.namedParameters()].map(([k, p]) => [k, p.shape]),
+    [
+      ['bias', [6]],
+      ['dense.weight', [96, 8]],
+      ['conv.weight', [6, 6, 3, 3]],
+      ['conv.bias', [6]],
+    ],
+  );
+  noGrad(() => {
+    base.param('bias').copy_(randn([6]));
+    const z = randn([3, 8, 1, 1]);
+    const lrelu = (t: Tensor) => F.leakyRelu(t, 0.2);
+    const d = F.linear(pixelNorm(z.reshape([3, 8])), base.dense.param('weight').mul(base.dense.scale)).reshape([3, 6, 4, 4]);
+    const h = pixelNorm(lrelu(d.add(base.param('bias').reshape([1, 6, 1, 1]))));
+    assert.ok(close(h.square().mean(1).max().item(), 1, 1e-4), 'unit mean square over the channels at every pixel');
+    const want = pixelNorm(lrelu(base.conv.call(h)));
+    assert.ok(maxDiff(base.call(z), want) < 1e-5);
+  });
+});
+
+test('the EMA generator: decay 0.5^(batch / half-life) with the half-life ramped up over the first images; netGEma samples', async () => {
+  assert.equal(emaBeta(16, 0, 1000), 0, 'no images shown yet: a copy');
+  assert.ok(close(emaBeta(16, 1e6, 1000), 0.5 ** (16 / 1000)));
+  assert.ok(close(emaBeta(16, 4000, 1000), 0.5 ** (16 / (EMA_RAMPUP * 4000))), 'ramped up: half-life 5% of the images shown');
+  assert.equal(emaBeta(16, 1e6, 0), 0, 'emaImages 0: netGEma = netG');
+  assert.ok(close(emaBeta(16, 1e9, 11090), 0.999, 1e-4), "the paper's 0.999 at batch 16");
+  const x = randn([32, 1, 16, 16]).tanh();
+  const hp = { isize: 16, nz: 8, ngf: 8, ndf: 8, phaseImages: 1000 };
+  const avg = new ProGan({ ...hp, emaImages: 1000 });
+  const off = new ProGan({ ...hp, emaImages: 0 });
+  try {
+    for (const m of [avg, off]) await m.fit(x, { epochs: 1, batchSize: 8, seed: 1 });
+    const w = (m: ProGan, k: string) => m.stateDict().get(k)!;
+    assert.equal(maxDiff(w(off, 'netGEma.base.conv.weight'), w(off, 'netG.base.conv.weight')), 0, 'emaImages 0: a copy of netG');
+    assert.ok(maxDiff(w(avg, 'netGEma.base.conv.weight'), w(avg, 'netG.base.conv.weight')) > 1e-6, 'an average lags netG');
+    const z = randn([4, 8, 1, 1]);
+    avg.nets.setGrowth({ stage: 2, alpha: 1 }); // at the final size, so decode() does not upsample
+    const g = avg.growth;
+    const fromEma = noGrad(() => avg.nets.netGEma.call(z, g).clamp(-1, 1));
+    const fromG = noGrad(() => avg.nets.netG.call(z, g).clamp(-1, 1));
+    assert.ok(
+      maxDiff(
+        noGrad(() => avg.decode(z)),
+        fromEma,
+      ) < 1e-6,
+      'sampling uses netGEma',
+    );
+    assert.ok(maxDiff(fromEma, fromG) > 1e-6);
+  } finally {
+    avg.dispose();
+    off.dispose();
+  }
+});
+
+test('nCritic: the generator steps on every nCritic-th batch only; the critic on every batch', async () => {
+  const x = randn([16, 1, 16, 16]).tanh();
+  const hp = { isize: 16, nz: 8, ngf: 8, ndf: 8, phaseImages: 1000, nCritic: 2, emaImages: 0 };
+  const init = new ProGan(hp);
+  const one = new ProGan(hp);
+  const two = new ProGan(hp);
+  try {
+    manualSeed(0);
+    init.nets.resetParameters(); // the weights a fresh fit with seed 0 starts from
+    const w0 = init.stateDict();
+    await one.fit(x.narrow(0, 0, 8), { epochs: 1, batchSize: 8, seed: 0 }); // 1 step: critic only
+    const r = await two.fit(x, { epochs: 1, batchSize: 8, seed: 0 }); // 2 steps
+    assert.deepEqual(
+      r.history.map((h) => 'g' in h),
+      [false, true],
+      'L_G reported on generator steps only',
+    );
+    const w1 = one.stateDict();
+    const w2 = two.stateDict();
+    for (const k of ['netG.base.conv.weight', 'netG.toRgb.0.weight']) {
+      assert.equal(maxDiff(w1.get(k)!, w0.get(k)!), 0, `${k}: unchanged after one critic-only step`);
+      assert.ok(maxDiff(w2.get(k)!, w0.get(k)!) > 0, `${k}: updated at step 2`);
+    }
+    assert.ok(maxDiff(w1.get('netD.head.out.weight')!, w0.get('netD.head.out.weight')!) > 0, 'the critic steps at step 1');
+    for (const t of [...w0.values(), ...w1.values(), ...w2.values()]) t.dispose();
+  } finally {
+    init.dispose();
+    one.dispose();
+    two.dispose();
   }
 });

@@ -54,28 +54,33 @@ export class EqualizedConv2d extends Module {
   }
 }
 
-/** A dense layer with equalised learning rate: weight N(0, 1), used as weight * heConstant(in, gain); bias 0. */
+/**
+ * A dense layer with equalised learning rate: weight N(0, 1), used as weight * heConstant(in, gain);
+ * bias 0 (`bias` default true; false: no bias, e.g. when the output is reshaped and biased per channel).
+ */
 export class EqualizedLinear extends Module {
   /** The run-time weight scale c. */
   readonly scale: number;
+  readonly hasBias: boolean;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    opts: { gain?: number } = {},
+    opts: { gain?: number; bias?: boolean } = {},
   ) {
     super();
     this.scale = heConstant(inFeatures, opts.gain ?? HE_GAIN);
+    this.hasBias = opts.bias ?? true;
     this.registerParameter('weight', empty([outFeatures, inFeatures]));
-    this.registerParameter('bias', empty([outFeatures]));
+    if (this.hasBias) this.registerParameter('bias', empty([outFeatures]));
     this.resetParameters();
   }
   /** weight ~ N(0, 1), bias = 0. */
   override resetParameters(): void {
     normal_(this.param('weight'), 0, 1);
-    zeros_(this.param('bias'));
+    if (this.hasBias) zeros_(this.param('bias'));
   }
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.param('weight').mul(this.scale), this.param('bias'));
+    return F.linear(x, this.param('weight').mul(this.scale), this.hasBias ? this.param('bias') : null);
   }
 }
 

@@ -41,6 +41,14 @@ export const PROGAN_SCHEMA = {
   beta1: { type: 'number', default: 0, min: 0, below: 1, doc: 'Adam beta1' },
   beta2: { type: 'number', default: 0.99, min: 0, below: 1, doc: 'Adam beta2' },
   resetOptimizers: { type: 'bool', default: true, doc: "clear Adam's state when a fade-in or stabilisation phase starts (the authors' code)" },
+  nCritic: { type: 'int', default: 1, min: 1, max: 100, doc: 'critic iterations (batches) per generator iteration (the paper: 1)' },
+  emaImages: {
+    type: 'int',
+    default: 10000,
+    min: 0,
+    max: 1e9,
+    doc: "half-life in images of the generator's weight average used for sampling, capped at 5% of the images shown (the paper's beta 0.999 at batch 16: ~11,000); 0 = sample from the trained generator",
+  },
 } satisfies HParamSchema;
 
 /** `progan` hyperparameters. */
@@ -56,6 +64,8 @@ export interface ProGanHParams {
   beta1: number;
   beta2: number;
   resetOptimizers: boolean;
+  nCritic: number;
+  emaImages: number;
 }
 
 /** Every default. */
@@ -99,17 +109,29 @@ export class ProGan extends GenerativeModel<ProGanHParams> {
   get growth(): GrowthState {
     return this.nets.growth;
   }
-  /** At the stored growth, upsampled (nearest) to isize and clamped to [-1, 1]. */
+  /** From netGEma at the stored growth, upsampled (nearest) to isize and clamped to [-1, 1]. */
   protected generate(z: Tensor): Tensor {
     const g = this.nets.growth;
-    const x = this.nets.netG.call(z, g);
+    const x = this.nets.netGEma.call(z, g);
     const r = stageResolution(g.stage);
     const up = r === this.hparams.isize ? x : F.interpolate(x, { scaleFactor: this.hparams.isize / r, mode: 'nearest' });
     return up.clamp(-1, 1);
   }
   protected trainingProcess(o: GeneratorProcessOptions): TrainingProcess {
     const h = this.hparams;
-    return proganProcess(this.nets, { phaseImages: h.phaseImages, lambda: h.lambda, driftEps: h.driftEps, betas: [h.beta1, h.beta2], resetOptimizers: h.resetOptimizers }, o);
+    return proganProcess(
+      this.nets,
+      {
+        phaseImages: h.phaseImages,
+        lambda: h.lambda,
+        driftEps: h.driftEps,
+        betas: [h.beta1, h.beta2],
+        resetOptimizers: h.resetOptimizers,
+        nCritic: h.nCritic,
+        emaImages: h.emaImages,
+      },
+      o,
+    );
   }
 }
 

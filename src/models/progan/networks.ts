@@ -15,7 +15,7 @@
  * dense (ndf * 16 -> ndf), LReLU -> dense (ndf -> 1), linear. Every layer has equalised LR.
  */
 import type { Tensor } from '../../core/tensor.js';
-import { tensor } from '../../core/creation.js';
+import { tensor, zeros } from '../../core/creation.js';
 import { noGrad } from '../../core/autograd.js';
 import { AnogenError } from '../../core/errors.js';
 import * as F from '../../nn/functional.js';
@@ -47,8 +47,13 @@ export interface GrowthState {
 const up2 = (x: Tensor): Tensor => F.interpolate(x, { scaleFactor: 2, mode: 'nearest' });
 const down2 = (x: Tensor): Tensor => F.avgPool2d(x, 2);
 
-/** The generator's 4 x 4 block: dense from z, then a 3x3 conv. */
-class GeneratorBase extends Module {
+/**
+ * The generator's 4 x 4 block: PN(z) -> dense (no bias) reshaped to [ngf, 4, 4] -> + bias per
+ * channel, LReLU, PN over the channels of every pixel -> conv3x3, LReLU, PN. As the authors'
+ * code (G_paper: dense, reshape, then apply_bias, act and pixel_norm on the 4 x 4 maps): the
+ * pixel norm is per position over the ngf channels, not over the flat ngf * 16 vector.
+ */
+export class GeneratorBase extends Module {
   readonly dense: EqualizedLinear;
   readonly conv: EqualizedConv2d;
   constructor(
@@ -57,12 +62,17 @@ class GeneratorBase extends Module {
   ) {
     super();
     // the authors' code: gain sqrt(2) / 4 for the dense "4x4 conv" on the latent
-    this.dense = this.registerModule('dense', new EqualizedLinear(nz, ngf * 16, { gain: Math.SQRT2 / 4 }));
+    this.dense = this.registerModule('dense', new EqualizedLinear(nz, ngf * 16, { gain: Math.SQRT2 / 4, bias: false }));
+    this.registerParameter('bias', zeros([ngf]));
     this.conv = this.registerModule('conv', new EqualizedConv2d(ngf, ngf, 3));
+  }
+  override resetParameters(): void {
+    noGrad(() => this.param('bias').zero_());
   }
   forward(z: Tensor): Tensor {
     const n = z.shape[0]!;
-    const h = pixelNorm(lrelu(this.dense.call(pixelNorm(z.reshape([n, this.nz])))).reshape([n, this.ngf, 4, 4]));
+    const d = this.dense.call(pixelNorm(z.reshape([n, this.nz]))).reshape([n, this.ngf, 4, 4]);
+    const h = pixelNorm(lrelu(d.add(this.param('bias').reshape([1, this.ngf, 1, 1]))));
     return pixelNorm(lrelu(this.conv.call(h)));
   }
 }
@@ -166,12 +176,15 @@ export class ProDiscriminator extends Module<[Tensor, GrowthState], Tensor> {
 }
 
 /**
- * `netG`, `netD` and the persistent buffer `growth` = [stage, alpha] (what training reached;
- * [0, 1] before training) as one Module (state dict `netG.*`, `netD.*`, `growth`).
+ * `netG`, `netD`, `netGEma` (an exponential moving average of netG's weights, which sampling
+ * uses, as the authors' `Gs`) and the persistent buffer `growth` = [stage, alpha] (what training
+ * reached; [0, 1] before training) as one Module (state dict `netG.*`, `netD.*`, `netGEma.*`,
+ * `growth`).
  */
 export class ProGanNetworks extends Module<[Tensor], Tensor> {
   readonly netG: ProGenerator;
   readonly netD: ProDiscriminator;
+  readonly netGEma: ProGenerator;
   constructor(readonly arch: ProGanArch) {
     super();
     for (const [k, v] of Object.entries(arch)) {
@@ -179,6 +192,8 @@ export class ProGanNetworks extends Module<[Tensor], Tensor> {
     }
     this.netG = this.registerModule('netG', new ProGenerator(arch));
     this.netD = this.registerModule('netD', new ProDiscriminator(arch));
+    this.netGEma = this.registerModule('netGEma', new ProGenerator(arch));
+    for (const p of this.netGEma.parameters()) p.requiresGrad_(false);
     this.registerBuffer('growth', tensor([0, 1]));
   }
   /** The stage and alpha stored in `growth`. */
@@ -190,15 +205,22 @@ export class ProGanNetworks extends Module<[Tensor], Tensor> {
   setGrowth(g: GrowthState): void {
     noGrad(() => this.buffer('growth').copy_(tensor([g.stage, g.alpha], { device: this.buffer('growth').device as never })));
   }
-  /** Fresh weights (N(0, 1), biases 0; from torch's generator: seed first) and growth [0, 1]. */
+  /** netGEma = beta * netGEma + (1 - beta) * netG, every parameter (beta in [0, 1]; 0 copies netG). */
+  updateEma(beta: number): void {
+    if (!(beta >= 0 && beta <= 1)) throw new AnogenError(`ProGanNetworks.updateEma: beta must be in [0, 1], got ${beta}`);
+    const src = this.netG.parameters();
+    noGrad(() => this.netGEma.parameters().forEach((p, i) => p.lerp_(src[i]!, 1 - beta)));
+  }
+  /** Fresh weights (N(0, 1), biases 0; from torch's generator: seed first), netGEma = netG, growth [0, 1]. */
   override resetParameters(): void {
     noGrad(() => {
       for (const m of this.modules()) if (m !== this) m.resetParameters();
     });
+    this.updateEma(0);
     this.setGrowth({ stage: 0, alpha: 1 });
   }
-  /** Images at the stored growth's resolution from codes [N, nz, 1, 1]. */
+  /** Images from netGEma at the stored growth's resolution from codes [N, nz, 1, 1]. */
   forward(z: Tensor): Tensor {
-    return this.netG.call(z, this.growth);
+    return this.netGEma.call(z, this.growth);
   }
 }

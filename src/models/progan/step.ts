@@ -1,14 +1,18 @@
 /**
  * The progressive GAN's training step (Karras et al., 2018): WGAN-GP (Gulrajani et al., 2017)
- * with the paper's epsilon-drift term, one critic and one generator update per minibatch
- * (n_critic = 1, as the paper), Adam (lr 1e-3, betas (0, 0.99), eps 1e-8). Per step:
+ * with the paper's epsilon-drift term, Adam (lr 1e-3, betas (0, 0.99), eps 1e-8). One loop step
+ * is one critic iteration on one batch; every `nCritic`-th step the generator also takes one
+ * step (the paper: nCritic 1). Per step:
  *
  *   growth = growthAt(globalStep * batchSize, phaseImages, stages)   (stage, alpha)
  *   real   = x average-pooled to the stage's resolution r; in a fade-in, blended as the
  *            generator's output: (1 - alpha) * up(down(real)) + alpha * real (appendix A.1)
  *   critic: L_D = E D(G(z)) - E D(real) + lambda E (||grad D(x^)|| - 1)^2 + eps_drift E D(real)^2
- *   generator: L_G = -E D(G(z'))
+ *   generator (every nCritic-th step): L_G = -E D(G(z'))
+ *   netGEma = beta * netGEma + (1 - beta) * netG, beta = 0.5^(batch / h),
+ *            h = min(emaImages, 0.05 * images shown)   (every step, as the authors' Gs update)
  *
+ * The images shown (so the schedule) count the critic's batches, as the authors' cur_nimg.
  * When the phase changes (a new fade-in or stabilisation starts), the Adam state of both
  * networks is cleared when `resetOptimizers` (the authors' reset_opt_for_new_lod). Everything
  * is a function of the global step, so a resumed run continues exactly.
@@ -33,8 +37,8 @@ export const PROGAN_STEP_LOSSES: Record<string, string> = {
   wDist: 'Wasserstein estimate E D(x) - E D(G(z))',
   gp: 'gradient penalty lambda E (||grad D(x^)||_2 - 1)^2',
   drift: 'epsilon-drift term eps_drift E D(x)^2',
-  g: 'generator loss -E D(G(z))',
-  gGradNorm: "L2 norm of the generator's gradient",
+  g: 'generator loss -E D(G(z)) (generator steps only)',
+  gGradNorm: "L2 norm of the generator's gradient (generator steps only)",
   res: 'resolution of this step (4, 8, 16, ...)',
   alpha: 'fade-in weight of the newest layers (1 when stabilising)',
 };
@@ -51,6 +55,19 @@ export interface ProGanStepConfig {
   betas: [number, number];
   /** Clear the optimisers' state when a phase starts. */
   resetOptimizers: boolean;
+  /** Critic iterations (batches) per generator iteration. */
+  nCritic: number;
+  /** Half-life in images of the moving average netGEma (0: netGEma = netG). */
+  emaImages: number;
+}
+
+/** The ramp-up of the EMA half-life: at most this fraction of the images shown so far (StyleGAN2-ADA's ema_rampup). */
+export const EMA_RAMPUP = 0.05;
+
+/** The EMA decay per step of `batch` images after `shown` images (see the module comment); 0 when emaImages is 0. */
+export function emaBeta(batch: number, shown: number, emaImages: number): number {
+  const h = Math.min(emaImages, EMA_RAMPUP * shown);
+  return h > 0 ? 0.5 ** (batch / h) : 0;
 }
 
 /** Real images `x` (at the final size) as the discriminator sees them at growth `g`. */
@@ -108,22 +125,23 @@ export function proganProcess(nets: ProGanNetworks, cfg: ProGanStepConfig, o: Ge
       assertFinite({ d }, ctx);
       d.backward();
       optD.step();
-      optG.zeroGrad();
-      const gl = wassersteinGeneratorLoss(netD.call(netG.call(randn([n, nz, 1, 1], { device: ctx.device }), g), g));
-      gl.backward();
-      netD.zeroGrad();
+      const losses: Record<string, Tensor> = { d, wDist: c.wDist, gp: gp.penalty, drift, res: tensor(stageResolution(g.stage)), alpha: tensor(g.alpha) };
+      const genStep = (ctx.globalStep + 1) % cfg.nCritic === 0;
+      if (genStep) {
+        optG.zeroGrad();
+        const gl = wassersteinGeneratorLoss(netD.call(netG.call(randn([n, nz, 1, 1], { device: ctx.device }), g), g));
+        gl.backward();
+        netD.zeroGrad();
+        losses.g = gl;
+        losses.gGradNorm = gradNorm(netG.parameters());
+      }
+      const beta = emaBeta(n, (ctx.globalStep + 1) * bs, cfg.emaImages);
       return {
-        losses: {
-          d,
-          wDist: c.wDist,
-          gp: gp.penalty,
-          drift,
-          g: gl,
-          gGradNorm: gradNorm(netG.parameters()),
-          res: tensor(stageResolution(g.stage)),
-          alpha: tensor(g.alpha),
+        losses,
+        update: () => {
+          if (genStep) optG.step();
+          nets.updateEma(beta);
         },
-        update: () => optG.step(),
       };
     },
     dispose() {
