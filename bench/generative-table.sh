@@ -5,6 +5,9 @@
 #
 #   bench/generative-table.sh [all|main|late]     (default all)
 #
+# Environment (defaults: the budget below): TRAIN_LIMIT, EPOCHS, SAMPLES, OUT, and ROWS (the
+# comma-separated rows of `late`/`all`, in the order they run and appear).
+#
 # The budget (the same for every row; hyperparameters a model does not have are not given to it):
 #   2,000 seeded MNIST training images (all digits) x 5 epochs, batch 64 (31 loop steps per epoch;
 #   an epoch is one pass of the data through the discriminator or critic), 32 px, seed 0,
@@ -24,12 +27,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/results/issue11-2026-11-30}
 PHASE=${1:-all}
-SAMPLES=500
-BUDGET=(--data mnist --seeds 0 --train-limit 2000 --epochs 5 --batch-size 64 --image-size 32 --samples "$SAMPLES" --device cpu --threads 1)
+SAMPLES=${SAMPLES:-500}
+BUDGET=(--data mnist --seeds 0 --train-limit "${TRAIN_LIMIT:-2000}" --epochs "${EPOCHS:-5}" --batch-size 64 --image-size 32 --samples "$SAMPLES" --device cpu --threads 1)
 HP="ngf=16,ndf=16,nz=32,gan@minimax.loss=minimax,pixelcnn.hidden=16,pixelcnn.layers=3,pixelcnn.out-hidden=32"
 HP="$HP,pixelrnn.hidden=16,pixelrnn.out-hidden=32,pix2pix.probe=$SAMPLES"
 MAIN=gan,gan@minimax,wgan,wgan-gp,cgan,pixelcnn,pixelrnn,pix2pix
-ALL=gan,gan@minimax,unrolled-gan,wgan,wgan-gp,cgan,progan,pixelcnn,pixelrnn,pix2pix
+ALL=${ROWS:-gan,gan@minimax,unrolled-gan,wgan,wgan-gp,cgan,progan,pixelcnn,pixelrnn,pix2pix}
 HP_ALL="$HP,progan.phase-images=1400"
 
 run() {
