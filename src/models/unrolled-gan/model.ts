@@ -9,7 +9,7 @@ import { resolveHParams, schemaDefaults, type HParamSchema } from '../../util/sc
 import type { GeneratorProcessOptions } from '../generative.js';
 import { registerGenerator } from '../registry.js';
 import { Gan, GAN_SCHEMA, GAN_TRAIN_DEFAULTS, type GanHParams } from '../gan/model.js';
-import { UNROLL_OPTIMIZERS, UNROLLED_GAN_STEP_LOSSES, unrolledGanProcess, type UnrollOptimizer } from './step.js';
+import { UNROLL_OPTIMIZERS, UNROLL_SURROGATES, UNROLLED_GAN_STEP_LOSSES, unrolledGanProcess, type UnrollOptimizer, type UnrollSurrogate } from './step.js';
 
 /** The `unrolled-gan` hyperparameters: `gan`'s (DCGAN defaults) and the unrolling. */
 export const UNROLLED_GAN_SCHEMA = {
@@ -27,12 +27,25 @@ export const UNROLLED_GAN_SCHEMA = {
     values: UNROLL_OPTIMIZERS,
     doc: "the update unrolled: 'adam' (D's own optimiser from its current state, as the authors' code) or 'sgd' (theta - lr dL_D/dtheta, the paper's equation)",
   },
+  unrollDetachDenominator: {
+    type: 'bool',
+    default: false,
+    doc: "'adam' look-ahead: treat Adam's denominator sqrt(v) as a constant in the generator's gradient (false: differentiate through it)",
+  },
+  unrollSurrogate: {
+    type: 'enum',
+    default: 'value',
+    values: UNROLL_SURROGATES,
+    doc: "what G minimises under the unrolled D: 'value' (the GAN value function -L_D on real and fake, the paper's f_K and the authors' code) or 'generator' (gan's --loss on the fakes only)",
+  },
 } satisfies HParamSchema;
 
 /** `unrolled-gan` hyperparameters. */
 export interface UnrolledGanHParams extends GanHParams {
   unrollSteps: number;
   unrollOptimizer: UnrollOptimizer;
+  unrollDetachDenominator: boolean;
+  unrollSurrogate: UnrollSurrogate;
 }
 
 /** Every default. */
@@ -59,7 +72,16 @@ export class UnrolledGan extends Gan<UnrolledGanHParams> {
     const h = this.hparams;
     return unrolledGanProcess(
       this.nets,
-      { loss: h.loss, beta1: h.beta1, beta2: h.beta2, unrollSteps: h.unrollSteps, unrollOptimizer: h.unrollOptimizer, bnRecalibration: h.bnRecalibration },
+      {
+        loss: h.loss,
+        beta1: h.beta1,
+        beta2: h.beta2,
+        unrollSteps: h.unrollSteps,
+        unrollOptimizer: h.unrollOptimizer,
+        unrollDetachDenominator: h.unrollDetachDenominator,
+        unrollSurrogate: h.unrollSurrogate,
+        bnRecalibration: h.bnRecalibration,
+      },
       o,
     );
   }
