@@ -18,6 +18,9 @@
 # src/detectors/gaussian/patches.ts) at the budgets above: mnist-patches (8 x 8 patches, stride 4,
 # at 32 px), elpv-patches (8 x 8, stride 4, at 64 px, as the patch kNN floor) and elpv128-patches
 # (16 x 16, stride 8, at 128 px: the same relative geometry, the floor's patches too).
+# Also by name: mnist-clf and fmnist-clf, gaussian --features classifier at the MNIST / Fashion-MNIST
+# budget above, on the conv2 features of the quality classifier of the OTHER dataset (never the
+# target's own); layers and grid chosen on validation only by bench/feature-selection.ts.
 set -euo pipefail
 out=${1:-runs/issue13}
 tables=${2:-"mnist mnist-ae fmnist loo elpv elpv-ae"}
@@ -56,8 +59,16 @@ for t in $tables; do
       anogen benchmark --detectors gaussian --hparams gaussian.features=patches,gaussian.patchSize=16,gaussian.patchStride=8 \
         --data /work/shared/data/elpv --protocol folder --image-size 128 --patch-size 16 --patch-stride 8 --patch-position-aware \
         "${common[@]}" --out "$out/elpv128-patches" ;;
+    mnist-clf)
+      anogen benchmark --detectors gaussian --data mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 \
+        --hparams gaussian.features=classifier,gaussian.classifier=fashion-mnist,gaussian.classifier-layers=conv2,gaussian.classifier-grid=2 \
+        --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-one-vs-rest-classifier" ;;
+    fmnist-clf)
+      anogen benchmark --detectors gaussian --data fashion-mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 \
+        --hparams gaussian.features=classifier,gaussian.classifier=mnist,gaussian.classifier-layers=conv2,gaussian.classifier-grid=3 \
+        --floors pca,knn,ocsvm "${common[@]}" --out "$out/fashion-mnist-one-vs-rest-classifier" ;;
     *)
-      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches)" >&2
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf)" >&2
       exit 2 ;;
   esac
 done

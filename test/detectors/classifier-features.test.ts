@@ -36,7 +36,7 @@ test("'classifier' features: layer widths, per-layer Gaussians, single image = b
     new Gaussian({ features: 'classifier', classifier: file, classifierLayers: 'conv1', classifierGrid: 2 }),
     new Ocsvm({ features: 'classifier', classifier: 'fashion-mnist', classifierLayers: 'fc1,logits', nu: 0.2 }),
   ];
-  const widths = [512 + 64, 16 * 4, 64 + 10];
+  const widths = [32 * 9 + 64, 16 * 4, 64 + 10]; // conv2 at the default grid 3
   for (const [i, d] of dets.entries()) {
     const f = (d as Gaussian).features(probe);
     assert.deepEqual(f.shape, [6, widths[i]], `${d.name} ${i}: feature width`);
