@@ -16,9 +16,16 @@
  * PaDiM (Defard et al., 2020) does on feature maps; A(x) = the max over positions of the squared
  * Mahalanobis distance of the patch there, and score() returns anomaly maps (each position's
  * distance spread over its pixels). State: mean [P, D], precision [P, D, D], shrinkage [P].
+ *
+ * With --components K > 1 (./mixture.ts): a mixture of K Gaussians fitted without labels
+ * (seeded k-means++ and Lloyd, then one mean and Ledoit-Wolf precision per cluster); A(x) = the
+ * hard-assignment negative log-likelihood min_k [d_k(x)² + log det Σ_k − 2 log π_k]. State: mean
+ * [K, F], precision [K, F, F], shrinkage [K, G], weight [K], logdet [K]. K = 1 (the default) is
+ * the single Gaussian above, unchanged. Not with features 'patches'.
  */
 import { AnogenError, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../core/index.js';
-import { checkImages, type ScoreOptions, type ScoreResult } from '../api.js';
+import { checkImages, type FitOptions, type FitReport, type ImageSet, type ScoreOptions, type ScoreResult } from '../api.js';
+import type { BatchSource } from '../../train/source.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { FEATURE_SOURCES, resolveBackbone, type FeatureSourceName } from '../features/extractor.js';
@@ -27,6 +34,7 @@ import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../
 import { CLASSIFIER_SCHEMA, checkClassifierHParams, resolveClassifier, type ClassifierHParams } from '../features/classifier.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
 import { fitPatchGaussians, patchDistances, patchGeometry, patchMaps, type PatchGeometry } from './patches.js';
+import { fitMixture, mixtureScores } from './mixture.js';
 
 /** The gaussian's feature modes: the shared feature sources, plus 'patches' (one Gaussian per patch position, on the pixels). */
 export const GAUSSIAN_FEATURES = [...FEATURE_SOURCES, 'patches'] as const;
@@ -46,6 +54,13 @@ export const GAUSSIAN_SCHEMA = {
   },
   patchSize: { type: 'int', default: 8, min: 1, max: 1024, doc: 'with --features patches: patch side p in pixels at the input size (at most isize)' },
   patchStride: { type: 'int', default: 4, min: 1, max: 1024, doc: 'with --features patches: step s in pixels between patch origins (0, s, 2s, ... while the patch fits)' },
+  components: {
+    type: 'int',
+    default: 1,
+    min: 1,
+    max: 64,
+    doc: 'Gaussians in a mixture fitted without labels (seeded k-means++, one Ledoit-Wolf Gaussian per cluster; score = min_k of d_k^2 + log det Sigma_k - 2 log pi_k); 1 = the single Gaussian (squared Mahalanobis distance); not with features patches',
+  },
   backbone: { type: 'file', default: null, doc: "with --features bundle: the config.json of an anogen bundle whose detector has features (e.g. ganomaly's discriminator)" },
   ...BACKBONE_SCHEMA,
   ...CLASSIFIER_SCHEMA,
@@ -62,6 +77,8 @@ export interface GaussianHParams extends BackboneHParams, ClassifierHParams {
   patchSize: number;
   /** With features 'patches': step between patch origins in pixels (default 4). */
   patchStride: number;
+  /** Gaussians in the mixture (default 1: the single Gaussian; see ./mixture.ts). */
+  components: number;
 }
 
 /** Every default. */
@@ -79,6 +96,11 @@ export function gaussianHParams(h: Record<string, unknown> = {}): GaussianHParam
     if (p.backbone !== null)
       throw new AnogenError(`gaussian backbone: only used with features 'bundle' (features is 'patches', which cuts patches from the pixels); drop --backbone`);
     patchGeometry(p.isize, p.nc, p.patchSize, p.patchStride);
+    if (p.components !== 1) {
+      throw new AnogenError(
+        `gaussian components: ${p.components} is not supported with features 'patches' (one Gaussian per patch position; a mixture per position is not implemented); pass components 1, or features pixels, classifier, bundle or backbone`,
+      );
+    }
   }
   return { ...p, backbone: resolveBackbone(p.backbone), classifier: resolveClassifier(p.classifier) };
 }
@@ -94,12 +116,20 @@ interface GaussianState {
   shrinkage: number[];
   /** With features 'patches': the positions' means [P, D] are `mean` and their precisions [P, D, D] `precisions[0]`. */
   patches: boolean;
+  /**
+   * With components > 1 (./mixture.ts): the K' fitted components' weights π_k and log det Σ_k;
+   * `mean` is then [K', F], each of `precisions` [K', F_g, F_g] and `shrinkage` K'·G values
+   * (component-major). Null for the single Gaussian.
+   */
+  mixture: { weight: Float64Array; logdet: Float64Array } | null;
 }
 
 /** The Gaussian (Mahalanobis) detector (see the module comment). */
 export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
   readonly name = 'gaussian';
-  protected readonly stateKeys = ['mean', 'precision', 'shrinkage'] as const;
+  protected readonly stateKeys: readonly string[];
+  /** The seed of the last fit (k-means++ draws with components > 1). */
+  private fitSeed = 0;
   /** True with features 'patches' (the per-position distances as maps). */
   override readonly producesMaps: boolean = false;
   /** The patch layout with features 'patches', else null. */
@@ -109,6 +139,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
   constructor(hparams: Partial<GaussianHParams> = {}) {
     const h = gaussianHParams(hparams as Record<string, unknown>);
     super(h, 'gaussian', GAUSSIAN_TRAIN_DEFAULTS.batchSize, h.features === 'patches' ? 'pixels' : h.features);
+    this.stateKeys = h.components > 1 ? ['mean', 'precision', 'shrinkage', 'weight', 'logdet'] : ['mean', 'precision', 'shrinkage'];
     if (h.features === 'patches') {
       this.patchGeometry = patchGeometry(h.isize, h.nc, h.patchSize, h.patchStride);
       this.producesMaps = true;
@@ -132,13 +163,26 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     return g === null || g.length <= 1 ? [f] : g;
   }
 
-  /** Mean and Ledoit-Wolf covariance of the training features, per group; the precisions kept for scoring. */
+  /** As the feature detectors' fit; `opts.seed` (default 0) also seeds the k-means++ draws with components > 1. */
+  override async fit(train: ImageSet | BatchSource, opts: FitOptions = {}): Promise<FitReport> {
+    this.fitSeed = opts.seed ?? 0;
+    return super.fit(train, opts);
+  }
+
+  /** Mean and Ledoit-Wolf covariance of the training features, per group; the precisions kept for scoring (per cluster with components > 1). */
   protected fitFeatures(x: Tensor): FittedFeatures<GaussianState> {
+    if (this.hparams.components > 1) {
+      const groups = this.groupsFor(x.shape[1]!);
+      const m = fitMixture(x, this.hparams.components, groups, { seed: this.fitSeed, who: 'gaussian' });
+      const state = { mean: m.mean, precisions: m.precisions, groups, shrinkage: m.shrinkage, patches: false, mixture: { weight: m.weight, logdet: m.logdet } };
+      const history = { shrinkage: m.shrinkage.reduce((a, b) => a + b, 0) / m.shrinkage.length, components: m.weight.length, kmeansIterations: m.iterations };
+      return { state, history };
+    }
     const g = this.patchGeometry;
     if (g !== null) {
       const fit = fitPatchGaussians(x, g);
       const shrinkage = Array.from(fit.shrinkage);
-      const state = { mean: fit.mean, precisions: [fit.precision], groups: [g.dim], shrinkage, patches: true };
+      const state = { mean: fit.mean, precisions: [fit.precision], groups: [g.dim], shrinkage, patches: true, mixture: null };
       return { state, history: { shrinkage: shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length } };
     }
     const groups = this.groupsFor(x.shape[1]!);
@@ -160,7 +204,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
       const mean = means.length === 1 ? means[0]! : noGrad(() => cat(means, 0));
       if (means.length > 1) for (const m of means) m.dispose();
       means.length = 0;
-      const state = { mean, precisions, groups, shrinkage, patches: false };
+      const state = { mean, precisions, groups, shrinkage, patches: false, mixture: null };
       return { state, history: { shrinkage: shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length } };
     } catch (e) {
       for (const t of [...means, ...precisions]) t.dispose();
@@ -173,6 +217,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
    * Several groups: A(x) = sum over groups of the Mahalanobis distance (square root of each).
    */
   protected scoreFeatures(f: Tensor, st: GaussianState): Float64Array {
+    if (st.mixture !== null) return mixtureScores(f, { mean: st.mean, precisions: st.precisions, groups: st.groups, ...st.mixture });
     if (st.patches) return patchDistances(f, this.patchGeometry!, { mean: st.mean, precision: st.precisions[0]! }).amax(1).toFloat64Array();
     if (st.precisions.length === 1) return mahalanobis(f, st.mean, st.precisions[0]!).toFloat64Array();
     let at = 0;
@@ -230,8 +275,36 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     }
   }
 
-  /** `mean` [F], `precision` [F, F] (block-diagonal with several groups), `shrinkage` [groups] (float64); with 'patches' [P, D], [P, D, D], [P]. */
+  /**
+   * `mean` [F], `precision` [F, F] (block-diagonal with several groups), `shrinkage` [groups] (float64); with 'patches' [P, D], [P, D, D], [P];
+   * with components > 1: `mean` [K, F], `precision` [K, F, F] (each block-diagonal), `shrinkage` [K, groups], `weight` [K], `logdet` [K].
+   */
   protected stateTensors(st: GaussianState): [string, Tensor][] {
+    if (st.mixture !== null) {
+      const [k, f] = [st.mean.shape[0]!, st.mean.shape[1]!];
+      const precision =
+        st.precisions.length === 1
+          ? st.precisions[0]!.detach()
+          : noGrad(() => {
+              const p = zeros([k, f, f], { dtype: 'float64' });
+              let at = 0;
+              st.precisions.forEach((b, g) => {
+                const w = st.groups[g]!;
+                tidy(() => {
+                  p.narrow(1, at, w).narrow(2, at, w).copy_(b);
+                });
+                at += w;
+              });
+              return p;
+            });
+      return [
+        ['mean', st.mean.detach()],
+        ['precision', precision],
+        ['shrinkage', tensor(Float64Array.from(st.shrinkage), { shape: [k, st.groups.length] })],
+        ['weight', tensor(Float64Array.from(st.mixture.weight))],
+        ['logdet', tensor(Float64Array.from(st.mixture.logdet))],
+      ];
+    }
     const precision =
       st.precisions.length === 1
         ? st.precisions[0]!.detach()
@@ -277,8 +350,9 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
             `got [${mean.shape.join(', ')}], [${prec.shape.join(', ')}] and [${shr.shape.join(', ')}]`,
         );
       }
-      return { mean: mean.detach().clone(), precisions: [prec.detach().clone()], groups: [d], shrinkage: Array.from(shr.toFloat64Array()), patches: true };
+      return { mean: mean.detach().clone(), precisions: [prec.detach().clone()], groups: [d], shrinkage: Array.from(shr.toFloat64Array()), patches: true, mixture: null };
     }
+    if (this.hparams.components > 1) return this.mixtureFromTensors(sd);
     const f = mean.shape[0]!;
     const groups = this.groupsFor(f);
     if (mean.ndim !== 1 || prec.ndim !== 2 || prec.shape[0] !== f || prec.shape[1] !== f || shr.numel !== groups.length || groups.reduce((a, b) => a + b, 0) !== f) {
@@ -293,7 +367,50 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
       precisions.push(noGrad(() => prec.narrow(0, at, w).narrow(1, at, w).clone()));
       at += w;
     }
-    return { mean: mean.detach().clone(), precisions, groups, shrinkage: Array.from(shr.toFloat64Array()), patches: false };
+    return { mean: mean.detach().clone(), precisions, groups, shrinkage: Array.from(shr.toFloat64Array()), patches: false, mixture: null };
+  }
+
+  /** The mixture state (components > 1): shapes checked against K' <= components and the feature groups. */
+  private mixtureFromTensors(sd: Map<string, Tensor>): GaussianState {
+    const [mean, prec, shr, wt, ld] = ['mean', 'precision', 'shrinkage', 'weight', 'logdet'].map((k) => sd.get(k)!) as [Tensor, Tensor, Tensor, Tensor, Tensor];
+    const k = mean.shape[0] ?? 0;
+    const f = mean.shape[1] ?? 0;
+    const groups = this.groupsFor(f);
+    const kmax = this.hparams.components;
+    if (
+      mean.ndim !== 2 ||
+      k < 1 ||
+      k > kmax ||
+      prec.ndim !== 3 ||
+      prec.shape[0] !== k ||
+      prec.shape[1] !== f ||
+      prec.shape[2] !== f ||
+      shr.numel !== k * groups.length ||
+      wt.numel !== k ||
+      ld.numel !== k ||
+      groups.reduce((a, b) => a + b, 0) !== f
+    ) {
+      throw new AnogenError(
+        `gaussian state (components ${kmax}): expected mean [K, F] with 1 <= K <= ${kmax}, precision [K, F, F], shrinkage [K, ${groups.length}], weight [K], logdet [K]; ` +
+          `got [${mean.shape.join(', ')}], [${prec.shape.join(', ')}], [${shr.shape.join(', ')}], [${wt.shape.join(', ')}] and [${ld.shape.join(', ')}]`,
+      );
+    }
+    const weight = wt.toFloat64Array();
+    if (weight.some((v) => !(v > 0))) throw new AnogenError(`gaussian state: every mixture weight must be > 0, got [${Array.from(weight).join(', ')}]`);
+    const precisions: Tensor[] = [];
+    let at = 0;
+    for (const w of groups) {
+      precisions.push(noGrad(() => prec.narrow(1, at, w).narrow(2, at, w).clone()));
+      at += w;
+    }
+    return {
+      mean: mean.detach().clone(),
+      precisions,
+      groups,
+      shrinkage: Array.from(shr.toFloat64Array()),
+      patches: false,
+      mixture: { weight, logdet: ld.toFloat64Array() },
+    };
   }
 
   protected ownedTensors(st: GaussianState): Tensor[] {
@@ -309,6 +426,10 @@ registerDetector({
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16 },
   trainDefaults: GAUSSIAN_TRAIN_DEFAULTS,
-  lossDocs: { shrinkage: 'the Ledoit-Wolf shrinkage coefficient' },
+  lossDocs: {
+    shrinkage: 'the Ledoit-Wolf shrinkage coefficient (the mean over the Gaussians when there are several)',
+    components: 'with components > 1: the Gaussians fitted (fewer than asked when k-means clusters of < 2 members were merged)',
+    kmeansIterations: 'with components > 1: the Lloyd iterations run',
+  },
   create: (h) => new Gaussian(h as Partial<GaussianHParams>),
 });
