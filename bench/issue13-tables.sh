@@ -21,6 +21,10 @@
 # Also by name: mnist-clf and fmnist-clf, gaussian --features classifier at the MNIST / Fashion-MNIST
 # budget above, on the conv2 features of the quality classifier of the OTHER dataset (never the
 # target's own); layers and grid chosen on validation only by bench/feature-selection.ts.
+# Also by name: elpv-clf (gaussian --features classifier --classifier fashion-mnist, defaults: conv2, grid 3,
+# one Gaussian) and elpv-gmm-clf / elpv-gmm-pixels (the same and the pixels with --components 2: a mixture of
+# two Gaussians fitted without labels, src/detectors/gaussian/mixture.ts; K = 2 from ELPV's README, mono/poly)
+# at the elpv table's budget.
 set -euo pipefail
 out=${1:-runs/issue13}
 tables=${2:-"mnist mnist-ae fmnist loo elpv elpv-ae"}
@@ -67,8 +71,17 @@ for t in $tables; do
       anogen benchmark --detectors gaussian --data fashion-mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 \
         --hparams gaussian.features=classifier,gaussian.classifier=mnist,gaussian.classifier-layers=conv2,gaussian.classifier-grid=3 \
         --floors pca,knn,ocsvm "${common[@]}" --out "$out/fashion-mnist-one-vs-rest-classifier" ;;
+    elpv-clf)
+      anogen benchmark --detectors gaussian --hparams gaussian.features=classifier,gaussian.classifier=fashion-mnist \
+        --data /work/shared/data/elpv --protocol folder --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-classifier" ;;
+    elpv-gmm-clf)
+      anogen benchmark --detectors gaussian --hparams gaussian.features=classifier,gaussian.classifier=fashion-mnist,gaussian.components=2 \
+        --data /work/shared/data/elpv --protocol folder --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-gmm-classifier" ;;
+    elpv-gmm-pixels)
+      anogen benchmark --detectors gaussian --hparams gaussian.components=2 --data /work/shared/data/elpv --protocol folder \
+        --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-gmm-pixels" ;;
     *)
-      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf)" >&2
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels)" >&2
       exit 2 ;;
   esac
 done

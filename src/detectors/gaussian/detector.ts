@@ -421,7 +421,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
 registerDetector({
   name: 'gaussian',
   description:
-    "Gaussian on features (Rippel et al., 2020): Ledoit-Wolf covariance, score = squared Mahalanobis distance (summed distances over ResNet stages); features 'patches': one Gaussian per patch position (PaDiM-style), worst patch, anomaly maps",
+    "Gaussian on features (Rippel et al., 2020): Ledoit-Wolf covariance, score = squared Mahalanobis distance (summed distances over ResNet stages); features 'patches': one Gaussian per patch position (PaDiM-style), worst patch, anomaly maps; --components K: a mixture of K Gaussians fitted without labels (k-means), score = min_k d_k^2 + log det Sigma_k - 2 log pi_k",
   schema: GAUSSIAN_SCHEMA,
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
   tiny: { isize: 16 },
