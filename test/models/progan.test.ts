@@ -228,7 +228,7 @@ test('the EMA generator: decay 0.5^(batch / half-life) with the half-life ramped
   assert.equal(emaBeta(16, 1e6, 0), 0, 'emaImages 0: netGEma = netG');
   assert.ok(close(emaBeta(16, 1e9, 11090), 0.999, 1e-4), "the paper's 0.999 at batch 16");
   const x = randn([32, 1, 16, 16]).tanh();
-  const hp = { isize: 16, nz: 8, ngf: 8, ndf: 8, phaseImages: 1000 };
+  const hp = { isize: 16, nz: 8, ngf: 8, ndf: 8, phaseImages: 1000, nCritic: 1 };
   const avg = new ProGan({ ...hp, emaImages: 1000 });
   const off = new ProGan({ ...hp, emaImages: 0 });
   try {

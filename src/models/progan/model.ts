@@ -41,7 +41,13 @@ export const PROGAN_SCHEMA = {
   beta1: { type: 'number', default: 0, min: 0, below: 1, doc: 'Adam beta1' },
   beta2: { type: 'number', default: 0.99, min: 0, below: 1, doc: 'Adam beta2' },
   resetOptimizers: { type: 'bool', default: true, doc: "clear Adam's state when a fade-in or stabilisation phase starts (the authors' code)" },
-  nCritic: { type: 'int', default: 1, min: 1, max: 100, doc: 'critic iterations (batches) per generator iteration (the paper: 1)' },
+  nCritic: {
+    type: 'int',
+    default: 3,
+    min: 1,
+    max: 100,
+    doc: "critic iterations (batches) per generator iteration (the paper: 1, over ~37,500-step phases; anogen's default 3 because with 1 the critic falls behind at every fade-in of a short CPU-length phase and the generator collapses: see the README)",
+  },
   emaImages: {
     type: 'int',
     default: 10000,
@@ -140,7 +146,7 @@ registerGenerator({
   description: 'Progressive GAN (Karras et al., 2018): grown 4 -> 32 px with fade-in, minibatch stddev, equalised LR, pixel norm, WGAN-GP + drift',
   schema: PROGAN_SCHEMA,
   input: { sizeParam: 'isize', channelsParam: 'nc', range: [-1, 1] },
-  tiny: { isize: 16, nz: 8, ngf: 8, ndf: 8, phaseImages: 24 },
+  tiny: { isize: 16, nz: 8, ngf: 8, ndf: 8, phaseImages: 24, nCritic: 2 },
   trainDefaults: PROGAN_TRAIN_DEFAULTS,
   lossDocs: PROGAN_STEP_LOSSES,
   create: (h) => new ProGan(h as Partial<ProGanHParams>),
