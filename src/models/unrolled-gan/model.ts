@@ -14,12 +14,16 @@ import { UNROLL_OPTIMIZERS, UNROLL_SURROGATES, UNROLLED_GAN_STEP_LOSSES, unrolle
 /** The `unrolled-gan` hyperparameters: `gan`'s (DCGAN defaults) and the unrolling. */
 export const UNROLLED_GAN_SCHEMA = {
   ...GAN_SCHEMA,
+  loss: {
+    ...GAN_SCHEMA.loss,
+    doc: "generator loss under the unrolled D with --unroll-surrogate generator: 'minimax' log(1 - D(G(z))) or 'non-saturating' -log D(G(z)); the default 'value' surrogate does not use it",
+  },
   unrollSteps: {
     type: 'int',
     default: 5,
     min: 0,
     max: 100,
-    doc: "unrolled discriminator steps K the generator's gradient flows through (the paper: 5-10; 0 is a plain gan)",
+    doc: "unrolled discriminator steps K the generator's gradient flows through (the paper: 5-10; 0 is a plain gan: minimax with the 'value' surrogate)",
   },
   unrollOptimizer: {
     type: 'enum',
