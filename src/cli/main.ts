@@ -69,10 +69,13 @@ Exit codes: 0 ok, 1 internal/libtorch error, 2 usage or input error, 130 interru
 function verbHelp(verb: string, model?: string): string {
   switch (verb) {
     case 'train':
-      if (isGenerator(model)) return generatorTrainHelp(model!);
-      return model === undefined
-        ? `anogen train <model> [options]\n\nModels: ${detectorNames().join(', ')}; \`anogen help train <model>\` adds that model's own options.\n\n${optionsHelp(trainSpecs(undefined))}\n`
-        : `anogen train ${getDetector(model).name} [options]\n\n${getDetector(model).description}\n\n${optionsHelp(trainSpecs(getDetector(model).name))}\n`;
+      if (model === undefined)
+        return `anogen train <model> [options]\n\nModels: ${detectorNames().join(', ')}; \`anogen help train <model>\` adds that model's own options.\n\n${optionsHelp(trainSpecs(undefined))}\n`;
+      if (!isGenerator(model))
+        return `anogen train ${getDetector(model).name} [options]\n\n${getDetector(model).description}\n\n${optionsHelp(trainSpecs(getDetector(model).name))}\n`;
+      // A name that is both (pixelcnn): the generator's options, then the detector's (--protocol picks it).
+      if (!detectorNames().includes(model)) return generatorTrainHelp(model);
+      return `${generatorTrainHelp(model)}\nWith --protocol, \`anogen train ${model}\` trains the ${model} DETECTOR instead (${getDetector(model).description}):\n\n${optionsHelp(trainSpecs(model))}\n`;
     case 'models':
       return 'anogen models [--json]\n\nLists every registered model with its one-line description.\n';
     case 'version':

@@ -136,6 +136,9 @@ test('CLI: train a generator, help and models list it, sample writes the same PN
   assert.match(help.out, /--n-critic <int>\s+wgan-gp: critic iterations per generator iteration/);
   assert.match(help.out, /--epochs <int>\s+training epochs \(default 25\)/);
   assert.doesNotMatch(help.out, /--isize|--protocol|--threshold/);
+  // pixelcnn is a generator and a detector: its help gives both, the detector's after --protocol
+  const both = (await runCli('help', 'train', 'pixelcnn')).out;
+  assert.match(both, /anogen sample <bundle>[\s\S]*With --protocol, `anogen train pixelcnn` trains the pixelcnn DETECTOR[\s\S]*--protocol <value>/);
   const models = await runCli('models');
   assert.match(models.out, /Generative models[^\n]*\n(?:.*\n)*gan\s+GAN \(Goodfellow/);
   assert.match(models.out, /wgan-gp\s+WGAN-GP/);
