@@ -148,15 +148,17 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}, resume?: 
   const log = hooks.log ?? (() => undefined);
   const entry = getDetector(req.detector);
   const device = resolveDevice(req.device ?? 'auto', 'device');
-  const ckptDir = path.join(req.out, CHECKPOINT_DIR);
   let resumeFrom: string | null = null;
   if (resume !== undefined) {
     resumeFrom = findCheckpoint(resume);
+    // The run's folder is where its checkpoint is, not the stored `out` (relative to the first run's cwd).
+    req = { ...req, out: path.dirname(path.resolve(resumeFrom)) };
   } else {
     checkMemory(req);
     createDetector(req.detector, req.hparams).dispose(); // hyperparameters checked before anything is written
     checkBundleTarget(req.out, { replace: req.force === true });
   }
+  const ckptDir = path.join(req.out, CHECKPOINT_DIR);
   const existed = fs.existsSync(req.out);
   const lock = acquireLock(req.out, 'anogen train');
   let detector: Detector | null = null;
