@@ -13,25 +13,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '../src/core/index.js';
 import { generatorNames, getGenerator } from '../src/models/index.js';
-import { loadSafetensors } from '../src/nn/safetensors.js';
 import { generatorCheckpointRequest, trainGenerator, type GeneratorTrainRequest } from '../src/pipeline/generate.js';
 import { InterruptedError } from '../src/pipeline/train.js';
+import { bundleWeights } from '../test/helpers/weights.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, 'stop-at': { type: 'string', default: '3' }, threads: { type: 'string', default: '1' } } });
 setNumThreads(Number(values.threads));
 const stopAt = Number(values['stop-at']);
 const names = values.only ? values.only.split(',') : generatorNames();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-gen-resume-bench-'));
-
-function weights(dir: string): Map<string, Float32Array> {
-  const sd = loadSafetensors(path.join(dir, 'model.safetensors'));
-  const out = new Map<string, Float32Array>();
-  for (const [k, t] of sd) {
-    out.set(k, t.float().toFloat32Array());
-    t.dispose();
-  }
-  return out;
-}
 
 try {
   for (const name of names) {
@@ -58,8 +48,8 @@ try {
       if (!(e instanceof InterruptedError)) throw e;
     }
     (await trainGenerator(generatorCheckpointRequest(out), {}, out)).model.dispose();
-    const a = weights(ref);
-    const b = weights(out);
+    const a = bundleWeights(ref);
+    const b = bundleWeights(out);
     let max = 0;
     let worst = '';
     for (const [k, w] of a) {

@@ -13,10 +13,10 @@ import { AnogenError, arange } from '../../src/core/index.js';
 import { UnpairedSource, unpairedSkip } from '../../src/models/paired.js';
 import type { LoopState } from '../../src/train/loop.js';
 import { asSource } from '../../src/train/source.js';
-import { loadSafetensors } from '../../src/nn/safetensors.js';
 import { generatorCheckpointRequest, loadGeneratorBundle, trainGenerator, type GeneratorTrainRequest } from '../../src/pipeline/generate.js';
 import { InterruptedError } from '../../src/pipeline/train.js';
 import { runCli } from '../helpers/cli.js';
+import { bundleWeights } from '../helpers/weights.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-gen-resume-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -32,16 +32,6 @@ const request = (out: string, epochs = 2): GeneratorTrainRequest => ({
   hparams: { nz: 8, ngf: 8, ndf: 8 },
   device: 'cpu',
 });
-
-function weights(dir: string): Map<string, Float32Array> {
-  const sd = loadSafetensors(path.join(dir, 'model.safetensors'));
-  const out = new Map<string, Float32Array>();
-  for (const [k, t] of sd) {
-    out.set(k, t.float().toFloat32Array());
-    t.dispose();
-  }
-  return out;
-}
 
 /** The largest |a - b| over every weight (and buffer) of two bundles. */
 function maxDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
@@ -75,7 +65,7 @@ test('a generator run stopped mid-epoch saves a checkpoint and, resumed, ends wi
   assert.equal(r.report.steps, 8);
   r.model.dispose();
   assert.ok(!fs.existsSync(path.join(ref, 'checkpoint')), 'a finished run leaves no checkpoint');
-  reference = weights(ref);
+  reference = bundleWeights(ref);
 
   const out = path.join(tmp, 'stopped');
   const e = await interrupted(request(out), 3);
@@ -100,7 +90,7 @@ test('a generator run stopped mid-epoch saves a checkpoint and, resumed, ends wi
   assert.match(logs.join('\n'), /resuming .*checkpoint at epoch 1, step 3/);
   assert.deepEqual(steps, ['1.4', '2.1', '2.2', '2.3', '2.4'], 'continues at the next step');
   assert.equal(resumed.report.history.length, 8, 'the history holds the steps before the stop too');
-  const d = maxDiff(reference, weights(out));
+  const d = maxDiff(reference, bundleWeights(out));
   assert.equal(d, 0, `bit-exact on the CPU (max |weight difference| ${d})`);
   assert.ok(!fs.existsSync(ck), 'the checkpoint is removed once the run is complete');
 });
@@ -120,7 +110,7 @@ test('anogen train --resume <out> --epochs 2 continues a 1-epoch run stopped in 
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out.trim(), path.resolve(out));
   assert.match(r.err, /resuming .*checkpoint at epoch 1, step 2/);
-  const d = maxDiff(reference, weights(out));
+  const d = maxDiff(reference, bundleWeights(out));
   assert.equal(d, 0, `bit-exact on the CPU (max |weight difference| ${d})`);
 });
 

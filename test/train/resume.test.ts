@@ -8,11 +8,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadSafetensors } from '../../src/nn/safetensors.js';
 import { loadBundle } from '../../src/detectors/index.js';
 import { rand } from '../../src/core/index.js';
 import '../helpers/nan-ae.js';
 import { TINY_GANOMALY } from '../helpers/cli.js';
+import { bundleWeights } from '../helpers/weights.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const child = path.join(root, 'test', 'helpers', 'train-child.ts');
@@ -46,22 +46,12 @@ function killedAt(args: string[], killAt: number, delayMs: number): Promise<{ si
   });
 }
 
-function weights(dir: string): Map<string, Float32Array> {
-  const sd = loadSafetensors(path.join(dir, 'model.safetensors'));
-  const out = new Map<string, Float32Array>();
-  for (const [k, t] of sd) {
-    out.set(k, t.float().toFloat32Array());
-    t.dispose();
-  }
-  return out;
-}
-
 test('a run SIGKILLed at several steps and resumed ends with the weights of an uninterrupted run', async () => {
   const ref = path.join(tmp, 'ref');
   const r = sync(run(ref));
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /Φ = [\d.]+ \(95th percentile of \d+ validation normals, minmax-normalised\); an image is flagged when its normalised score > Φ/);
-  const want = weights(ref);
+  const want = bundleWeights(ref);
   // kill points: early in epoch 1, mid epoch 2 (with a delay that can land inside a checkpoint write), late in epoch 3
   for (const [killAt, delay] of [
     [2, 0],
@@ -77,7 +67,7 @@ test('a run SIGKILLed at several steps and resumed ends with the weights of an u
     assert.match(again.err, /resuming .*checkpoint at epoch \d, step \d/);
     const steps = again.out.match(/step (\d+)/g) ?? [];
     assert.ok(steps.length < 18, `resumed from the checkpoint, not from scratch (${steps.length} steps run)`);
-    const got = weights(out);
+    const got = bundleWeights(out);
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
     let maxDiff = 0;
     for (const [name, w] of want) {
