@@ -12,10 +12,9 @@ import { AnogenError, dispose, manualSeed, randn, tidy, type Tensor } from '../.
 import { Gaussian, Ocsvm, loadBundle, saveBundle, type Detector } from '../../src/detectors/index.js';
 import { sha256File } from '../../src/detectors/features/backbone.js';
 import { classifierWeightsFile } from '../../src/models/classifier/index.js';
-import { disposeBatch } from '../../src/data/index.js';
 import { auroc } from '../../src/eval/metrics.js';
-import { buildSplits, imageTransforms, loadSubset } from '../../src/pipeline/data.js';
 import { runCli } from '../helpers/cli.js';
+import { digitPair } from '../helpers/digit-pair.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-classifier-features-'));
 
@@ -107,25 +106,13 @@ test("'classifier' options: errors name the option and what is valid", () => {
 });
 
 test('gaussian on the Fashion-MNIST classifier features learns MNIST 0 (normal) vs 1 (AUROC > 0.9); the CLI takes the flags', async () => {
-  const splits = buildSplits({ data: 'mnist', protocol: 'one-vs-rest', normal: '0', seed: 0, valFraction: 0.1 });
-  const tf = imageTransforms({ size: 32, channels: 1 });
-  const train = await loadSubset(splits.train, tf, 64, 0);
-  const classes = splits.test.dataset.classes;
-  const pick = (name: string) =>
-    Array.from(splits.test.classId)
-      .map((c, i) => (classes[c] === name ? i : -1))
-      .filter((i) => i >= 0)
-      .slice(0, 50);
-  const testSplit = splits.test.subset([...pick('0'), ...pick('1')]);
-  const test_ = await loadSubset(testSplit, tf);
-  const labels = Array.from(test_.batch.positions, (p) => testSplit.label[p]!);
+  const pair = await digitPair(32, 64, 50);
   const d = new Gaussian({ features: 'classifier', classifier: 'fashion-mnist' });
-  await d.fit({ images: train.batch.x });
-  const a = auroc(d.score(test_.batch.x).scores, labels);
+  await d.fit({ images: pair.train.x });
+  const a = auroc(d.score(pair.test.x).scores, pair.labels);
   assert.ok(a > 0.9, `gaussian on fashion-mnist classifier conv2 features: AUROC ${a}`);
   d.dispose();
-  disposeBatch(train.batch);
-  disposeBatch(test_.batch);
+  pair.dispose();
   const out = path.join(tmp, 'cli');
   const t = await runCli(
     'train',

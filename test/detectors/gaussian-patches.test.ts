@@ -10,21 +10,10 @@ import { AnogenError, tensor, type Tensor } from '../../src/core/index.js';
 import { Gaussian, capabilities, createDetector, loadBundle, saveBundle } from '../../src/detectors/index.js';
 import { ledoitWolf, mahalanobis } from '../../src/detectors/gaussian/ledoit-wolf.js';
 import { patchGeometry, patchesOf, PATCH_STATE_CAP } from '../../src/detectors/gaussian/patches.js';
+import { mulberry32 } from '../../src/data/random.js';
 
 const S = 16;
 const P = 4; // patch side = stride: 16 non-overlapping positions of 16 values
-
-/** A seeded uniform PRNG in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * n gray S x S images in [-1, 1]: a horizontal ramp (so each position has its own mean), plus three
@@ -32,7 +21,7 @@ function rng(seed: number): () => number {
  * plus small noise.
  */
 function images(n: number, seed: number): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const out = new Float32Array(n * S * S);
   for (let k = 0; k < n; k++) {
     const a = [r() - 0.5, r() - 0.5, r() - 0.5];

@@ -9,10 +9,9 @@ import path from 'node:path';
 import { AnogenError, manualSeed, randn, tensor, tidy, type Tensor } from '../../src/core/index.js';
 import { Ganomaly, Gaussian, Ocsvm, createDetector, loadBundle, saveBundle, type Detector } from '../../src/detectors/index.js';
 import { solveOneClass } from '../../src/detectors/ocsvm/solver.js';
-import { disposeBatch } from '../../src/data/index.js';
 import { auroc } from '../../src/eval/metrics.js';
-import { buildSplits, imageTransforms, loadSubset } from '../../src/pipeline/data.js';
 import { runCli } from '../helpers/cli.js';
+import { digitPair } from '../helpers/digit-pair.js';
 
 interface Fixture {
   train: number[][];
@@ -87,27 +86,15 @@ test('the SMO solver: feasible, KKT within tol, sum a = nu n', () => {
 });
 
 test('ocsvm and gaussian on pixels learn MNIST 0 (normal) vs 1 at 16 px (AUROC > 0.8)', async () => {
-  const splits = buildSplits({ data: 'mnist', protocol: 'one-vs-rest', normal: '0', seed: 0, valFraction: 0.1 });
-  const tf = imageTransforms({ size: 16, channels: 1 });
-  const train = await loadSubset(splits.train, tf, 256, 0);
-  const classes = splits.test.dataset.classes;
-  const pick = (name: string) =>
-    Array.from(splits.test.classId)
-      .map((c, i) => (classes[c] === name ? i : -1))
-      .filter((i) => i >= 0)
-      .slice(0, 100);
-  const testSplit = splits.test.subset([...pick('0'), ...pick('1')]);
-  const test_ = await loadSubset(testSplit, tf);
-  const labels = Array.from(test_.batch.positions, (p) => testSplit.label[p]!);
-  assert.equal(labels.filter((l) => l === 1).length, 100);
+  const pair = await digitPair(16, 256, 100);
+  assert.equal(pair.labels.filter((l) => l === 1).length, 100);
   for (const d of [new Ocsvm({ isize: 16 }), new Gaussian({ isize: 16 })] as Detector[]) {
-    await d.fit({ images: train.batch.x });
-    const a = auroc(d.score(test_.batch.x).scores, labels);
+    await d.fit({ images: pair.train.x });
+    const a = auroc(d.score(pair.test.x).scores, pair.labels);
     assert.ok(a > 0.8, `${d.name} on pixels: AUROC ${a}`);
     d.dispose();
   }
-  disposeBatch(train.batch);
-  disposeBatch(test_.batch);
+  pair.dispose();
 });
 
 /** Random images in [-1, 1]. */
