@@ -124,6 +124,49 @@ interface GaussianState {
   mixture: { weight: Float64Array; logdet: Float64Array } | null;
 }
 
+/**
+ * The per-group precisions [...lead, F_g, F_g] as one block-diagonal matrix [...lead, F, F] (the
+ * bundle's `precision`); a single group is returned as it is (detached).
+ */
+function blockDiagonal(blocks: Tensor[], groups: number[], lead: number[]): Tensor {
+  if (blocks.length === 1) return blocks[0]!.detach();
+  const f = groups.reduce((a, b) => a + b, 0);
+  const d = lead.length;
+  return noGrad(() => {
+    const p = zeros([...lead, f, f], { dtype: 'float64' });
+    let at = 0;
+    blocks.forEach((b, g) => {
+      const w = groups[g]!;
+      tidy(() => {
+        p.narrow(d, at, w)
+          .narrow(d + 1, at, w)
+          .copy_(b);
+      });
+      at += w;
+    });
+    return p;
+  });
+}
+
+/** The diagonal blocks (copies) of a block-diagonal precision [..., F, F], one per group width: {@link blockDiagonal}'s inverse. */
+function diagonalBlocks(prec: Tensor, groups: number[]): Tensor[] {
+  const d = prec.ndim - 2;
+  const blocks: Tensor[] = [];
+  let at = 0;
+  for (const w of groups) {
+    blocks.push(
+      noGrad(() =>
+        prec
+          .narrow(d, at, w)
+          .narrow(d + 1, at, w)
+          .clone(),
+      ),
+    );
+    at += w;
+  }
+  return blocks;
+}
+
 /** The Gaussian (Mahalanobis) detector (see the module comment). */
 export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
   readonly name = 'gaussian';
@@ -281,49 +324,18 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
    */
   protected stateTensors(st: GaussianState): [string, Tensor][] {
     if (st.mixture !== null) {
-      const [k, f] = [st.mean.shape[0]!, st.mean.shape[1]!];
-      const precision =
-        st.precisions.length === 1
-          ? st.precisions[0]!.detach()
-          : noGrad(() => {
-              const p = zeros([k, f, f], { dtype: 'float64' });
-              let at = 0;
-              st.precisions.forEach((b, g) => {
-                const w = st.groups[g]!;
-                tidy(() => {
-                  p.narrow(1, at, w).narrow(2, at, w).copy_(b);
-                });
-                at += w;
-              });
-              return p;
-            });
+      const k = st.mean.shape[0]!;
       return [
         ['mean', st.mean.detach()],
-        ['precision', precision],
+        ['precision', blockDiagonal(st.precisions, st.groups, [k])],
         ['shrinkage', tensor(Float64Array.from(st.shrinkage), { shape: [k, st.groups.length] })],
         ['weight', tensor(Float64Array.from(st.mixture.weight))],
         ['logdet', tensor(Float64Array.from(st.mixture.logdet))],
       ];
     }
-    const precision =
-      st.precisions.length === 1
-        ? st.precisions[0]!.detach()
-        : noGrad(() => {
-            const f = st.mean.shape[0]!;
-            const p = zeros([f, f], { dtype: 'float64' });
-            let at = 0;
-            st.precisions.forEach((b, g) => {
-              const w = st.groups[g]!;
-              tidy(() => {
-                p.narrow(0, at, w).narrow(1, at, w).copy_(b);
-              });
-              at += w;
-            });
-            return p;
-          });
     return [
       ['mean', st.mean.detach()],
-      ['precision', precision],
+      ['precision', blockDiagonal(st.precisions, st.groups, [])],
       ['shrinkage', tensor(Float64Array.from(st.shrinkage))],
     ];
   }
@@ -361,13 +373,7 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
           `got [${mean.shape.join(', ')}], [${prec.shape.join(', ')}] and [${shr.shape.join(', ')}]`,
       );
     }
-    const precisions: Tensor[] = [];
-    let at = 0;
-    for (const w of groups) {
-      precisions.push(noGrad(() => prec.narrow(0, at, w).narrow(1, at, w).clone()));
-      at += w;
-    }
-    return { mean: mean.detach().clone(), precisions, groups, shrinkage: Array.from(shr.toFloat64Array()), patches: false, mixture: null };
+    return { mean: mean.detach().clone(), precisions: diagonalBlocks(prec, groups), groups, shrinkage: Array.from(shr.toFloat64Array()), patches: false, mixture: null };
   }
 
   /** The mixture state (components > 1): shapes checked against K' <= components and the feature groups. */
@@ -397,15 +403,9 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     }
     const weight = wt.toFloat64Array();
     if (weight.some((v) => !(v > 0))) throw new AnogenError(`gaussian state: every mixture weight must be > 0, got [${Array.from(weight).join(', ')}]`);
-    const precisions: Tensor[] = [];
-    let at = 0;
-    for (const w of groups) {
-      precisions.push(noGrad(() => prec.narrow(1, at, w).narrow(2, at, w).clone()));
-      at += w;
-    }
     return {
       mean: mean.detach().clone(),
-      precisions,
+      precisions: diagonalBlocks(prec, groups),
       groups,
       shrinkage: Array.from(shr.toFloat64Array()),
       patches: false,
