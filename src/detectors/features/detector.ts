@@ -5,7 +5,7 @@
  * (strictly checked on load, beside the backbone's weights). A subclass supplies how to fit
  * its state on a feature matrix, how to score features with it, and its state's tensors.
  */
-import { AnogenError, tidy, noGrad, type Tensor } from '../../core/index.js';
+import { AnogenError, cat, tidy, noGrad, type Tensor } from '../../core/index.js';
 import type { BatchSource } from '../../train/source.js';
 import { checkImages, Detector, type FeatureExtractor, type FitOptions, type FitReport, type ImageSet, type InputSpec, type ScoreOptions, type ScoreResult } from '../api.js';
 import { collectFeatures, FeatureSource, type FeatureSourceName } from './extractor.js';
@@ -85,6 +85,14 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
   protected abstract fitFeatures(x: Tensor): FittedFeatures<S>;
   /** Scores a batch of features (N x F float64) with the state; runs in noGrad + tidy. */
   protected abstract scoreFeatures(f: Tensor, state: S): Float64Array;
+  /**
+   * With `producesMaps`: the scores of a feature batch and their anomaly maps [n, 1, S, S], from
+   * one computation (score() asks for this instead of scoreFeatures when maps are wanted). The
+   * default throws: a detector that sets producesMaps overrides it.
+   */
+  protected scoreFeaturesWithMaps(_f: Tensor, _state: S): { scores: Float64Array; maps: Tensor } {
+    throw new AnogenError(`${this.who}: produces no anomaly maps`);
+  }
   /** The state as named float64 tensors (views or new tensors the caller disposes), in `stateKeys` order. */
   protected abstract stateTensors(state: S): [string, Tensor][];
   /** A state from loaded tensors (every key present and float64): checks the shapes, copies what it keeps. */
@@ -144,30 +152,47 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
     };
   }
 
-  /** Raw scores of NCHW images, features extracted and scored in batches of `batchSize` (default 256). */
+  /**
+   * Raw scores of NCHW images, features extracted and scored in batches of `batchSize` (default
+   * 256); with `producesMaps`, also the anomaly maps unless `maps: false`.
+   */
   score(x: Tensor, opts: ScoreOptions = {}): ScoreResult {
     const st = this.requireState();
     const bs = opts.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new AnogenError(`${this.who} score: batchSize must be a positive integer, got ${bs}`);
+    const wantMaps = this.producesMaps && (opts.maps ?? true);
     const xs = checkImages(x, this.input, `${this.who} score`, { resize: opts.resize });
     const n = xs.shape[0]!;
     const scores = new Float32Array(n);
+    const maps: Tensor[] = [];
     try {
       for (let i = 0; i < n; i += bs) {
         const fb = this.src.extract(xs.narrow(0, i, Math.min(bs, n - i)));
         try {
-          scores.set(
-            noGrad(() => tidy(() => this.scoreFeatures(fb, st))),
-            i,
+          const m = noGrad(() =>
+            tidy(() => {
+              if (!wantMaps) {
+                scores.set(this.scoreFeatures(fb, st), i);
+                return null;
+              }
+              const r = this.scoreFeaturesWithMaps(fb, st);
+              scores.set(r.scores, i);
+              return r.maps;
+            }),
           );
+          if (m !== null) maps.push(m);
         } finally {
           fb.dispose();
         }
       }
+      if (!wantMaps) return { scores };
+      const all = maps.length === 1 ? maps[0]! : noGrad(() => cat(maps, 0));
+      if (maps.length === 1) maps.length = 0;
+      return { scores, maps: all };
     } finally {
+      for (const t of maps) t.dispose();
       if (xs !== x) xs.dispose();
     }
-    return { scores };
   }
 
   /** The state's tensors (float64), plus the backbone's weights under `backbone.` with features 'bundle'; the caller disposes them. */

@@ -24,7 +24,7 @@
  * the single Gaussian above, unchanged. Not with features 'patches'.
  */
 import { AnogenError, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../core/index.js';
-import { checkImages, type FitOptions, type FitReport, type ImageSet, type ScoreOptions, type ScoreResult } from '../api.js';
+import type { FitOptions, FitReport, ImageSet } from '../api.js';
 import type { BatchSource } from '../../train/source.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
@@ -276,46 +276,10 @@ export class Gaussian extends FeatureDetector<GaussianHParams, GaussianState> {
     return total!.toFloat64Array();
   }
 
-  /**
-   * With features 'patches': scores (the worst patch) and, unless `maps: false`, anomaly maps
-   * [N, 1, S, S] (./patches.ts), in batches of `batchSize` (default 256). Otherwise the
-   * feature detectors' score().
-   */
-  override score(x: Tensor, opts: ScoreOptions = {}): ScoreResult {
-    const g = this.patchGeometry;
-    if (g === null) return super.score(x, opts);
-    const st = this.requireState();
-    const bs = opts.batchSize ?? 256;
-    if (!Number.isInteger(bs) || bs < 1) throw new AnogenError(`gaussian score: batchSize must be a positive integer, got ${bs}`);
-    const wantMaps = opts.maps ?? true;
-    const xs = checkImages(x, this.input, 'gaussian score', { resize: opts.resize });
-    const n = xs.shape[0]!;
-    const scores = new Float32Array(n);
-    const maps: Tensor[] = [];
-    try {
-      for (let i = 0; i < n; i += bs) {
-        const fb = this.src.extract(xs.narrow(0, i, Math.min(bs, n - i)));
-        try {
-          const m = noGrad(() =>
-            tidy(() => {
-              const d = patchDistances(fb, g, { mean: st.mean, precision: st.precisions[0]! });
-              scores.set(d.amax(1).toFloat64Array(), i);
-              return wantMaps ? patchMaps(d, g) : null;
-            }),
-          );
-          if (m !== null) maps.push(m);
-        } finally {
-          fb.dispose();
-        }
-      }
-      if (!wantMaps) return { scores };
-      const all = maps.length === 1 ? maps[0]! : noGrad(() => cat(maps, 0));
-      if (maps.length === 1) maps.length = 0;
-      return { scores, maps: all };
-    } finally {
-      for (const t of maps) t.dispose();
-      if (xs !== x) xs.dispose();
-    }
+  /** With features 'patches': the worst patch's distance and the anomaly maps [n, 1, S, S] of one patchDistances (./patches.ts). */
+  protected override scoreFeaturesWithMaps(f: Tensor, st: GaussianState): { scores: Float64Array; maps: Tensor } {
+    const d = patchDistances(f, this.patchGeometry!, { mean: st.mean, precision: st.precisions[0]! });
+    return { scores: d.amax(1).toFloat64Array(), maps: patchMaps(d, this.patchGeometry!) };
   }
 
   /**
