@@ -466,14 +466,16 @@ export async function trainGenerator(req: GeneratorTrainRequest, hooks: TrainHoo
   const log = hooks.log ?? (() => undefined);
   const entry = getGenerator(req.generator);
   const device = resolveDevice(req.device ?? 'auto', 'device');
-  const ckptDir = path.join(req.out, CHECKPOINT_DIR);
   let resumeFrom: string | null = null;
   if (resume !== undefined) {
     resumeFrom = findGeneratorCheckpoint(resume);
+    // The run's folder is where its checkpoint is (as train()'s), whatever `out` the request holds.
+    req = { ...req, out: path.dirname(path.resolve(resumeFrom)) };
   } else {
     createGenerator(req.generator, req.hparams).dispose(); // hyperparameters checked before anything is written
     checkBundleTarget(req.out, { replace: req.force === true });
   }
+  const ckptDir = path.join(req.out, CHECKPOINT_DIR);
   const existed = fs.existsSync(req.out);
   const lock = acquireLock(req.out, 'anogen train');
   let model: GenerativeModel | null = null;
