@@ -29,7 +29,11 @@ Writes test/fixtures/resnet/resnet-reference.json (about 30 KB):
   significant digits), plus the sum and the sum of squares over all channels of each layer;
 - `source`: the whole 'backbone' feature source on resnet18 (gray [-1, 1] images 2 x 1 x 16 x 16
   -> [0, 1] -> 3 channels -> bilinear 32 x 32 -> ImageNet mean/std -> layer2, layer3 pooled,
-  concatenated): every 2nd feature, sums and sums of squares.
+  concatenated): every 2nd feature, sums and sums of squares;
+- `patchcore`: PatchCore's patch features on that same input (layer2 and layer3 maps, 3 x 3
+  neighbourhood averages, layer3 upsampled bilinearly to layer2's 4 x 4, concatenated: 384
+  values per position) and image 1's nearest-neighbour distances to image 0's patches, per
+  position, against the whole bank and against the same position.
 """
 
 import json
@@ -93,6 +97,33 @@ def pooled_layers(model, x):
     return out
 
 
+def patchcore_reference(model, x):
+    """PatchCore on the 'backbone' source's input x (2 images): layer2 and layer3 each averaged over
+    3 x 3 neighbourhoods (nn.AvgPool2d(3, 1, 1)), layer3 upsampled bilinearly to layer2's size,
+    concatenated; the bank is image 0's patches; image 1's per-position nearest distances, position-
+    agnostic (the whole bank) and position-aware (image 0's patch at the same position)."""
+    h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    l2 = model.layer2(model.layer1(h))
+    l3 = model.layer3(l2)
+    pool = torch.nn.AvgPool2d(3, 1, 1)
+    a2 = pool(l2)
+    a3 = F.interpolate(pool(l3), size=a2.shape[-2:], mode="bilinear", align_corners=False)
+    maps = torch.cat([a2, a3], dim=1).double()  # [2, 384, 4, 4]
+    patches = maps.flatten(2).transpose(1, 2)  # [2, 16, 384]
+    bank, query = patches[0], patches[1]
+    agnostic = torch.cdist(query, bank).min(dim=1).values
+    aware = (query - bank).norm(dim=1)
+    return {
+        "layers": ["layer2", "layer3"],
+        "size": 32,
+        "neighbourhood": 3,
+        "side": maps.shape[-1],
+        "channels": maps.shape[1],
+        "agnostic": [float(v) for v in agnostic],
+        "aware": [float(v) for v in aware],
+    }
+
+
 def summary(p, step):
     """Every `step`-th channel of [N, C] pooled features (7 significant digits), and each row's sum and sum of squares over all channels."""
     return {
@@ -109,6 +140,7 @@ def main():
     names = {}
     layers = {}
     source = None
+    patchcore = None
     with torch.no_grad():
         for arch in ARCHS:
             model, entries = build(arch)
@@ -125,6 +157,7 @@ def main():
                 p = pooled_layers(model, (x32 - mean) / std)
                 feats = torch.cat([p["layer2"], p["layer3"]], dim=1)
                 source = {"layers": ["layer2", "layer3"], "size": 32, **summary(feats, 2)}
+                patchcore = patchcore_reference(model, (x32 - mean) / std)
             del model
     out = {
         "generator": "scripts/make_resnet_fixture.py",
@@ -133,6 +166,7 @@ def main():
         "names": names,
         "layers": layers,
         "source": source,
+        "patchcore": patchcore,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     tmp = OUT + ".tmp"

@@ -10,6 +10,17 @@ export { ganomalyProcess, GANOMALY_LOSSES } from './ganomaly/step.js';
 export { Autoencoder, AE_DEFAULTS, AE_SCHEMA, AE_TRAIN_DEFAULTS, aeHParams, type AeHParams } from './ae/detector.js';
 export { Vae, VAE_DEFAULTS, VAE_SCHEMA, VAE_SCORES, VAE_TRAIN_DEFAULTS, vaeHParams, type VaeHParams } from './vae/detector.js';
 export { Ocsvm, OCSVM_DEFAULTS, OCSVM_SCHEMA, ocsvmHParams, type OcsvmHParams } from './ocsvm/detector.js';
+export {
+  Patchcore,
+  PATCHCORE_DEFAULTS,
+  PATCHCORE_FEATURES,
+  PATCHCORE_SCHEMA,
+  PATCHCORE_TRAIN_DEFAULTS,
+  greedyCoreset,
+  nearestSquaredDistances,
+  patchcoreHParams,
+  type PatchcoreHParams,
+} from './patchcore/detector.js';
 export { Gaussian, GAUSSIAN_DEFAULTS, GAUSSIAN_SCHEMA, gaussianHParams, type GaussianHParams } from './gaussian/detector.js';
 export { DeepSvdd, DEEP_SVDD_DEFAULTS, DEEP_SVDD_SCHEMA, DEEP_SVDD_TRAIN_DEFAULTS, deepSvddHParams, type DeepSvddHParams } from './deep-svdd/detector.js';
 export {

@@ -116,6 +116,14 @@ export interface BackboneFeaturesOptions extends BackboneHParams {
   input: InputSpec;
   /** The owner's name, for messages. */
   who: string;
+  /**
+   * 0 (default): each stage global-average-pooled. n >= 1 (odd): feature MAPS, as PatchCore
+   * (Roth et al., 2022) builds its patch features: each stage's map averaged over n x n
+   * neighbourhoods (stride 1, zero padding n // 2 counted, as torch.nn.AvgPool2d), upsampled
+   * bilinearly (align_corners false) to the first chosen stage's size, concatenated over
+   * channels and flattened channel-major: [N, C·H·W] with C = the sum of {@link BackboneFeatures.groups}.
+   */
+  maps?: number;
 }
 
 /** The ResNet feature extractor (see the module comment). */
@@ -131,6 +139,8 @@ export class BackboneFeatures {
   private readonly net: ResNet;
   private readonly input: InputSpec;
   private readonly who: string;
+  /** See {@link BackboneFeaturesOptions.maps}. */
+  readonly maps: number;
   private loaded = false;
 
   /**
@@ -148,6 +158,10 @@ export class BackboneFeatures {
     }
     this.input = o.input;
     this.size = o.backboneSize;
+    this.maps = o.maps ?? 0;
+    if (!Number.isInteger(this.maps) || this.maps < 0 || (this.maps > 0 && this.maps % 2 === 0)) {
+      throw new AnogenError(`${o.who} neighbourhood: ${JSON.stringify(this.maps)} is not valid; expected an odd integer >= 1 (default 3)`);
+    }
     const widths = resnetLayerChannels(this.arch);
     this.groups = this.layers.map((l) => widths[l]);
     let sha = o.backboneSha256;
@@ -211,6 +225,15 @@ export class BackboneFeatures {
     const mean = tensor(Float32Array.from(IMAGENET_MEAN), { shape: [1, 3, 1, 1] });
     const std = tensor(Float32Array.from(IMAGENET_STD), { shape: [1, 3, 1, 1] });
     const outs = this.net.forwardLayers(h.sub(mean).div(std), this.layers);
+    if (this.maps > 0) {
+      const n = this.maps;
+      const [rows, cols] = [outs[0]!.shape[2]!, outs[0]!.shape[3]!];
+      const aligned = outs.map((o) => {
+        const a = n > 1 ? F.avgPool2d(o, n, { stride: 1, padding: Math.floor(n / 2) }) : o;
+        return a.shape[2] === rows && a.shape[3] === cols ? a : F.interpolate(a, { size: [rows, cols], mode: 'bilinear', alignCorners: false });
+      });
+      return cat(aligned, 1).flatten(1).double();
+    }
     return cat(
       outs.map((o) => o.mean([2, 3])),
       1,

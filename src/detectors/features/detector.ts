@@ -13,7 +13,7 @@ import type { BackboneHParams } from './backbone.js';
 import type { ClassifierHParams } from './classifier.js';
 
 /** The hyperparameters every feature detector has (the backbone* ones: see ./backbone.ts; the classifier* ones: ./classifier.ts). */
-export interface FeatureDetectorHParams extends BackboneHParams, ClassifierHParams {
+export interface FeatureDetectorHParams extends BackboneHParams, Partial<ClassifierHParams> {
   /** Input image size. */
   isize: number;
   /** Image channels. */
@@ -45,12 +45,14 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
    * @param who the detector's name, for messages (the subclass's `name` is not set yet here)
    * @param featureBatch default feature batch size of fit and score
    * @param source the feature source to build (default `hparams.features`, which must then be a {@link FeatureSourceName})
+   * @param backboneMaps with features 'backbone': 0 (default) pooled stages, n >= 1 feature maps with n x n neighbourhoods (./backbone.ts)
    */
   constructor(
     hparams: H,
     private readonly who: string,
     private readonly featureBatch: number,
     source?: FeatureSourceName,
+    backboneMaps = 0,
   ) {
     super(hparams);
     const h = this.hparams;
@@ -61,8 +63,11 @@ export abstract class FeatureDetector<H extends FeatureDetectorHParams, S> exten
       backboneSize: h.backboneSize,
       backboneSha256: h.backboneSha256,
     };
-    const classifier = { classifier: h.classifier, classifierLayers: h.classifierLayers, classifierGrid: h.classifierGrid, classifierSha256: h.classifierSha256 };
-    this.src = new FeatureSource({ features: source ?? (h.features as FeatureSourceName), backbone: h.backbone, input: this.input, who, resnet, classifier });
+    const classifier =
+      h.classifier === undefined
+        ? undefined
+        : { classifier: h.classifier, classifierLayers: h.classifierLayers!, classifierGrid: h.classifierGrid!, classifierSha256: h.classifierSha256! };
+    this.src = new FeatureSource({ features: source ?? (h.features as FeatureSourceName), backbone: h.backbone, input: this.input, who, resnet, classifier, backboneMaps });
   }
 
   /**

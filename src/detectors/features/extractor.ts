@@ -53,6 +53,8 @@ export interface FeatureSourceOptions {
   who: string;
   /** With 'backbone': the ResNet options (./backbone.ts); ignored otherwise. */
   resnet?: BackboneHParams;
+  /** With 'backbone': 0 (default) pooled stages, n >= 1 feature maps with n x n neighbourhoods (BackboneFeaturesOptions.maps in ./backbone.ts). */
+  backboneMaps?: number;
   /** With 'classifier': the classifier options (./classifier.ts); ignored otherwise. */
   classifier?: ClassifierHParams;
 }
@@ -79,7 +81,7 @@ export class FeatureSource {
       if (o.backbone !== null)
         throw new AnogenError(`${o.who} backbone: a bundle backbone is only used with features 'bundle'; with features 'backbone' pass --backbone-weights FILE.safetensors`);
       if (o.resnet === undefined) throw new AnogenError(`${o.who}: features 'backbone' needs the backbone options (backboneArch, backboneWeights, ...)`);
-      this.resnet = new BackboneFeatures({ ...o.resnet, input: o.input, who: o.who });
+      this.resnet = new BackboneFeatures({ ...o.resnet, input: o.input, who: o.who, maps: o.backboneMaps ?? 0 });
       this.featureName = `${o.resnet.backboneArch} ${this.resnet.layers.join('+')} features`;
       return;
     }

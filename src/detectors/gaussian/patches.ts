@@ -25,8 +25,11 @@
  * few arrays of that size at once (Gram, covariance, eigenvectors, precision). Refused above
  * {@link PATCH_STATE_CAP} values.
  */
-import { AnogenError, callOp, eye, noGrad, ones, tensor, tidy, zeros, type Tensor } from '../../core/index.js';
+import { AnogenError, callOp, eye, noGrad, tensor, tidy, zeros, type Tensor } from '../../core/index.js';
 import { wrap } from '../../core/tensor.js';
+import { patchGrid, patchesOf, type PatchGeometry } from '../features/patch-grid.js';
+
+export { patchesOf, patchMaps, type PatchGeometry } from '../features/patch-grid.js';
 
 /**
  * Most float64 values P·D² of the per-position precisions (2^26 = 67,108,864 values, 512 MiB;
@@ -38,38 +41,13 @@ export const PATCH_STATE_CAP = 2 ** 26;
 /** Most float64 patch values P·n·D held at once while fitting or scoring (2^24 = 16 M values, 128 MiB). */
 export const PATCH_CHUNK_VALUES = 2 ** 24;
 
-/** The patch layout of one image size (see the module comment). */
-export interface PatchGeometry {
-  /** Image side S. */
-  size: number;
-  /** Channels C. */
-  channels: number;
-  /** Patch side p. */
-  patch: number;
-  /** Step s between patch origins. */
-  stride: number;
-  /** Origins per axis: floor((S - p) / s) + 1. */
-  side: number;
-  /** Positions P = side². */
-  positions: number;
-  /** Patch vector length D = C·p·p. */
-  dim: number;
-}
-
 /**
- * The patch layout of S x S x C images with p x p patches at stride s; refuses p > S, s < 1 and
- * a state above {@link PATCH_STATE_CAP}, naming the option (`patchSize`, `patchStride`).
+ * The patch layout of S x S x C images with p x p patches at stride s ({@link patchGrid}); also
+ * refuses a state above {@link PATCH_STATE_CAP}, naming the options (`patchSize`, `patchStride`).
  */
 export function patchGeometry(size: number, channels: number, patch: number, stride: number, who = 'gaussian'): PatchGeometry {
-  if (!Number.isInteger(patch) || patch < 1 || patch > size) {
-    throw new AnogenError(`${who} patchSize: ${JSON.stringify(patch)} is not valid with image size ${size} (isize); expected an integer in [1, ${size}] (default 8)`);
-  }
-  if (!Number.isInteger(stride) || stride < 1) {
-    throw new AnogenError(`${who} patchStride: ${JSON.stringify(stride)} is not valid; expected an integer >= 1 (default 4)`);
-  }
-  const side = Math.floor((size - patch) / stride) + 1;
-  const positions = side * side;
-  const dim = channels * patch * patch;
+  const g = patchGrid(size, channels, patch, stride, who);
+  const { positions, dim } = g;
   const values = positions * dim * dim;
   if (values > PATCH_STATE_CAP) {
     throw new AnogenError(
@@ -77,20 +55,7 @@ export function patchGeometry(size: number, channels: number, patch: number, str
         `(${Math.round((values * 8) / 2 ** 20)} MiB), above the cap of ${PATCH_STATE_CAP.toLocaleString('en-US')} (512 MiB); pass a smaller patchSize or a larger patchStride`,
     );
   }
-  return { size, channels, patch, stride, side, positions, dim };
-}
-
-/** The patches of images (rows [N, C·S·S] or [N, C, S, S]) as a new tensor [P, N, D] (positions row-major; see the module comment). */
-export function patchesOf(x: Tensor, g: PatchGeometry): Tensor {
-  return noGrad(() =>
-    tidy(() => {
-      const n = x.shape[0]!;
-      const img = x.reshape([n, g.channels, g.size, g.size]);
-      const rows = wrap(callOp('aten::unfold', img.handle, 2, g.patch, g.stride)); // [N, C, side, S, p]
-      const both = wrap(callOp('aten::unfold', rows.handle, 3, g.patch, g.stride)); // [N, C, side, side, p, p]
-      return both.permute([2, 3, 0, 1, 4, 5]).reshape([g.positions, n, g.dim]).contiguous();
-    }),
-  );
+  return g;
 }
 
 /** Per-position Gaussians: the fitted state of the patch mode. */
@@ -207,23 +172,6 @@ export function patchDistances(x: Tensor, g: PatchGeometry, st: { mean: Tensor; 
     tidy(() => {
       const dc = patchesOf(x, g).sub(st.mean.unsqueeze(1)); // [P, N, D]
       return dc.bmm(st.precision).mul(dc).sum(2).t().contiguous(); // [N, P]
-    }),
-  );
-}
-
-/**
- * Anomaly maps [N, 1, S, S] float32 from per-position distances [N, P]: each distance spread over
- * the pixels its patch covers, the mean over the covering patches (0 where none covers a pixel).
- */
-export function patchMaps(dist: Tensor, g: PatchGeometry): Tensor {
-  return noGrad(() =>
-    tidy(() => {
-      const n = dist.shape[0]!;
-      const k = g.patch * g.patch;
-      const fold = (cols: Tensor): Tensor => wrap(callOp('aten::col2im', cols.handle, [g.size, g.size], [g.patch, g.patch], [1, 1], [0, 0], [g.stride, g.stride])); // [N, 1, S, S]
-      const sum = fold(dist.float().unsqueeze(1).expand([n, k, g.positions]).contiguous());
-      const count = fold(ones([1, k, g.positions]));
-      return sum.div(count.clamp(1, null)).where(count.gt(0), 0);
     }),
   );
 }
