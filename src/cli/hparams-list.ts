@@ -41,12 +41,27 @@ function hparamValue(schema: HParamSchema, name: string, key: string, raw: strin
 }
 
 /**
+ * The `key=value` items of a `--hparams` text: split at commas, where a piece without `=` after
+ * an item continues that item's value (`gaussian.backboneLayers=layer2,layer3` is one item whose
+ * value is `layer2,layer3`; a first piece without `=` stays an item, refused by the caller).
+ */
+export function hparamItems(text: string): string[] {
+  const out: string[] = [];
+  for (const piece of list(text)) {
+    if (!piece.includes('=') && out.length > 0) out[out.length - 1] += `,${piece}`;
+    else out.push(piece);
+  }
+  return out;
+}
+
+/**
  * Parses `--hparams name.key=value,...` for the listed names (a key without `name.` applies to
- * every listed name whose schema has it; keys in camelCase or kebab-case).
+ * every listed name whose schema has it; keys in camelCase or kebab-case; a value may hold
+ * commas: see {@link hparamItems}).
  */
 export function parseHParamsList(text: string, names: string[], t: HParamsTarget): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const item of list(text)) {
+  for (const item of hparamItems(text)) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new AnogenError(`--hparams: ${JSON.stringify(item)} is not key=value; expected ${t.what}.key=value,... (e.g. ${t.example})`);
     const lhs = item.slice(0, eq).trim();

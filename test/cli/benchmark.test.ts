@@ -133,6 +133,12 @@ test('--hparams: detector.key=value, keys shared by several detectors, mistakes 
   assert.throws(() => parseHParams('ganomaly.nzz=8', ['ganomaly']), /ganomaly has no hyperparameter "nzz".*did you mean.*nz/);
   assert.throws(() => parseHParams('ae.nz=8', ['ganomaly']), /"ae" is not in --detectors/);
   assert.throws(() => parseHParams('nz', ['ganomaly']), /is not key=value/);
+  // a value holding commas (a list option) stays one value
+  assert.deepEqual(parseHParams('gaussian.backbone-layers=layer2,layer3,gaussian.backboneSize=64,ocsvm.nu=0.1', ['gaussian', 'ocsvm']), {
+    gaussian: { backboneLayers: 'layer2,layer3', backboneSize: 64 },
+    ocsvm: { nu: 0.1 },
+  });
+  assert.throws(() => parseHParams('ganomaly.nz=8,16', ['ganomaly']), /ganomaly\.nz=8,16: expected a number/);
 });
 
 /** Patch kNN by definition, in plain JS. */

@@ -48,7 +48,11 @@ export const BENCHMARK_SPECS: OptionSpec[] = [
   { name: 'val-fraction', type: 'number', min: 0, max: 0.9, doc: 'share of training normals kept for validation (default 0.1)' },
   { name: 'include-uncertain', type: 'bool', doc: 'image folders: keep test/uncertain as anomalous (default false: left out)' },
   { name: 'skip-bad', type: 'bool', doc: 'skip images that fail to decode (default false: stop with an error)' },
-  { name: 'hparams', type: 'string', doc: 'detector hyperparameters: detector.key=value,... (a key without detector. applies to every detector that has it; default none)' },
+  {
+    name: 'hparams',
+    type: 'string',
+    doc: 'detector hyperparameters: detector.key=value,... (a key without detector. applies to every detector that has it; a value may hold commas, e.g. gaussian.backbone-layers=layer2,layer3; default none)',
+  },
   { name: 'floors', type: 'string', doc: `comma-separated floors, or none (default ${FLOOR_NAMES.join(',')}; ocsvm only when an ocsvm detector is registered)` },
   { name: 'patch-size', type: 'int', min: 1, max: 1024, doc: 'patch kNN floor: patch side in pixels (default 8)' },
   { name: 'patch-stride', type: 'int', min: 1, max: 1024, doc: 'patch kNN floor: step between patches (default patch-size / 2)' },
