@@ -209,11 +209,12 @@ export function greedyCoreset(bank: Tensor, fraction: number, dims: number, seed
       const start = Math.floor(rand() * m);
       const picked = new Int32Array(b * k);
       picked.fill(start);
-      const toCenter = (idx: Tensor): Tensor =>
-        z
-          .sub(z.gather(1, idx.expand([b, 1, zd])))
-          .square()
-          .sum(2); // [B, M]
+      // squared distances to one centre per row as ‖z‖² − 2 z·c + ‖c‖² (one matrix-vector product per step, no [B, M, d] temporary)
+      const zsq = z.square().sum(2); // [B, M]
+      const toCenter = (idx: Tensor): Tensor => {
+        const c = z.gather(1, idx.expand([b, 1, zd])); // [B, 1, d]
+        return zsq.sub(z.bmm(c.transpose(1, 2)).squeeze(2).mul(2)).add(c.square().sum(2)); // [B, M]
+      };
       let minD = toCenter(tensor(new BigInt64Array(b).fill(BigInt(start)), { shape: [b, 1, 1] }));
       for (let t = 1; t < k; t++) {
         const next = tidy(() => {
