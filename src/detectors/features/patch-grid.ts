@@ -10,6 +10,7 @@
  */
 import { AnogenError, callOp, noGrad, ones, tidy, type Tensor } from '../../core/index.js';
 import { wrap } from '../../core/tensor.js';
+import type { HParamSchema } from '../schema.js';
 
 /** The patch layout of one image size (see the module comment). */
 export interface PatchGeometry {
@@ -72,4 +73,15 @@ export function patchMaps(dist: Tensor, g: PatchGeometry): Tensor {
       return sum.div(count.clamp(1, null)).where(count.gt(0), 0);
     }),
   );
+}
+
+/**
+ * The `patchSize` (default 8) and `patchStride` (default 4) hyperparameters of a patch mode, their
+ * docs starting with `when` (e.g. 'with --features patches').
+ */
+export function patchGridSchema(when: string) {
+  return {
+    patchSize: { type: 'int', default: 8, min: 1, max: 1024, doc: `${when}: patch side p in pixels at the input size (at most isize)` },
+    patchStride: { type: 'int', default: 4, min: 1, max: 1024, doc: `${when}: step s in pixels between patch origins (0, s, 2s, ... while the patch fits)` },
+  } satisfies HParamSchema;
 }

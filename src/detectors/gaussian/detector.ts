@@ -33,6 +33,7 @@ import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
 import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
 import { CLASSIFIER_SCHEMA, checkClassifierHParams, resolveClassifier, type ClassifierHParams } from '../features/classifier.js';
 import { ledoitWolf, mahalanobis } from './ledoit-wolf.js';
+import { patchGridSchema } from '../features/patch-grid.js';
 import { fitPatchGaussians, patchDistances, patchGeometry, patchMaps, type PatchGeometry } from './patches.js';
 import { fitMixture, mixtureScores } from './mixture.js';
 
@@ -52,8 +53,7 @@ export const GAUSSIAN_SCHEMA = {
     values: GAUSSIAN_FEATURES,
     doc: "feature source: 'pixels' (flattened), 'bundle' (a bundle's detector features, see backbone), 'backbone' (a torchvision ResNet, see backbone-weights), 'classifier' (a small MNIST / Fashion-MNIST classifier's layers, see classifier) or 'patches' (one Gaussian per patch position on the pixels, PaDiM-style; score = worst patch, with anomaly maps)",
   },
-  patchSize: { type: 'int', default: 8, min: 1, max: 1024, doc: 'with --features patches: patch side p in pixels at the input size (at most isize)' },
-  patchStride: { type: 'int', default: 4, min: 1, max: 1024, doc: 'with --features patches: step s in pixels between patch origins (0, s, 2s, ... while the patch fits)' },
+  ...patchGridSchema('with --features patches'),
   components: {
     type: 'int',
     default: 1,

@@ -37,7 +37,7 @@ import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
 import { BACKBONE_SCHEMA, checkBackboneHParams, type BackboneHParams } from '../features/backbone.js';
-import { patchGrid, patchesOf, patchMaps, type PatchGeometry } from '../features/patch-grid.js';
+import { patchGrid, patchGridSchema, patchesOf, patchMaps, type PatchGeometry } from '../features/patch-grid.js';
 
 /** PatchCore's feature sources. */
 export const PATCHCORE_FEATURES = ['pixels', 'backbone'] as const;
@@ -57,8 +57,7 @@ export const PATCHCORE_SCHEMA = {
     values: PATCHCORE_FEATURES,
     doc: "patch features: 'pixels' (p x p pixel patches, see patch-size; needs no weights) or 'backbone' (the paper: a torchvision ResNet's stage maps, see backbone-weights and neighbourhood)",
   },
-  patchSize: { type: 'int', default: 8, min: 1, max: 1024, doc: 'with --features pixels: patch side p in pixels at the input size (at most isize)' },
-  patchStride: { type: 'int', default: 4, min: 1, max: 1024, doc: 'with --features pixels: step s in pixels between patch origins (0, s, 2s, ... while the patch fits)' },
+  ...patchGridSchema('with --features pixels'),
   neighbourhood: {
     type: 'int',
     default: 3,
