@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AnogenError } from '../core/index.js';
+import { NAMED_IDX_DATASETS } from '../data/idx-dataset.js';
 
 /**
  * Checks that `p` can be written as a `kind` ('file' or 'folder'): an existing path must be of
@@ -23,4 +24,13 @@ export function checkOutputPath(p: string, flag: string, kind: 'file' | 'folder'
   } catch {
     throw new AnogenError(`${flag} ${p}: the folder ${up} is not writable`);
   }
+}
+
+/**
+ * A data value (`--data`, `--data-b`, `--val-dir`) as a run's request stores it: the named
+ * datasets ('mnist', 'fashion-mnist') as they are, any other path made absolute, so that
+ * `--resume` (and the registry's record of the run) find the data from any working folder.
+ */
+export function storedDataPath(v: string): string {
+  return (NAMED_IDX_DATASETS as readonly string[]).includes(v) ? v : path.resolve(v);
 }

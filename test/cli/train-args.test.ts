@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../src/detectors/index.js';
 import { parseTrain } from '../../src/cli/commands/train.js';
+import { parseGeneratorTrain } from '../../src/cli/commands/train-generator.js';
+import '../../src/models/index.js';
+import os from 'node:os';
+import path from 'node:path';
 
 const base = ['ganomaly', '--data', 'mnist', '--protocol', 'one-vs-rest', '--normal', '3'];
 
@@ -25,4 +29,18 @@ test("a config file may name the model, and then that model's own flags are acce
   assert.equal(cmd.request.detector, 'ganomaly');
   assert.equal(cmd.request.hparams.nz, 8);
   assert.equal(cmd.request.hparams.wCon, 20);
+});
+
+test('data paths are stored absolute (a run resumes from any folder); the named datasets stay names', () => {
+  assert.equal(parseTrain([...base]).request.data.data, 'mnist');
+  const folder = parseTrain(['ae', '--data', 'some/cells', '--val-dir', './val', '--out', path.join(os.tmpdir(), 'anogen-abs-out')]).request.data;
+  assert.equal(folder.data, path.resolve('some/cells'));
+  assert.equal(folder.valDir, path.resolve('val'));
+  const gen = parseGeneratorTrain(['cyclegan', '--data', 'mnist', '--data-b', 'b/folder', '--out', path.join(os.tmpdir(), 'anogen-abs-gen')]).request;
+  assert.equal(gen.data.data, 'mnist');
+  assert.equal(gen.hparams.dataB, path.resolve('b/folder'));
+  assert.equal(
+    parseGeneratorTrain(['cyclegan', '--data', 'x', '--data-b', 'fashion-mnist', '--out', path.join(os.tmpdir(), 'anogen-abs-gen')]).request.hparams.dataB,
+    'fashion-mnist',
+  );
 });

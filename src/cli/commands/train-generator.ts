@@ -26,7 +26,7 @@ import type { ProgressEvent } from '../../train/loop.js';
 import { recordGeneratorTrain, type RecordOptions } from '../../runs/record.js';
 import { optionsHelp, parseArgs, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
-import { checkOutputPath } from '../paths.js';
+import { checkOutputPath, storedDataPath } from '../paths.js';
 import { stdout } from '../io.js';
 import { DATA_SPECS, DEVICE_SPEC, deviceOption, paramOption, RESUME_OPTIONS } from './train.js';
 import { REGISTRY_SPECS, registryOptions } from './runs.js';
@@ -154,6 +154,7 @@ export function parseGeneratorTrain(argv: string[]): GeneratorTrainCommand {
   const entry = getGenerator(generator);
   const hparams: Record<string, unknown> = {};
   for (const k of Object.keys(entry.schema)) if (opts[k] !== undefined) hparams[k] = opts[k];
+  if (typeof hparams.dataB === 'string' && hparams.dataB.trim() !== '') hparams.dataB = storedDataPath(hparams.dataB); // domain B (cyclegan), as --data
   resolveHParams(entry.schema, hparams, `--${generator}`); // every value checked before any work
   const out = (opts.out as string) ?? path.join('runs', [generator, path.basename(String(opts.data)), ...(classes ?? [])].join('-'));
   checkOutputPath(out, '--out', 'folder');
@@ -161,7 +162,7 @@ export function parseGeneratorTrain(argv: string[]): GeneratorTrainCommand {
     request: {
       generator,
       data: {
-        data: opts.data,
+        data: storedDataPath(String(opts.data)),
         classes,
         seed: (opts.seed as number) ?? 0,
         skipBad: opts.skipBad as boolean | undefined,

@@ -15,7 +15,7 @@ import { checkpointRequest, InterruptedError, train, type TrainRequest, type Tra
 import type { DataOptions } from '../../pipeline/data.js';
 import { parseArgs, readConfigFile, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
-import { checkOutputPath } from '../paths.js';
+import { checkOutputPath, storedDataPath } from '../paths.js';
 import { stdout } from '../io.js';
 import { recordTrain, type RecordOptions } from '../../runs/record.js';
 import { REGISTRY_SPECS, registryOptions } from './runs.js';
@@ -196,7 +196,7 @@ export function parseTrain(argv: string[]): TrainCommand {
   const out = (opts.out as string) ?? path.join('runs', [detector, dataName, opts.protocol === 'leave-one-out' ? `not-${cls}` : cls].filter(Boolean).join('-'));
   checkOutputPath(out, '--out', 'folder');
   const data: DataOptions = {
-    data: opts.data,
+    data: storedDataPath(opts.data),
     protocol: opts.protocol as DataOptions['protocol'],
     normal: opts.normal as string | undefined,
     abnormal: opts.abnormal as string | undefined,
@@ -204,7 +204,7 @@ export function parseTrain(argv: string[]): TrainCommand {
     valFraction: (opts.valFraction as number) ?? 0.1,
     includeUncertain: opts.includeUncertain as boolean | undefined,
     skipBad: opts.skipBad as boolean | undefined,
-    valDir: opts.valDir as string | undefined,
+    valDir: opts.valDir === undefined ? undefined : storedDataPath(String(opts.valDir)),
     cacheMb: opts.cacheMb as number | undefined,
   };
   return {
