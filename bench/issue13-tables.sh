@@ -25,6 +25,9 @@
 # one Gaussian) and elpv-gmm-clf / elpv-gmm-pixels (the same and the pixels with --components 2: a mixture of
 # two Gaussians fitted without labels, src/detectors/gaussian/mixture.ts; K = 2 from ELPV's README, mono/poly)
 # at the elpv table's budget.
+# Also by name: mnist-pc, fmnist-pc and elpv-pc (patchcore on pixel patches, 8 x 8 / stride 4, one bank per
+# position, src/detectors/patchcore) at the budgets above; elpv-pc-coreset (patchcore's paper setting on
+# pixels: one bank of every patch, greedy coreset 0.01); loo-5ep (the loo table at 4,000 images x 5 epochs).
 set -euo pipefail
 out=${1:-runs/issue13}
 tables=${2:-"mnist mnist-ae fmnist loo elpv elpv-ae"}
@@ -80,8 +83,25 @@ for t in $tables; do
     elpv-gmm-pixels)
       anogen benchmark --detectors gaussian --hparams gaussian.components=2 --data /work/shared/data/elpv --protocol folder \
         --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-gmm-pixels" ;;
+    mnist-pc)
+      anogen benchmark --detectors patchcore --data mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 \
+        --hparams patchcore.positionAware=true --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-one-vs-rest-patchcore" ;;
+    fmnist-pc)
+      anogen benchmark --detectors patchcore --data fashion-mnist --protocol one-vs-rest --train-limit 1000 --test-limit 2000 --image-size 32 \
+        --hparams patchcore.positionAware=true --floors pca,knn,ocsvm "${common[@]}" --out "$out/fashion-mnist-one-vs-rest-patchcore" ;;
+    elpv-pc)
+      anogen benchmark --detectors patchcore --hparams patchcore.positionAware=true --data /work/shared/data/elpv --protocol folder \
+        --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-patchcore-aware" ;;
+    elpv-pc-coreset)
+      anogen benchmark --detectors patchcore --hparams patchcore.coreset=0.01 --data /work/shared/data/elpv --protocol folder \
+        --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-patchcore-coreset" ;;
+    loo-5ep)
+      anogen benchmark --detectors ganomaly,skip-ganomaly,egbad --data mnist --protocol leave-one-out --train-limit 4000 --epochs 5 \
+        --test-limit 1000 --image-size 32 \
+        --hparams ganomaly.ngf=16,ganomaly.ndf=16,skip-ganomaly.ngf=16,skip-ganomaly.ndf=16,egbad.ngf=16,egbad.ndf=16 \
+        --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-leave-one-out-5ep" ;;
     *)
-      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels)" >&2
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels, mnist-pc, fmnist-pc, elpv-pc, elpv-pc-coreset, loo-5ep)" >&2
       exit 2 ;;
   esac
 done
