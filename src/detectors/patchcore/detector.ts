@@ -30,7 +30,8 @@
  * cell), resized bilinearly to the input size (the paper's final Gaussian blur is not applied).
  * Distances are computed as ‖a‖² + ‖b‖² − 2a·b in float64, in blocks.
  */
-import { AnogenError, cat, noGrad, tensor, tidy, type Tensor } from '../../core/index.js';
+import { AnogenError, callOp, cat, noGrad, tensor, tidy, type Tensor } from '../../core/index.js';
+import { wrap } from '../../core/tensor.js';
 import * as F from '../../nn/functional.js';
 import { mulberry32 } from '../../data/random.js';
 import { registerDetector } from '../registry.js';
@@ -168,9 +169,14 @@ export function nearestSquaredDistances(q: Tensor, bank: Tensor): Tensor {
       const step = Math.max(1, Math.floor(PATCHCORE_BLOCK_VALUES / (qs.shape[0]! * m)));
       const parts: Tensor[] = [];
       for (let i = 0; i < rows; i += step) {
-        const qc = qs.narrow(1, i, Math.min(step, rows - i));
-        const d = qc.square().sum(2, true).add(bankSq).sub(qc.bmm(bankT).mul(2)); // [B, c, M]
-        parts.push(d.amin(2).clamp(0, null));
+        // one scope per block: only the block's nearest distances outlive it
+        parts.push(
+          tidy(() => {
+            const qc = qs.narrow(1, i, Math.min(step, rows - i));
+            const d = wrap(callOp('aten::baddbmm', bankSq.handle, qc.handle, bankT.handle, 1, -2)); // ‖b‖² − 2 q·b, [B, c, M]
+            return d.amin(2).add(qc.square().sum(2)).clamp(0, null);
+          }),
+        );
       }
       const all = parts.length === 1 ? parts[0]! : cat(parts, 1);
       return shared ? all.reshape([b, r]) : all;
@@ -212,7 +218,9 @@ export function greedyCoreset(bank: Tensor, fraction: number, dims: number, seed
       const zsq = z.square().sum(2); // [B, M]
       const toCenter = (idx: Tensor): Tensor => {
         const c = z.gather(1, idx.expand([b, 1, zd])); // [B, 1, d]
-        return zsq.sub(z.bmm(c.transpose(1, 2)).squeeze(2).mul(2)).add(c.square().sum(2)); // [B, M]
+        // one bank: a matrix-vector product (faster than a batched product of one)
+        const dots = b === 1 ? wrap(callOp('aten::mv', z.select(0, 0).handle, c.reshape([zd]).handle)).unsqueeze(0) : z.bmm(c.transpose(1, 2)).squeeze(2);
+        return zsq.sub(dots.mul(2)).add(c.square().sum(2)); // [B, M]
       };
       let minD = toCenter(tensor(new BigInt64Array(b).fill(BigInt(start)), { shape: [b, 1, 1] }));
       for (let t = 1; t < k; t++) {
