@@ -22,6 +22,7 @@ import { DATASET_NAMES, disposeBatch, type ProtocolName, type Split } from '../d
 import { evaluateScores } from '../eval/metrics.js';
 import { knnScores, patchKnnScores, pcaScores } from '../eval/floors.js';
 import { createDetector, detectorNames, getDetector, inputHParams, defaultInputSize } from '../detectors/registry.js';
+import { splitRow } from './rows.js';
 import { ANOGEN_VERSION } from '../detectors/version.js';
 import type { ProgressEvent } from '../detectors/api.js';
 import { DivergenceError } from '../train/loop.js';
@@ -48,7 +49,10 @@ export interface PatchFloorOptions {
 
 /** What a benchmark is asked to do. */
 export interface BenchmarkRequest {
-  /** Registered detector names (at least one). */
+  /**
+   * Rows of the table (at least one): registered detector names, or `name@label` for a second row
+   * of one detector with its own `hparams` (e.g. `patchcore@aware`).
+   */
   detectors: string[];
   /** Datasets: 'mnist', 'fashion-mnist', IDX folders or image folders (at least one). */
   data: string[];
@@ -83,7 +87,7 @@ export interface BenchmarkRequest {
   includeUncertain?: boolean;
   /** Skip images that fail to decode (default false). */
   skipBad?: boolean;
-  /** Hyperparameters per detector, e.g. `{ ganomaly: { nz: 8 } }` (default none: the schema's defaults). */
+  /** Hyperparameters per row of `detectors`, e.g. `{ ganomaly: { nz: 8 }, 'patchcore@aware': { positionAware: true } }` (default none: the schema's defaults). */
   hparams?: Record<string, Record<string, unknown>>;
   /** Floors to compute (default {@link defaultFloors}: pca, knn, patch-knn, and ocsvm when registered). */
   floors?: string[];
@@ -292,6 +296,11 @@ const fmtTime = (s: number): string => {
 /** A file-name-safe form of a cell id. */
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
 
+/** The registered detector of a row of `detectors` ('patchcore@aware' -> 'patchcore'); AnogenError for a bad label or an unknown detector. */
+export function detectorOfRow(row: string): string {
+  return getDetector(splitRow(row, '--detectors', 'patchcore@aware').name).name;
+}
+
 /** Checks a request and lists its cells (every mistake an AnogenError before any work). */
 function plan(req: BenchmarkRequest): { cells: PlannedCell[]; floors: BenchmarkFloor[] } {
   if (req.detectors.length === 0) throw new AnogenError('--detectors: give at least one detector; registered: ' + detectorNames().join(', '));
@@ -307,9 +316,9 @@ function plan(req: BenchmarkRequest): { cells: PlannedCell[]; floors: BenchmarkF
   }
   const sizes = new Map<string, number>();
   for (const d of req.detectors) {
-    const entry = getDetector(d);
+    const entry = getDetector(detectorOfRow(d));
     // Hyperparameters checked before any work (createDetector validates against the schema).
-    createDetector(d, { ...(hp[d] ?? {}), ...inputHParams(d, req.imageSize, req.channels) }).dispose();
+    createDetector(entry.name, { ...(hp[d] ?? {}), ...inputHParams(entry.name, req.imageSize, req.channels) }).dispose();
     sizes.set(d, req.imageSize ?? defaultInputSize(entry));
   }
   const protocols = new Set<ProtocolName>();
@@ -513,7 +522,7 @@ export async function benchmark(req: BenchmarkRequest, hooks: BenchmarkHooks = {
       try {
         const tr = await train(
           {
-            detector: c.detector,
+            detector: detectorOfRow(c.detector),
             data: cellData(c, req),
             epochs: req.epochs,
             batchSize: req.batchSize,

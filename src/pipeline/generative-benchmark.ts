@@ -34,6 +34,7 @@ import { imageTransforms, loadSubset, openData } from './data.js';
 import { sampleGridPng, trainGenerator } from './generate.js';
 import { InterruptedError } from './train.js';
 import { BENCHMARK_JSON, BENCHMARK_MD } from './benchmark.js';
+import { splitRow } from './rows.js';
 
 /** Samples per generator when none is given. */
 export const DEFAULT_BENCHMARK_SAMPLES = 10000;
@@ -150,22 +151,15 @@ export interface GenerativeBenchmarkTable {
   cells: GenerativeCell[];
 }
 
-/** A row label's form: `name@label` (letters, digits, '_' and '-'; no '.', which `--hparams` uses). */
-const ROW_LABEL = /^[A-Za-z0-9_-]+$/;
-
 /**
  * Splits a row of `models` into its registered generator and label: 'gan' -> { generator: 'gan' },
  * 'gan@minimax' -> { generator: 'gan', label: 'minimax' }. AnogenError for an empty or invalid label
  * or an unknown generator.
  */
 export function parseGeneratorRow(row: string): { generator: string; label?: string } {
-  const at = row.indexOf('@');
-  if (at < 0) return { generator: getGenerator(row).name };
-  const label = row.slice(at + 1);
-  if (!ROW_LABEL.test(label)) {
-    throw new AnogenError(`--models ${row}: the label after '@' must be letters, digits, '_' or '-' (e.g. gan@minimax), got ${JSON.stringify(label)}`);
-  }
-  return { generator: getGenerator(row.slice(0, at)).name, label };
+  const r = splitRow(row, '--models', 'gan@minimax');
+  const generator = getGenerator(r.name).name;
+  return r.label === undefined ? { generator } : { generator, label: r.label };
 }
 
 /** The registered generator of a row of `models` ('gan@minimax' -> 'gan'). */

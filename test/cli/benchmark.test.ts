@@ -60,8 +60,9 @@ test('a 2-cell table: JSON and Markdown with every cell; a rerun resumes without
   for (const i of [0, 1]) assert.equal(t2.cells[i]!.finishedAt, t.cells[i]!.finishedAt);
 });
 
-test('the folder protocol (no classes) with position-aware patch kNN', async () => {
-  const data = path.join(tmp, 'folder');
+/** A 16 px gray MVTec-layout folder under tmp/name: 40 train/good, 10 test/good, 10 test/defect (a bright line). */
+async function lineFolder(name: string): Promise<string> {
+  const data = path.join(tmp, name);
   const mk = async (dir: string, n: number, bright: boolean) => {
     fs.mkdirSync(path.join(data, dir), { recursive: true });
     for (let i = 0; i < n; i++) {
@@ -76,6 +77,11 @@ test('the folder protocol (no classes) with position-aware patch kNN', async () 
   await mk('train/good', 40, false);
   await mk('test/good', 10, false);
   await mk('test/defect', 10, true);
+  return data;
+}
+
+test('the folder protocol (no classes) with position-aware patch kNN', async () => {
+  const data = await lineFolder('folder');
   const out = path.join(tmp, 'folder-out');
   const bad = await runCli('benchmark', '--detectors', 'ganomaly', '--data', data, '--classes', '1', '--out', out);
   assert.equal(bad.code, 2);
@@ -126,6 +132,33 @@ test('the folder protocol (no classes) with position-aware patch kNN', async () 
   assert.equal(three.code, 0, three.err);
   assert.match(three.err, /1 finished cell\(s\) kept/);
   assert.equal(read(out).cells[0]!.finishedAt, t2.cells[0]!.finishedAt);
+});
+
+test('rows name@label: one detector twice with its own --hparams, resumed by row; bad labels named', async () => {
+  const data = await lineFolder('rows');
+  const out = path.join(tmp, 'rows-out');
+  const args = ['benchmark', '--detectors', 'patchcore,patchcore@aware', '--data', data, '--image-size', '16', '--floors', 'knn', '--out', out];
+  const r = await runCli(...args, '--hparams', 'patch-size=4,patch-stride=2,patchcore@aware.position-aware=true');
+  assert.equal(r.code, 0, r.err);
+  const t = read(out);
+  assert.deepEqual(
+    t.cells.map((c) => [c.detector, c.config.hparams]),
+    [
+      ['patchcore', { patchSize: 4, patchStride: 2 }],
+      ['patchcore@aware', { patchSize: 4, patchStride: 2, positionAware: true }],
+    ],
+  );
+  const md = fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8');
+  assert.match(md, /\| patchcore@aware \| rows \| folder \| – \| 0 \| 36 img x 1 ep, 16 px, patchSize=4 patchStride=2 positionAware=true \|/);
+  const again = await runCli(...args, '--hparams', 'patch-size=4,patch-stride=2,patchcore@aware.position-aware=true');
+  assert.match(again.err, /2 finished cell\(s\) kept/);
+  assert.deepEqual(parseHParams('patchcore@x.coreset=0.5', ['patchcore', 'patchcore@x']), { 'patchcore@x': { coreset: 0.5 } });
+  const bad = await runCli('benchmark', '--detectors', 'patchcore@a.b', '--data', data, '--out', path.join(tmp, 'rows-bad'));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--detectors patchcore@a\.b: the label after '@' must be letters, digits/);
+  const unknown = await runCli('benchmark', '--detectors', 'patchcorr@x', '--data', data, '--out', path.join(tmp, 'rows-bad'));
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /patchcorr/);
 });
 
 test('--hparams: detector.key=value, keys shared by several detectors, mistakes named', () => {

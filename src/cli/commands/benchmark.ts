@@ -14,7 +14,8 @@ import { AnogenError, setNumThreads } from '../../core/index.js';
 import { PROTOCOLS, type ProtocolName } from '../../data/protocols.js';
 import { getDetector } from '../../detectors/registry.js';
 import { didYouMean, flagName } from '../../detectors/schema.js';
-import { benchmark, BENCHMARK_JSON, BENCHMARK_MD, FLOOR_NAMES, type BenchmarkRequest } from '../../pipeline/benchmark.js';
+import { benchmark, BENCHMARK_JSON, BENCHMARK_MD, FLOOR_NAMES, detectorOfRow, type BenchmarkRequest } from '../../pipeline/benchmark.js';
+import { splitRow } from '../../pipeline/rows.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
@@ -32,7 +33,11 @@ export const BENCHMARK_SPECS: OptionSpec[] = [
   { name: 'suite', type: 'string', values: ['detectors', 'generative'], doc: "'detectors' (AUROC tables) or 'generative' (generators' sample quality) (default detectors)" },
   { name: 'models', type: 'string', doc: '--suite generative: comma-separated generators, one row each (name@label: another row, e.g. gan@minimax)' },
   { name: 'samples', type: 'int', min: 2, max: 1000000, doc: '--suite generative: samples measured per generator (default 10000)' },
-  { name: 'detectors', type: 'string', doc: 'comma-separated detectors, one column of cells each (required; anogen models lists them)' },
+  {
+    name: 'detectors',
+    type: 'string',
+    doc: 'comma-separated detectors, one column of cells each; name@label adds a row of the same detector with its own --hparams, e.g. patchcore,patchcore@aware (required; anogen models lists them)',
+  },
   { name: 'data', type: 'string', doc: "comma-separated datasets: 'mnist', 'fashion-mnist', IDX folders or image folders (required)" },
   { name: 'protocol', type: 'string', values: PROTOCOLS, doc: "one-class protocol of every dataset (default 'folder'; mnist needs one-vs-rest or leave-one-out)" },
   { name: 'classes', type: 'string', doc: "comma-separated classes: normal (one-vs-rest) or anomalous (leave-one-out), one cell each (default: every class; not with 'folder')" },
@@ -89,7 +94,7 @@ ${'' /* options follow */}`;
 
 /** Parses `--hparams detector.key=value,...` for the given detectors. */
 export function parseHParams(text: string, detectors: string[]): Record<string, Record<string, unknown>> {
-  return parseHParamsList(text, detectors, { schemaOf: (d) => getDetector(d).schema, listFlag: '--detectors', what: 'detector', example: 'ganomaly.nz=8' });
+  return parseHParamsList(text, detectors, { schemaOf: (d) => getDetector(detectorOfRow(d)).schema, listFlag: '--detectors', what: 'detector', example: 'ganomaly.nz=8' });
 }
 
 /** Reads `--config` into flags (lists joined with commas, an hparams mapping flattened to detector.key=value). */
@@ -135,7 +140,11 @@ export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: bool
   if (typeof opts.threads === 'number') setNumThreads(opts.threads);
   if (opts.detectors === undefined) throw new AnogenError('anogen benchmark: --detectors is required (comma-separated; anogen models lists them)');
   if (opts.data === undefined) throw new AnogenError("anogen benchmark: --data is required ('mnist', 'fashion-mnist' or folders, comma-separated)");
-  const detectors = list(opts.detectors).map((d) => getDetector(d).name);
+  const detectors = list(opts.detectors).map((d) => {
+    const r = splitRow(d, '--detectors', 'patchcore@aware');
+    const name = detectorOfRow(d);
+    return r.label === undefined ? name : `${name}@${r.label}`;
+  });
   const seeds =
     opts.seeds === undefined
       ? undefined
