@@ -218,8 +218,7 @@ export function greedyCoreset(bank: Tensor, fraction: number, dims: number, seed
       const zsq = z.square().sum(2); // [B, M]
       const toCenter = (idx: Tensor): Tensor => {
         const c = z.gather(1, idx.expand([b, 1, zd])); // [B, 1, d]
-        // one bank: a matrix-vector product (faster than a batched product of one)
-        const dots = b === 1 ? wrap(callOp('aten::mv', z.select(0, 0).handle, c.reshape([zd]).handle)).unsqueeze(0) : z.bmm(c.transpose(1, 2)).squeeze(2);
+        const dots = z.bmm(c.transpose(1, 2)).squeeze(2); // [B, M]
         return zsq.sub(dots.mul(2)).add(c.square().sum(2)); // [B, M]
       };
       let minD = toCenter(tensor(new BigInt64Array(b).fill(BigInt(start)), { shape: [b, 1, 1] }));
