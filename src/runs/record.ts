@@ -20,6 +20,7 @@ import { findCheckpoint, type TrainRequest, type TrainResult } from '../pipeline
 import { findGeneratorCheckpoint, type GeneratorTrainRequest, type GeneratorTrainResult } from '../pipeline/generate.js';
 import type { EvalRequest, EvalResults } from '../pipeline/types.js';
 import type { BenchmarkRequest, BenchmarkTable } from '../pipeline/benchmark.js';
+import type { GenerativeBenchmarkRequest, GenerativeBenchmarkTable } from '../pipeline/generative-benchmark.js';
 import { Registry, type Artifact, type RunKind, type RunStatus } from './registry.js';
 
 /** Steps are written to the database at most this often (ms). */
@@ -442,6 +443,40 @@ export async function recordBenchmark(opts: RecordOptions, req: BenchmarkRequest
     const best = done.reduce<(typeof done)[number] | null>((b, c) => (b === null || c.auroc > b.auroc ? c : b), null);
     return {
       ...(best !== null ? { auroc: best.auroc, auprc: best.auprc } : {}),
+      cells: table.cells.length,
+      failedCells: table.cells.filter((c) => c.status === 'failed').length,
+    };
+  });
+}
+
+/**
+ * Records `anogen benchmark --suite generative` as one benchmark run, like {@link recordBenchmark}:
+ * model = the rows (generators or name@label), protocol `{ protocol: 'generative' }`, the table's
+ * two files as artifacts; summary: the lowest Fréchet distance of a finished cell
+ * (`frechetDistance`) with that cell's classifier score and classes found, the cells and the
+ * failed cells.
+ */
+export async function recordGenerativeBenchmark(
+  opts: RecordOptions,
+  req: GenerativeBenchmarkRequest,
+  files: { json: string; md: string },
+  fn: () => Promise<GenerativeBenchmarkTable>,
+): Promise<GenerativeBenchmarkTable> {
+  const rec = RunRecorder.start(opts, {
+    kind: 'benchmark',
+    model: req.models.join(','),
+    data: req.data.map((d) => dataName(d)).join(','),
+    protocol: { protocol: 'generative' },
+    options: { ...req },
+    seed: req.seeds?.length === 1 ? req.seeds[0]! : null,
+  });
+  return recorded(rec, fn, (table) => {
+    rec.artifact('benchmark', files.json);
+    rec.artifact('benchmark', files.md);
+    const done = table.cells.filter((c) => c.status === 'done' && Number.isFinite(c.frechetDistance));
+    const best = done.reduce<(typeof done)[number] | null>((b, c) => (b === null || c.frechetDistance! < b.frechetDistance! ? c : b), null);
+    return {
+      ...(best !== null ? { frechetDistance: best.frechetDistance!, classifierScore: best.classifierScore!, modes: best.modes! } : {}),
       cells: table.cells.length,
       failedCells: table.cells.filter((c) => c.status === 'failed').length,
     };

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { recordBenchmark, recordEval, recordTrain, RunRecorder } from '../../src/runs/record.js';
+import { recordBenchmark, recordEval, recordGenerativeBenchmark, recordTrain, RunRecorder } from '../../src/runs/record.js';
 import type { BenchmarkRequest, BenchmarkTable } from '../../src/pipeline/benchmark.js';
+import type { GenerativeBenchmarkRequest, GenerativeBenchmarkTable } from '../../src/pipeline/generative-benchmark.js';
 import { Registry } from '../../src/runs/registry.js';
 import type { EvalResults } from '../../src/pipeline/types.js';
 import type { TrainResult } from '../../src/pipeline/train.js';
@@ -199,6 +200,38 @@ test('recordBenchmark: one benchmark run, its two files as artifacts, the best c
       reg.listRuns({ model: 'vae' }).map((r) => r.id),
       [b!.id],
       'a benchmark matches each of its detectors',
+    );
+  } finally {
+    reg.close();
+  }
+});
+
+test('recordGenerativeBenchmark: one benchmark run of the generator rows, the two files, the lowest Fréchet distance in the summary', async () => {
+  const home = path.join(tmp, 'h6');
+  const out = path.join(tmp, 'genbench');
+  fs.mkdirSync(out);
+  const files = { json: path.join(out, 'benchmark.json'), md: path.join(out, 'benchmark.md') };
+  fs.writeFileSync(files.json, '{}');
+  fs.writeFileSync(files.md, '');
+  const cells = [
+    { model: 'gan', status: 'done', frechetDistance: 800, classifierScore: 1.8, modes: 10 },
+    { model: 'gan@minimax', status: 'done', frechetDistance: 600, classifierScore: 1.4, modes: 9 },
+    { model: 'wgan', status: 'failed' },
+  ];
+  const req = { models: ['gan', 'gan@minimax', 'wgan'], data: ['mnist'], seeds: [0], out } as unknown as GenerativeBenchmarkRequest;
+  await recordGenerativeBenchmark({ home }, req, files, async () => ({ cells }) as unknown as GenerativeBenchmarkTable);
+  const reg = Registry.open(home);
+  try {
+    const runs = reg.listRuns();
+    assert.equal(runs.length, 1);
+    const b = runs[0]!;
+    assert.deepEqual([b.kind, b.status, b.model, b.data, b.seed], ['benchmark', 'finished', 'gan,gan@minimax,wgan', 'mnist', 0]);
+    const { seconds, ...summary } = b.summary;
+    assert.ok(Number.isFinite(seconds));
+    assert.deepEqual(summary, { frechetDistance: 600, classifierScore: 1.4, modes: 9, cells: 3, failedCells: 1 });
+    assert.deepEqual(
+      reg.artifacts(b.id).map((a) => a.path),
+      [files.json, files.md],
     );
   } finally {
     reg.close();

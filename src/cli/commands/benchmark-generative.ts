@@ -18,6 +18,8 @@ import { checkOutputPath } from '../paths.js';
 import { list, parseHParamsList } from '../hparams-list.js';
 import { stdout } from '../io.js';
 import { deviceOption } from './train.js';
+import { registryOptions } from './runs.js';
+import { recordGenerativeBenchmark } from '../../runs/record.js';
 
 /** Options of the detector suite that the generative suite does not take. */
 const DETECTOR_ONLY = ['protocol', 'classes', 'channels', 'valLimit', 'valFraction', 'includeUncertain', 'skipBad', 'floors', 'patchSize', 'patchStride', 'patchPositionAware'];
@@ -76,6 +78,7 @@ export function parseGenerativeBenchmark(opts: Record<string, unknown>, argv: st
 /** `anogen benchmark --suite generative` (options already parsed by benchmark.ts). */
 export async function generativeBenchmarkCommand(opts: Record<string, unknown>, argv: string[]): Promise<number> {
   const { quiet, ...req } = parseGenerativeBenchmark(opts, argv);
+  const registry = registryOptions(opts);
   let stop = false;
   const onSigint = (): void => {
     if (stop) process.exit(130);
@@ -89,7 +92,10 @@ export async function generativeBenchmarkCommand(opts: Record<string, unknown>, 
       progress.done();
       process.stderr.write(`${s}\n`);
     };
-    const table = await generativeBenchmark(req, { log: quiet ? undefined : log, onProgress: quiet ? undefined : progress, shouldStop: () => stop });
+    const files = { json: path.join(req.out, BENCHMARK_JSON), md: path.join(req.out, BENCHMARK_MD) };
+    const table = await recordGenerativeBenchmark(registry, req, files, () =>
+      generativeBenchmark(req, { log: quiet ? undefined : log, onProgress: quiet ? undefined : progress, shouldStop: () => stop }),
+    );
     stdout(`${path.join(req.out, BENCHMARK_JSON)}\n${path.join(req.out, BENCHMARK_MD)}\n`);
     return table.cells.some((c) => c.status === 'failed') ? 1 : 0;
   } finally {
