@@ -27,7 +27,8 @@
 # at the elpv table's budget.
 # Also by name: mnist-pc, fmnist-pc and elpv-pc (patchcore on pixel patches, 8 x 8 / stride 4, one bank per
 # position, src/detectors/patchcore) at the budgets above; elpv-pc-coreset (patchcore's paper setting on
-# pixels: one bank of every patch, greedy coreset 0.01); loo-5ep (the loo table at 4,000 images x 5 epochs).
+# pixels: one bank of every patch, greedy coreset 0.01); loo-pc (patchcore per position on the loo budget);
+# loo-5ep (the loo table at 4,000 images x 5 epochs).
 set -euo pipefail
 out=${1:-runs/issue13}
 tables=${2:-"mnist mnist-ae fmnist loo elpv elpv-ae"}
@@ -95,13 +96,16 @@ for t in $tables; do
     elpv-pc-coreset)
       anogen benchmark --detectors patchcore --hparams patchcore.coreset=0.01 --data /work/shared/data/elpv --protocol folder \
         --image-size 64 --patch-position-aware "${common[@]}" --out "$out/elpv-patchcore-coreset" ;;
+    loo-pc)
+      anogen benchmark --detectors patchcore --data mnist --protocol leave-one-out --train-limit 2000 --test-limit 1000 --image-size 32 \
+        --hparams patchcore.positionAware=true --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-leave-one-out-patchcore" ;;
     loo-5ep)
       anogen benchmark --detectors ganomaly,skip-ganomaly,egbad --data mnist --protocol leave-one-out --train-limit 4000 --epochs 5 \
         --test-limit 1000 --image-size 32 \
         --hparams ganomaly.ngf=16,ganomaly.ndf=16,skip-ganomaly.ngf=16,skip-ganomaly.ndf=16,egbad.ngf=16,egbad.ndf=16 \
         --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-leave-one-out-5ep" ;;
     *)
-      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels, mnist-pc, fmnist-pc, elpv-pc, elpv-pc-coreset, loo-5ep)" >&2
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels, mnist-pc, fmnist-pc, elpv-pc, elpv-pc-coreset, loo-pc, loo-5ep)" >&2
       exit 2 ;;
   esac
 done
