@@ -167,13 +167,19 @@ test('disabled: nothing is opened or written', async () => {
   assert.ok(!fs.existsSync(home));
 });
 
-test('recordBenchmark: one benchmark run, its two files as artifacts, the best cell AUROC in the summary', async () => {
-  const home = path.join(tmp, 'h5');
-  const out = path.join(tmp, 'bench');
+/** A benchmark folder tmp/name with an empty benchmark.json and benchmark.md. */
+function tableFiles(name: string): { out: string; files: { json: string; md: string } } {
+  const out = path.join(tmp, name);
   fs.mkdirSync(out);
   const files = { json: path.join(out, 'benchmark.json'), md: path.join(out, 'benchmark.md') };
   fs.writeFileSync(files.json, '{}');
   fs.writeFileSync(files.md, '');
+  return { out, files };
+}
+
+test('recordBenchmark: one benchmark run, its two files as artifacts, the best cell AUROC in the summary', async () => {
+  const home = path.join(tmp, 'h5');
+  const { out, files } = tableFiles('bench');
   const cells = [
     { status: 'done', auroc: 0.7, auprc: 0.6 },
     { status: 'done', auroc: 0.9, auprc: 0.8 },
@@ -208,11 +214,7 @@ test('recordBenchmark: one benchmark run, its two files as artifacts, the best c
 
 test('recordGenerativeBenchmark: one benchmark run of the generator rows, the two files, the lowest Fréchet distance in the summary', async () => {
   const home = path.join(tmp, 'h6');
-  const out = path.join(tmp, 'genbench');
-  fs.mkdirSync(out);
-  const files = { json: path.join(out, 'benchmark.json'), md: path.join(out, 'benchmark.md') };
-  fs.writeFileSync(files.json, '{}');
-  fs.writeFileSync(files.md, '');
+  const { out, files } = tableFiles('genbench');
   const cells = [
     { model: 'gan', status: 'done', frechetDistance: 800, classifierScore: 1.8, modes: 10 },
     { model: 'gan@minimax', status: 'done', frechetDistance: 600, classifierScore: 1.4, modes: 9 },
