@@ -45,6 +45,8 @@ What it does
 Command (torch 1.13 CPU, one thread, under nice; the scratch Node folder is only for --verify-node):
   nice -n 10 /usr/bin/python3 bench/elpv_nsfwjs_features.py --nsfwjs /tmp/nsfwchk/package \\
       --data /work/shared/data/elpv --model mobilenet_v2 --verify-node /tmp/tfjs
+  (the numbers below came from two runs of this: one with --verify-only, one without
+  --verify-node; --verify-node needs `node` and DIR/node_modules/{@tensorflow/tfjs@4,nsfwjs@4.4.0})
 
 Measured results (2026-11-30, 2 shared cores under load ~6, torch 1.13 CPU, 1 thread, batch 32):
   MobileNetV2 (2,619,461 weights, 162 layers; decode 0.7 s):
@@ -59,6 +61,14 @@ Measured results (2026-11-30, 2 shared cores under load ~6, torch 1.13 CPU, 1 th
     (a) gaussian   AUROC 0.8096  AUPRC 0.9136  (fit + score 0.8 s)
     (b) patchcore  AUROC 0.8669  AUPRC 0.9366  (patch map [128, 28, 28]; 29.9 s)
   (previous best without pretrained weights: 0.775)
+  InceptionV3 (22,360,869 weights, 318 layers; decode 11 s): verified the same way (Node took
+    644 s for the 3 images x 3 passes): 5-class probabilities max |diff| 8.2e-6, 2.7e-5, 9.4e-6
+    (top class Neutral 0.952/0.809/0.817 both sides); mixed2 [35, 35, 288] max |diff| 5.5e-5..7.4e-5
+    (values up to 7.4); mixed7 [17, 17, 768] 1.4e-4..1.5e-4 (values up to 4.9).
+    ELPV evaluation NOT run (deadline): extraction to mixed7 measured 0.92 s/image (8 images,
+    1 thread, loaded machine), i.e. ~36 min for the 2,329 images; and patchcore on the
+    [1056, 35, 35] map in float64 is ~3.5e12 multiply-adds (hours on one core; use float32 or
+    fewer positions). Command: ... --model inception_v3 (same options).
 """
 import argparse
 import base64
