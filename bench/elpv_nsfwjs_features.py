@@ -53,9 +53,9 @@ Measured results (2026-11-30, 2 shared cores under load ~6, torch 1.13 CPU, 1 th
     verification vs nsfwjs 4.4.0 / tfjs 4.22.0 cpu backend in Node, 3 images (the first file
     of each folder: train/good cell0004, test/good cell0009, test/defect cell0001): 5-class
     probabilities max |diff| 5.8e-6, 1.3e-6, 8.3e-6 (e.g. nsfwjs [0.016283, 0.034468,
-    0.162713, 0.741110, 0.045426] vs torch [0.016281, 0.034466, 0.162711, 0.741116, 0.045427]); block_5_add max |diff| 7.5e-4..8.2e-4 (values up to 23.4), block_12_add
-    4.7e-4..5.2e-4 (values up to 25.3), relative ~4e-5, consistent with float32
-    summation-order noise.
+    0.162713, 0.741110, 0.045426] vs torch [0.016281, 0.034466, 0.162711, 0.741116, 0.045427]);
+    block_5_add max |diff| 7.5e-4..8.2e-4 (values up to 23.4), block_12_add 4.7e-4..5.2e-4
+    (values up to 25.3), relative ~4e-5, consistent with float32 summation-order noise.
     features block_5_add [32, 28, 28], block_12_add [96, 14, 14]; extraction 65.4 s train (1,131)
     + 61.2 s test (1,198) = 0.054 s/image.
     (a) gaussian   AUROC 0.8096  AUPRC 0.9136  (fit + score 0.8 s)
