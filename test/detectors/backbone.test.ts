@@ -179,7 +179,7 @@ test('backbone options: errors name the option and what is valid', async () => {
     );
   bad({ features: 'backbone', backboneWeights: file, backboneLayers: 'layer2,layer5' }, /backboneLayers: "layer2,layer5" is not valid; expected .*'layer1'/);
   bad({ features: 'backbone', backboneWeights: file, backboneLayers: 'layer2,layer2' }, /names a stage twice/);
-  bad({ features: 'backbone', backboneArch: 'resnet34' }, /backboneArch: "resnet34" is not valid; expected 'resnet18', 'resnet50' or 'wide_resnet50_2'/);
+  bad({ features: 'backbone', backboneArch: 'resnet34' }, /backboneArch: "resnet34" is not valid; expected 'resnet18', 'resnet50', 'wide_resnet50_2' or 'mobilenet_v2'/);
   bad({ features: 'pixels', backboneWeights: file }, /backboneWeights: only used with features 'backbone'/);
   bad({ features: 'backbone', backboneWeights: file, nc: 2 }, /nc: features 'backbone' takes 1-channel .* or 3-channel images, got 2/);
   bad({ features: 'backbone', backboneWeights: file, backboneSha256: 'ab'.repeat(32) }, /its SHA-256 is [0-9a-f]{64}, but backboneSha256 is (ab){32}/);

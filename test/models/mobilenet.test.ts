@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AnogenError, arange, dispose, noGrad, tidy, zeros, type Tensor } from '../../src/core/index.js';
 import { saveSafetensors } from '../../src/nn/safetensors.js';
+import { formulaStateDict } from './mobilenet-formula.js';
 import { MOBILENET_LAYERS, MOBILENET_LAYER_CHANNELS, MobileNetV2, loadMobilenetState, loadMobilenetWeights, mobilenetStateShapes } from '../../src/models/mobilenet/index.js';
 
 interface Summary {
@@ -25,36 +26,6 @@ interface Fixture {
 const fixture = JSON.parse(fs.readFileSync(new URL('../fixtures/mobilenet/reference.json', import.meta.url), 'utf8')) as Fixture;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-mobilenet-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const PERIOD = 997;
-
-/** The formula tensor of the k-th spec tensor (scripts/make_mobilenet_fixture.py's formula_value). */
-function formulaTensor(name: string, k: number, shape: number[]): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return noGrad(() =>
-    tidy(() => {
-      const s = arange(0, PERIOD, 1, { dtype: 'float64' })
-        .mul(0.7)
-        .add(1.3 * k)
-        .sin();
-      let v: Tensor;
-      if (name.endsWith('running_var')) v = s.abs().mul(0.5).add(1);
-      else if (name.endsWith('running_mean') || name.endsWith('bias')) v = s.mul(0.1);
-      else if (shape.length === 4) v = s.div(Math.sqrt(shape[1]! * shape[2]! * shape[3]!));
-      else v = s.mul(0.5).add(1.5);
-      return v
-        .float()
-        .repeat(Math.ceil(n / PERIOD))
-        .narrow(0, 0, n)
-        .reshape(shape);
-    }),
-  );
-}
-
-/** The formula weights under the spec's names, in order. */
-function formulaStateDict(): Map<string, Tensor> {
-  return new Map(mobilenetStateShapes().map(([name, shape], k) => [name, formulaTensor(name, k, shape)]));
-}
 
 /** [2, 3, h, w], x_i = 0.5 + 0.5 sin(0.37 i + 0.1) (as the fixture script). */
 function formulaInput(h: number, w: number): Tensor {

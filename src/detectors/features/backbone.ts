@@ -1,21 +1,29 @@
 /**
- * The 'backbone' feature source of the feature-space detectors (ocsvm, gaussian): a torchvision
- * ResNet (resnet18, resnet50, wide_resnet50_2) whose weights the user gives as a safetensors file
- * with torchvision's names (scripts/torchvision_to_safetensors.py makes one from a .pth), as in
- * Rippel, Mertens & Merhof (2020), "Modeling the distribution of normal data in pre-trained deep
- * features for anomaly detection".
+ * The 'backbone' feature source of the feature-space detectors (ocsvm, gaussian, patchcore): a
+ * pretrained CNN whose weights the user gives as a safetensors file, as in Rippel, Mertens &
+ * Merhof (2020), "Modeling the distribution of normal data in pre-trained deep features for
+ * anomaly detection", and PatchCore (Roth et al., 2022). Two families:
  *
- * Images (the detector's input range, [-1, 1]) are mapped to [0, 1], gray images repeated to 3
- * channels, resized bilinearly to `backboneSize` (0: kept at the detector's image size),
- * normalised with ImageNet's mean and standard deviation, and run through the trunk in
- * evaluation mode; each chosen stage's output is global-average-pooled (1 x 1) and the stages
- * are concatenated in network order. {@link BackboneFeatures.groups} gives each stage's width,
- * so that the Gaussian detector fits one Gaussian per stage (the paper's per-level Gaussians);
- * the one-class SVM uses the concatenation.
+ * - torchvision ResNets (resnet18, resnet50, wide_resnet50_2) with torchvision's names
+ *   (scripts/torchvision_to_safetensors.py makes the file from a .pth). Images (the detector's
+ *   input range, [-1, 1]) are mapped to [0, 1], gray repeated to 3 channels, resized bilinearly
+ *   (align_corners false) to `backboneSize` (0: kept at the detector's image size) and
+ *   normalised with ImageNet's mean and standard deviation.
+ * - 'mobilenet_v2': the Keras MobileNetV2 that the npm package nsfwjs ships (ImageNet weights
+ *   fine-tuned by nsfwjs's authors; scripts/nsfwjs_to_safetensors.py makes the file;
+ *   src/models/mobilenet). Preprocessed as nsfwjs does: [0, 1], gray to RGB, bilinear with
+ *   align_corners true to `backboneSize` (nsfwjs's 224), no mean/std.
  *
- * The weights are copied into the detector's state dict under `backbone.` (torchvision's names),
- * so a saved bundle scores identically without the original file; the bundle's config keeps
- * `backboneWeights` null and `backboneSha256`, the SHA-256 of the file it was fitted with.
+ * The trunk runs in evaluation mode; each chosen stage (layer1..layer4: the ends of the stride
+ * 4, 8, 16 and 32 stages) is global-average-pooled (or kept as maps, see
+ * {@link BackboneFeaturesOptions.maps}) and the stages are concatenated in network order.
+ * {@link BackboneFeatures.groups} gives each stage's width, so that the Gaussian detector fits
+ * one Gaussian per stage (the paper's per-level Gaussians); the one-class SVM uses the
+ * concatenation.
+ *
+ * The weights are copied into the detector's state dict under `backbone.` (the network's own
+ * names), so a saved bundle scores identically without the original file; the bundle's config
+ * keeps `backboneWeights` null and `backboneSha256`, the SHA-256 of the file it was fitted with.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,8 +33,9 @@ import { cat, type Tensor } from '../../core/tensor.js';
 import { tensor } from '../../core/creation.js';
 import { tidy } from '../../core/scope.js';
 import * as F from '../../nn/functional.js';
-import { RESNET_ARCHS, RESNET_LAYERS, ResNet, checkResnetArch, resnetLayerChannels, type ResnetArch, type ResnetLayer } from '../../models/resnet/networks.js';
+import { RESNET_ARCHS, RESNET_LAYERS, ResNet, resnetLayerChannels, type ResnetLayer } from '../../models/resnet/networks.js';
 import { loadResnetState, loadResnetWeights } from '../../models/resnet/weights.js';
+import { MOBILENET_LAYER_CHANNELS, MobileNetV2, loadMobilenetState, loadMobilenetWeights } from '../../models/mobilenet/index.js';
 import type { HParamSchema } from '../schema.js';
 import type { InputSpec } from '../api.js';
 
@@ -37,18 +46,33 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 /** Images per forward pass inside one feature batch (bounds the activations' memory). */
 export const BACKBONE_CHUNK = 32;
 
-/** The backbone hyperparameters shared by the ocsvm and gaussian schemas. */
+/**
+ * The backbone architectures: torchvision's ResNets (ImageNet weights the user converts with
+ * scripts/torchvision_to_safetensors.py) and 'mobilenet_v2', the Keras MobileNetV2 whose weights
+ * the npm package nsfwjs ships (converted with scripts/nsfwjs_to_safetensors.py; src/models/mobilenet).
+ */
+export const BACKBONE_ARCHS = [...RESNET_ARCHS, 'mobilenet_v2'] as const;
+/** One backbone architecture. */
+export type BackboneArch = (typeof BACKBONE_ARCHS)[number];
+
+/** Checks an architecture name (AnogenError naming the valid ones). */
+export function checkBackboneArch(arch: string, who: string): BackboneArch {
+  if (!(BACKBONE_ARCHS as readonly string[]).includes(arch)) throw new AnogenError(`${who}: unknown architecture ${JSON.stringify(arch)}; expected ${validList(BACKBONE_ARCHS)}`);
+  return arch as BackboneArch;
+}
+
+/** The backbone hyperparameters shared by the ocsvm, gaussian and patchcore schemas. */
 export const BACKBONE_SCHEMA = {
   backboneArch: {
     type: 'enum',
     default: 'resnet18',
-    values: RESNET_ARCHS,
-    doc: "with --features backbone: the architecture of the weights file (torchvision's names)",
+    values: BACKBONE_ARCHS,
+    doc: "with --features backbone: the architecture of the weights file: a torchvision ResNet (torchvision's names) or mobilenet_v2 (nsfwjs's Keras MobileNetV2, scripts/nsfwjs_to_safetensors.py; use --backbone-size 224)",
   },
   backboneWeights: {
     type: 'file',
     default: null,
-    doc: "with --features backbone: a safetensors file of torchvision's state dict (scripts/torchvision_to_safetensors.py makes it from a .pth); copied into the bundle",
+    doc: "with --features backbone: a safetensors file of the backbone's weights (ResNets: scripts/torchvision_to_safetensors.py makes it from torchvision's .pth; mobilenet_v2: scripts/nsfwjs_to_safetensors.py from the nsfwjs npm package); copied into the bundle",
   },
   backboneLayers: {
     type: 'string',
@@ -71,7 +95,7 @@ export const BACKBONE_SCHEMA = {
 
 /** The backbone hyperparameters (see {@link BACKBONE_SCHEMA}). */
 export interface BackboneHParams {
-  backboneArch: ResnetArch;
+  backboneArch: BackboneArch;
   backboneWeights: string | null;
   backboneLayers: string;
   backboneSize: number;
@@ -99,7 +123,7 @@ export function sha256File(file: string): string {
 
 /** Checks the backbone options against the feature source (AnogenError naming the option); returns the parsed stages. */
 export function checkBackboneHParams(h: BackboneHParams & { features: string }, who: string): ResnetLayer[] {
-  checkResnetArch(h.backboneArch, `${who} backboneArch`);
+  checkBackboneArch(h.backboneArch, `${who} backboneArch`);
   const layers = parseBackboneLayers(h.backboneLayers, who);
   if (h.features !== 'backbone' && h.backboneWeights !== null) {
     throw new AnogenError(`${who} backboneWeights: only used with features 'backbone' (features is '${h.features}'); drop --backbone-weights or pass --features backbone`);
@@ -128,7 +152,7 @@ export interface BackboneFeaturesOptions extends BackboneHParams {
 
 /** The ResNet feature extractor (see the module comment). */
 export class BackboneFeatures {
-  readonly arch: ResnetArch;
+  readonly arch: BackboneArch;
   readonly layers: ResnetLayer[];
   /** Each chosen stage's feature width, in order (their sum is the feature count). */
   readonly groups: number[];
@@ -136,7 +160,7 @@ export class BackboneFeatures {
   readonly size: number;
   /** SHA-256 of the weights file loaded at construction, or the one given (backboneSha256), or '' when neither. */
   readonly sha256: string;
-  private readonly net: ResNet;
+  private readonly net: ResNet | MobileNetV2;
   private readonly input: InputSpec;
   private readonly who: string;
   /** See {@link BackboneFeaturesOptions.maps}. */
@@ -162,7 +186,7 @@ export class BackboneFeatures {
     if (!Number.isInteger(this.maps) || this.maps < 0 || (this.maps > 0 && this.maps % 2 === 0)) {
       throw new AnogenError(`${o.who} neighbourhood: ${JSON.stringify(this.maps)} is not valid; expected an odd integer >= 1 (default 3)`);
     }
-    const widths = resnetLayerChannels(this.arch);
+    const widths = this.arch === 'mobilenet_v2' ? MOBILENET_LAYER_CHANNELS : resnetLayerChannels(this.arch);
     this.groups = this.layers.map((l) => widths[l]);
     let sha = o.backboneSha256;
     if (o.backboneWeights !== null) {
@@ -173,16 +197,19 @@ export class BackboneFeatures {
       sha = actual;
     }
     this.sha256 = sha;
-    this.net = new ResNet(this.arch);
+    this.net = this.arch === 'mobilenet_v2' ? new MobileNetV2() : new ResNet(this.arch);
     if (o.backboneWeights !== null) {
       try {
-        loadResnetWeights(this.net, o.backboneWeights);
+        if (this.net instanceof MobileNetV2) loadMobilenetWeights(this.net, o.backboneWeights);
+        else loadResnetWeights(this.net, o.backboneWeights);
       } catch (e) {
         this.net.dispose();
         if (!(e instanceof AnogenError)) throw e;
-        const pth = e.message.includes('not a valid safetensors file')
-          ? `; a PyTorch checkpoint (.pth) is converted with: python3 scripts/torchvision_to_safetensors.py ${path.basename(o.backboneWeights)} weights.safetensors`
-          : '';
+        const pth = !e.message.includes('not a valid safetensors file')
+          ? ''
+          : this.arch === 'mobilenet_v2'
+            ? '; the nsfwjs package is converted with: python3 scripts/nsfwjs_to_safetensors.py <nsfwjs package folder> mobilenet_v2.safetensors'
+            : `; a PyTorch checkpoint (.pth) is converted with: python3 scripts/torchvision_to_safetensors.py ${path.basename(o.backboneWeights)} weights.safetensors`;
         throw new AnogenError(`${o.who} ${e.message}${pth}`);
       }
       this.loaded = true;
@@ -198,7 +225,11 @@ export class BackboneFeatures {
   extract(x: Tensor): Tensor {
     if (!this.loaded) {
       throw new AnogenError(
-        `${this.who} backboneWeights: features 'backbone' needs --backbone-weights FILE.safetensors, torchvision ${this.arch} weights (scripts/torchvision_to_safetensors.py converts a .pth)`,
+        `${this.who} backboneWeights: features 'backbone' needs --backbone-weights FILE.safetensors, ${this.arch} weights (` +
+          (this.arch === 'mobilenet_v2'
+            ? 'scripts/nsfwjs_to_safetensors.py converts the nsfwjs npm package'
+            : 'scripts/torchvision_to_safetensors.py converts a torchvision .pth') +
+          ')',
       );
     }
     const n = x.shape[0]!;
@@ -221,10 +252,17 @@ export class BackboneFeatures {
       .sub(lo)
       .div(hi - lo);
     if (h.shape[1] === 1) h = h.expand([h.shape[0]!, 3, h.shape[2]!, h.shape[3]!]);
-    if (this.size > 0 && (h.shape[2] !== this.size || h.shape[3] !== this.size)) h = F.interpolate(h, { size: this.size, mode: 'bilinear', alignCorners: false });
-    const mean = tensor(Float32Array.from(IMAGENET_MEAN), { shape: [1, 3, 1, 1] });
-    const std = tensor(Float32Array.from(IMAGENET_STD), { shape: [1, 3, 1, 1] });
-    const outs = this.net.forwardLayers(h.sub(mean).div(std), this.layers);
+    const mobilenet = this.net instanceof MobileNetV2;
+    // nsfwjs resizes with tf.image.resizeBilinear(alignCorners: true); torchvision's models expect align_corners false
+    if (this.size > 0 && (h.shape[2] !== this.size || h.shape[3] !== this.size)) h = F.interpolate(h, { size: this.size, mode: 'bilinear', alignCorners: mobilenet });
+    let outs: Tensor[];
+    if (this.net instanceof MobileNetV2) {
+      outs = this.net.forwardLayers(h, this.layers); // nsfwjs's input: RGB in [0, 1], no mean/std
+    } else {
+      const mean = tensor(Float32Array.from(IMAGENET_MEAN), { shape: [1, 3, 1, 1] });
+      const std = tensor(Float32Array.from(IMAGENET_STD), { shape: [1, 3, 1, 1] });
+      outs = this.net.forwardLayers(h.sub(mean).div(std), this.layers);
+    }
     if (this.maps > 0) {
       const n = this.maps;
       const [rows, cols] = [outs[0]!.shape[2]!, outs[0]!.shape[3]!];
@@ -240,15 +278,16 @@ export class BackboneFeatures {
     ).double();
   }
 
-  /** The trunk's weights under torchvision's names (new detached tensors the caller disposes). */
+  /** The trunk's weights under its names (torchvision's or, for mobilenet_v2, Keras's; new detached tensors the caller disposes). */
   stateDict(): Map<string, Tensor> {
     if (!this.loaded) throw new AnogenError(`${this.who}: the backbone has no weights to save (give --backbone-weights)`);
     return this.net.stateDict();
   }
 
-  /** Loads the trunk's weights (torchvision's names) from a bundle: strict, as {@link loadResnetState}. */
+  /** Loads the trunk's weights from a bundle: strict, as {@link loadResnetState} / loadMobilenetState. */
   loadStateDict(sd: Map<string, Tensor>, source: string): void {
-    loadResnetState(this.net, sd, source);
+    if (this.net instanceof MobileNetV2) loadMobilenetState(this.net, sd, source);
+    else loadResnetState(this.net, sd, source);
     this.loaded = true;
   }
 
