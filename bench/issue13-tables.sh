@@ -29,6 +29,9 @@
 # position, src/detectors/patchcore) at the budgets above; elpv-pc-coreset (patchcore's paper setting on
 # pixels: one bank of every patch, greedy coreset 0.01); loo-pc (patchcore per position on the loo budget);
 # loo-5ep (the loo table at 4,000 images x 5 epochs).
+# Also by name: elpv-mnv2: gaussian and patchcore (per position) on the pretrained MobileNetV2 of the npm package
+# nsfwjs (layer2 + layer3 at 224 px); needs MNV2=<file> made by scripts/nsfwjs_to_safetensors.py (see
+# src/detectors/features/README.md).
 set -euo pipefail
 out=${1:-runs/issue13}
 tables=${2:-"mnist mnist-ae fmnist loo elpv elpv-ae"}
@@ -99,13 +102,17 @@ for t in $tables; do
     loo-pc)
       anogen benchmark --detectors patchcore --data mnist --protocol leave-one-out --train-limit 2000 --test-limit 1000 --image-size 32 \
         --hparams patchcore.positionAware=true --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-leave-one-out-patchcore" ;;
+    elpv-mnv2)
+      anogen benchmark --detectors gaussian,patchcore --data /work/shared/data/elpv --protocol folder --image-size 128 \
+        --hparams "features=backbone,backbone-arch=mobilenet_v2,backbone-weights=${MNV2:?set MNV2=mobilenet_v2.safetensors},backbone-size=224,patchcore.position-aware=true" \
+        --patch-position-aware --floors knn,patch-knn "${common[@]}" --out "$out/elpv-mobilenet" ;;
     loo-5ep)
       anogen benchmark --detectors ganomaly,skip-ganomaly,egbad --data mnist --protocol leave-one-out --train-limit 4000 --epochs 5 \
         --test-limit 1000 --image-size 32 \
         --hparams ganomaly.ngf=16,ganomaly.ndf=16,skip-ganomaly.ngf=16,skip-ganomaly.ndf=16,egbad.ngf=16,egbad.ndf=16 \
         --floors pca,knn,ocsvm "${common[@]}" --out "$out/mnist-leave-one-out-5ep" ;;
     *)
-      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels, mnist-pc, fmnist-pc, elpv-pc, elpv-pc-coreset, loo-pc, loo-5ep)" >&2
+      echo "unknown table '$t' (mnist, mnist-ae, fmnist, loo, elpv, elpv-ae, mnist-patches, elpv-patches, elpv128-patches, mnist-clf, fmnist-clf, elpv-clf, elpv-gmm-clf, elpv-gmm-pixels, mnist-pc, fmnist-pc, elpv-pc, elpv-pc-coreset, loo-pc, loo-5ep, elpv-mnv2)" >&2
       exit 2 ;;
   esac
 done
