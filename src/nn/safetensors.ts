@@ -221,6 +221,16 @@ export function readSafetensors(file: string): SafetensorsContents {
   });
 }
 
+/** Reads a safetensors file and passes its tensors to `use`, freeing them afterwards (also when `use` throws); returns what `use` returns. */
+export function withSafetensors<T>(file: string, use: (tensors: Map<string, Tensor>) => T): T {
+  const tensors = loadSafetensors(file);
+  try {
+    return use(tensors);
+  } finally {
+    dispose(tensors);
+  }
+}
+
 /** Reads the tensors of a safetensors file (a state dict). */
 export function loadSafetensors(file: string): Map<string, Tensor> {
   return readSafetensors(file).tensors;

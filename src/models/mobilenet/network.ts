@@ -9,13 +9,13 @@
  * on the moving statistics).
  */
 import type { Tensor } from '../../core/tensor.js';
-import { dispose, tidy } from '../../core/scope.js';
+import { tidy } from '../../core/scope.js';
 import { AnogenError, validList } from '../../core/errors.js';
 import * as F from '../../nn/functional.js';
 import { Module } from '../../nn/module.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { BatchNorm2d } from '../../nn/layers/norm.js';
-import { loadSafetensors } from '../../nn/safetensors.js';
+import { withSafetensors } from '../../nn/safetensors.js';
 
 /** The four stages (feature taps), named like the ResNet's: block_2_add, block_5_add, block_12_add, out_relu. */
 export const MOBILENET_LAYERS = ['layer1', 'layer2', 'layer3', 'layer4'] as const;
@@ -306,10 +306,5 @@ export function loadMobilenetState(net: MobileNetV2, tensors: Map<string, Tensor
 
 /** Reads a safetensors weights file and loads it into `net` (see {@link loadMobilenetState}); messages name the file. */
 export function loadMobilenetWeights(net: MobileNetV2, file: string): void {
-  const tensors = loadSafetensors(file);
-  try {
-    loadMobilenetState(net, tensors, `backbone weights ${file}`);
-  } finally {
-    dispose(tensors);
-  }
+  withSafetensors(file, (tensors) => loadMobilenetState(net, tensors, `backbone weights ${file}`));
 }

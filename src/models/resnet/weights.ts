@@ -6,8 +6,7 @@
  */
 import { AnogenError, validList } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { dispose } from '../../core/scope.js';
-import { loadSafetensors } from '../../nn/safetensors.js';
+import { withSafetensors } from '../../nn/safetensors.js';
 import { RESNET_ARCHS, resnetStateShapes, type ResNet, type ResnetArch } from './networks.js';
 
 /** Names a weights file may hold that the trunk ignores: torchvision's classifier. */
@@ -87,10 +86,5 @@ export function loadResnetState(net: ResNet, tensors: Map<string, Tensor>, sourc
 
 /** Reads a safetensors weights file and loads it into `net` (see {@link loadResnetState}); messages name the file. */
 export function loadResnetWeights(net: ResNet, file: string): void {
-  const tensors = loadSafetensors(file);
-  try {
-    loadResnetState(net, tensors, `backbone weights ${file}`);
-  } finally {
-    dispose(tensors);
-  }
+  withSafetensors(file, (tensors) => loadResnetState(net, tensors, `backbone weights ${file}`));
 }
