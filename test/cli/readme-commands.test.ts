@@ -76,6 +76,7 @@ function tiny(args: string[]): string[] {
   else if (a[0] === 'train') set({ epochs: '1', 'train-limit': '64', 'val-limit': '32', 'batch-size': '32', 'image-size': '16', nz: '8', ngf: '8', ndf: '8', quiet: null });
   else if (a[0] === 'eval') set({ 'test-limit': '100', 'no-floors': null, 'no-report': null });
   else if (a[0] === 'demo') set({ 'train-limit': '64', epochs: '1', 'test-limit': '100' });
+  else if (a[0] === 'benchmark') set({ 'train-limit': '64', 'val-limit': '32', 'test-limit': '100', 'image-size': '16', floors: 'pca,knn', quiet: null });
   return a;
 }
 
