@@ -17,6 +17,21 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * Fills `out` with standard normal numbers drawn from `rand` (Box-Muller: two uniforms per pair of
+ * values, the cosine then the sine; a uniform of exactly 0 is taken as 1e-12); returns `out`.
+ */
+export function fillNormals<T extends Float32Array | Float64Array>(out: T, rand: () => number): T {
+  for (let i = 0; i < out.length; i += 2) {
+    const u1 = Math.max(rand(), 1e-12);
+    const u2 = rand();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
 /** Mixes a seed with further integers (e.g. an epoch number) into a new 32-bit seed. */
 export function mixSeed(seed: number, ...parts: number[]): number {
   let h = (seed >>> 0) ^ 0x9e3779b9;

@@ -14,7 +14,7 @@
  * touches torch's generator.
  */
 import { enableGrad, grad, noGrad, tensor, tidy, zerosLike, type Device, type Tensor } from '../../core/index.js';
-import { mulberry32 } from '../../data/random.js';
+import { fillNormals, mulberry32 } from '../../data/random.js';
 import type { AnoganNetworks } from './network.js';
 
 /** Options of {@link latentSearch}. */
@@ -31,16 +31,7 @@ export interface LatentSearchOptions {
 
 /** `n` standard normal numbers from mulberry32(seed) (Box-Muller). */
 export function seededNormals(n: number, seed: number): Float32Array {
-  const rand = mulberry32(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u1 = Math.max(rand(), 1e-12);
-    const u2 = rand();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
-  return out;
+  return fillNormals(new Float32Array(n), mulberry32(seed));
 }
 
 /** The starting latent z0 [1, nz, 1, 1] (the same for every image). */

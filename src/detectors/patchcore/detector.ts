@@ -33,7 +33,7 @@
 import { AnogenError, callOp, cat, noGrad, tensor, tidy, type Tensor } from '../../core/index.js';
 import { wrap } from '../../core/tensor.js';
 import * as F from '../../nn/functional.js';
-import { mulberry32 } from '../../data/random.js';
+import { fillNormals, mulberry32 } from '../../data/random.js';
 import { registerDetector } from '../registry.js';
 import { resolveHParams, schemaDefaults, type HParamSchema } from '../schema.js';
 import { FeatureDetector, type FittedFeatures } from '../features/detector.js';
@@ -199,16 +199,8 @@ export function greedyCoreset(bank: Tensor, fraction: number, dims: number, seed
     tidy(() => {
       let z = bank;
       if (dims > 0 && dims < d) {
-        // a Gaussian random matrix (Box-Muller on the seeded generator): distances are kept up to a factor, by Johnson-Lindenstrauss
-        const g = new Float64Array(d * dims);
-        for (let i = 0; i < g.length; i += 2) {
-          const u = Math.max(rand(), 1e-300);
-          const v = rand();
-          const rad = Math.sqrt(-2 * Math.log(u));
-          g[i] = rad * Math.cos(2 * Math.PI * v);
-          if (i + 1 < g.length) g[i + 1] = rad * Math.sin(2 * Math.PI * v);
-        }
-        z = bank.matmul(tensor(g, { shape: [d, dims] }));
+        // a Gaussian random matrix from the seeded generator: distances are kept up to a factor, by Johnson-Lindenstrauss
+        z = bank.matmul(tensor(fillNormals(new Float64Array(d * dims), rand), { shape: [d, dims] }));
       }
       const zd = z.shape[2]!;
       const start = Math.floor(rand() * m);
@@ -245,11 +237,14 @@ export class Patchcore extends FeatureDetector<PatchcoreHParams, PatchcoreState>
   readonly name = 'patchcore';
   override readonly producesMaps = true;
   protected readonly stateKeys = ['bank'] as const;
+  /** With features 'pixels': the patch grid of the input (null with 'backbone', whose grid is the maps' own). */
+  private readonly pixelGrid: PatchGeometry | null;
 
   /** Builds PatchCore from (partial) hyperparameters, validated against {@link PATCHCORE_SCHEMA}. */
   constructor(hparams: Partial<PatchcoreHParams> = {}) {
     const h = patchcoreHParams(hparams as Record<string, unknown>);
     super(h, 'patchcore', PATCHCORE_TRAIN_DEFAULTS.batchSize, h.features, h.features === 'backbone' ? h.neighbourhood : 0);
+    this.pixelGrid = h.features === 'pixels' ? patchGrid(h.isize, h.nc, h.patchSize, h.patchStride, 'patchcore') : null;
   }
 
   /** The hyperparameters a bundle stores (those of the schema: `backbone` is not one; see FeatureDetector.config for the weights). */
@@ -266,10 +261,9 @@ export class Patchcore extends FeatureDetector<PatchcoreHParams, PatchcoreState>
 
   /** The patches [P, N, D] of features [N, F] (pixels: the flattened images; backbone: the flattened maps). */
   private patchesOf(f: Tensor): Patches {
-    const h = this.hparams;
     const n = f.shape[0]!;
     let grid: PatchGeometry;
-    if (h.features === 'pixels') grid = patchGrid(h.isize, h.nc, h.patchSize, h.patchStride, 'patchcore');
+    if (this.pixelGrid !== null) grid = this.pixelGrid;
     else {
       const c = this.src.groups!.reduce((a, b) => a + b, 0);
       const side = Math.round(Math.sqrt(f.shape[1]! / c));
@@ -330,8 +324,8 @@ export class Patchcore extends FeatureDetector<PatchcoreHParams, PatchcoreState>
     const bank = sd.get('bank')!;
     if (bank.ndim !== 3 || bank.shape[1]! < 1) throw new AnogenError(`patchcore state: expected bank [banks, patches, dim] with patches >= 1, got [${bank.shape.join(', ')}]`);
     const h = this.hparams;
-    if (h.features === 'pixels') {
-      const g = patchGrid(h.isize, h.nc, h.patchSize, h.patchStride, 'patchcore');
+    const g = this.pixelGrid;
+    if (g !== null) {
       const want = h.positionAware ? g.positions : 1;
       if (bank.shape[0] !== want || bank.shape[2] !== g.dim) {
         throw new AnogenError(
