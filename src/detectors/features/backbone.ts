@@ -150,7 +150,55 @@ export interface BackboneFeaturesOptions extends BackboneHParams {
   maps?: number;
 }
 
-/** The ResNet feature extractor (see the module comment). */
+/** A built trunk of one backbone family, and everything that differs between the families. */
+interface Trunk {
+  /** The network (evaluation mode). */
+  net: { forwardLayers(x: Tensor, layers: readonly ResnetLayer[]): Tensor[]; stateDict(): Map<string, Tensor>; dispose(): void };
+  /** Each stage's channels. */
+  widths: Readonly<Record<ResnetLayer, number>>;
+  /** Loads a safetensors weights file (strict). */
+  loadFile(file: string): void;
+  /** Loads a state dict (strict; `source` names it in messages). */
+  loadState(sd: Map<string, Tensor>, source: string): void;
+  /** The bilinear resize's align_corners: nsfwjs resizes with tf.image.resizeBilinear(alignCorners: true), torchvision's models expect false. */
+  alignCorners: boolean;
+  /** Normalise with ImageNet's mean and std (torchvision's weights) or not (nsfwjs's: RGB in [0, 1]). */
+  imagenetNorm: boolean;
+  /** How a user makes the weights file, for the message when none is loaded. */
+  howToMake: string;
+  /** The same after a file that is not safetensors (`file`: its name). */
+  notSafetensorsHint(file: string): string;
+}
+
+/** Builds the trunk of `arch` (its weights unloaded). */
+function buildTrunk(arch: BackboneArch): Trunk {
+  if (arch === 'mobilenet_v2') {
+    const net = new MobileNetV2();
+    return {
+      net,
+      widths: MOBILENET_LAYER_CHANNELS,
+      loadFile: (file) => loadMobilenetWeights(net, file),
+      loadState: (sd, source) => loadMobilenetState(net, sd, source),
+      alignCorners: true,
+      imagenetNorm: false,
+      howToMake: 'scripts/nsfwjs_to_safetensors.py converts the nsfwjs npm package',
+      notSafetensorsHint: () => '; the nsfwjs package is converted with: python3 scripts/nsfwjs_to_safetensors.py <nsfwjs package folder> mobilenet_v2.safetensors',
+    };
+  }
+  const net = new ResNet(arch);
+  return {
+    net,
+    widths: resnetLayerChannels(arch),
+    loadFile: (file) => loadResnetWeights(net, file),
+    loadState: (sd, source) => loadResnetState(net, sd, source),
+    alignCorners: false,
+    imagenetNorm: true,
+    howToMake: 'scripts/torchvision_to_safetensors.py converts a torchvision .pth',
+    notSafetensorsHint: (file) => `; a PyTorch checkpoint (.pth) is converted with: python3 scripts/torchvision_to_safetensors.py ${path.basename(file)} weights.safetensors`,
+  };
+}
+
+/** The backbone feature extractor (see the module comment). */
 export class BackboneFeatures {
   readonly arch: BackboneArch;
   readonly layers: ResnetLayer[];
@@ -160,7 +208,7 @@ export class BackboneFeatures {
   readonly size: number;
   /** SHA-256 of the weights file loaded at construction, or the one given (backboneSha256), or '' when neither. */
   readonly sha256: string;
-  private readonly net: ResNet | MobileNetV2;
+  private readonly trunk: Trunk;
   private readonly input: InputSpec;
   private readonly who: string;
   /** See {@link BackboneFeaturesOptions.maps}. */
@@ -186,8 +234,6 @@ export class BackboneFeatures {
     if (!Number.isInteger(this.maps) || this.maps < 0 || (this.maps > 0 && this.maps % 2 === 0)) {
       throw new AnogenError(`${o.who} neighbourhood: ${JSON.stringify(this.maps)} is not valid; expected an odd integer >= 1 (default 3)`);
     }
-    const widths = this.arch === 'mobilenet_v2' ? MOBILENET_LAYER_CHANNELS : resnetLayerChannels(this.arch);
-    this.groups = this.layers.map((l) => widths[l]);
     let sha = o.backboneSha256;
     if (o.backboneWeights !== null) {
       const actual = sha256File(o.backboneWeights);
@@ -197,20 +243,16 @@ export class BackboneFeatures {
       sha = actual;
     }
     this.sha256 = sha;
-    this.net = this.arch === 'mobilenet_v2' ? new MobileNetV2() : new ResNet(this.arch);
+    this.trunk = buildTrunk(this.arch);
+    this.groups = this.layers.map((l) => this.trunk.widths[l]);
     if (o.backboneWeights !== null) {
       try {
-        if (this.net instanceof MobileNetV2) loadMobilenetWeights(this.net, o.backboneWeights);
-        else loadResnetWeights(this.net, o.backboneWeights);
+        this.trunk.loadFile(o.backboneWeights);
       } catch (e) {
-        this.net.dispose();
+        this.trunk.net.dispose();
         if (!(e instanceof AnogenError)) throw e;
-        const pth = !e.message.includes('not a valid safetensors file')
-          ? ''
-          : this.arch === 'mobilenet_v2'
-            ? '; the nsfwjs package is converted with: python3 scripts/nsfwjs_to_safetensors.py <nsfwjs package folder> mobilenet_v2.safetensors'
-            : `; a PyTorch checkpoint (.pth) is converted with: python3 scripts/torchvision_to_safetensors.py ${path.basename(o.backboneWeights)} weights.safetensors`;
-        throw new AnogenError(`${o.who} ${e.message}${pth}`);
+        const hint = e.message.includes('not a valid safetensors file') ? this.trunk.notSafetensorsHint(o.backboneWeights) : '';
+        throw new AnogenError(`${o.who} ${e.message}${hint}`);
       }
       this.loaded = true;
     }
@@ -224,13 +266,7 @@ export class BackboneFeatures {
   /** Features [N, F] float64 on the CPU of images already checked against the owner's input (runs without gradients inside the caller's scope). */
   extract(x: Tensor): Tensor {
     if (!this.loaded) {
-      throw new AnogenError(
-        `${this.who} backboneWeights: features 'backbone' needs --backbone-weights FILE.safetensors, ${this.arch} weights (` +
-          (this.arch === 'mobilenet_v2'
-            ? 'scripts/nsfwjs_to_safetensors.py converts the nsfwjs npm package'
-            : 'scripts/torchvision_to_safetensors.py converts a torchvision .pth') +
-          ')',
-      );
+      throw new AnogenError(`${this.who} backboneWeights: features 'backbone' needs --backbone-weights FILE.safetensors, ${this.arch} weights (${this.trunk.howToMake})`);
     }
     const n = x.shape[0]!;
     const parts: Tensor[] = [];
@@ -252,17 +288,14 @@ export class BackboneFeatures {
       .sub(lo)
       .div(hi - lo);
     if (h.shape[1] === 1) h = h.expand([h.shape[0]!, 3, h.shape[2]!, h.shape[3]!]);
-    const mobilenet = this.net instanceof MobileNetV2;
-    // nsfwjs resizes with tf.image.resizeBilinear(alignCorners: true); torchvision's models expect align_corners false
-    if (this.size > 0 && (h.shape[2] !== this.size || h.shape[3] !== this.size)) h = F.interpolate(h, { size: this.size, mode: 'bilinear', alignCorners: mobilenet });
-    let outs: Tensor[];
-    if (this.net instanceof MobileNetV2) {
-      outs = this.net.forwardLayers(h, this.layers); // nsfwjs's input: RGB in [0, 1], no mean/std
-    } else {
+    const t = this.trunk;
+    if (this.size > 0 && (h.shape[2] !== this.size || h.shape[3] !== this.size)) h = F.interpolate(h, { size: this.size, mode: 'bilinear', alignCorners: t.alignCorners });
+    if (t.imagenetNorm) {
       const mean = tensor(Float32Array.from(IMAGENET_MEAN), { shape: [1, 3, 1, 1] });
       const std = tensor(Float32Array.from(IMAGENET_STD), { shape: [1, 3, 1, 1] });
-      outs = this.net.forwardLayers(h.sub(mean).div(std), this.layers);
+      h = h.sub(mean).div(std);
     }
+    const outs = t.net.forwardLayers(h, this.layers);
     if (this.maps > 0) {
       const n = this.maps;
       const [rows, cols] = [outs[0]!.shape[2]!, outs[0]!.shape[3]!];
@@ -281,17 +314,16 @@ export class BackboneFeatures {
   /** The trunk's weights under its names (torchvision's or, for mobilenet_v2, Keras's; new detached tensors the caller disposes). */
   stateDict(): Map<string, Tensor> {
     if (!this.loaded) throw new AnogenError(`${this.who}: the backbone has no weights to save (give --backbone-weights)`);
-    return this.net.stateDict();
+    return this.trunk.net.stateDict();
   }
 
   /** Loads the trunk's weights from a bundle: strict, as {@link loadResnetState} / loadMobilenetState. */
   loadStateDict(sd: Map<string, Tensor>, source: string): void {
-    if (this.net instanceof MobileNetV2) loadMobilenetState(this.net, sd, source);
-    else loadResnetState(this.net, sd, source);
+    this.trunk.loadState(sd, source);
     this.loaded = true;
   }
 
   dispose(): void {
-    this.net.dispose();
+    this.trunk.net.dispose();
   }
 }
