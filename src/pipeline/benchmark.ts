@@ -296,10 +296,19 @@ const fmtTime = (s: number): string => {
 /** A file-name-safe form of a cell id. */
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
 
-/** The registered detector of a row of `detectors` ('patchcore@aware' -> 'patchcore'); AnogenError for a bad label or an unknown detector. */
-export function detectorOfRow(row: string): string {
-  return getDetector(splitRow(row, '--detectors', 'patchcore@aware').name).name;
+/**
+ * Splits a row of `detectors` into its registered detector and label: 'patchcore' ->
+ * { detector: 'patchcore' }, 'patchcore@aware' -> { detector: 'patchcore', label: 'aware' };
+ * AnogenError for a bad label or an unknown detector.
+ */
+export function parseDetectorRow(row: string): { detector: string; label?: string } {
+  const r = splitRow(row, '--detectors', 'patchcore@aware');
+  const detector = getDetector(r.name).name;
+  return r.label === undefined ? { detector } : { detector, label: r.label };
 }
+
+/** The registered detector of a row of `detectors` ('patchcore@aware' -> 'patchcore'). */
+export const detectorOfRow = (row: string): string => parseDetectorRow(row).detector;
 
 /** Checks a request and lists its cells (every mistake an AnogenError before any work). */
 function plan(req: BenchmarkRequest): { cells: PlannedCell[]; floors: BenchmarkFloor[] } {

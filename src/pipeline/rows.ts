@@ -20,3 +20,8 @@ export function splitRow(row: string, flag: string, example: string): { name: st
   if (!ROW_LABEL.test(label)) throw new AnogenError(`${flag} ${row}: the label after '@' must be letters, digits, '_' or '-' (e.g. ${example}), got ${JSON.stringify(label)}`);
   return { name: row.slice(0, at), label };
 }
+
+/** A row written back from its registered name and label: 'gan', or 'gan@minimax'. */
+export function rowOf(name: string, label?: string): string {
+  return label === undefined ? name : `${name}@${label}`;
+}

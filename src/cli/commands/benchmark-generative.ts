@@ -13,6 +13,7 @@ import '../../models/index.js';
 import { generatorNames, getGenerator } from '../../models/registry.js';
 import { BENCHMARK_JSON, BENCHMARK_MD } from '../../pipeline/benchmark.js';
 import { generativeBenchmark, generatorOfRow, parseGeneratorRow, type GenerativeBenchmarkRequest } from '../../pipeline/generative-benchmark.js';
+import { rowOf } from '../../pipeline/rows.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
 import { list, parseHParamsList } from '../hparams-list.js';
@@ -42,7 +43,7 @@ export function parseGenerativeBenchmark(opts: Record<string, unknown>, argv: st
   if (names === undefined) throw new AnogenError(`anogen benchmark --suite generative: --models is required (comma-separated: ${generatorNames().join(', ')})`);
   const models = list(names).map((m) => {
     const r = parseGeneratorRow(m);
-    return r.label === undefined ? r.generator : `${r.generator}@${r.label}`;
+    return rowOf(r.generator, r.label);
   });
   if (opts.data === undefined) throw new AnogenError("anogen benchmark --suite generative: --data is required ('mnist' or 'fashion-mnist', comma-separated)");
   const seeds =

@@ -14,8 +14,8 @@ import { AnogenError, setNumThreads } from '../../core/index.js';
 import { PROTOCOLS, type ProtocolName } from '../../data/protocols.js';
 import { getDetector } from '../../detectors/registry.js';
 import { didYouMean, flagName } from '../../detectors/schema.js';
-import { benchmark, BENCHMARK_JSON, BENCHMARK_MD, FLOOR_NAMES, detectorOfRow, type BenchmarkRequest } from '../../pipeline/benchmark.js';
-import { splitRow } from '../../pipeline/rows.js';
+import { benchmark, BENCHMARK_JSON, BENCHMARK_MD, FLOOR_NAMES, detectorOfRow, parseDetectorRow, type BenchmarkRequest } from '../../pipeline/benchmark.js';
+import { rowOf } from '../../pipeline/rows.js';
 import { parseArgs, type OptionSpec } from '../args.js';
 import { progressPrinter } from '../progress.js';
 import { checkOutputPath } from '../paths.js';
@@ -141,9 +141,8 @@ export function parseBenchmark(argv: string[]): BenchmarkRequest & { quiet: bool
   if (opts.detectors === undefined) throw new AnogenError('anogen benchmark: --detectors is required (comma-separated; anogen models lists them)');
   if (opts.data === undefined) throw new AnogenError("anogen benchmark: --data is required ('mnist', 'fashion-mnist' or folders, comma-separated)");
   const detectors = list(opts.detectors).map((d) => {
-    const r = splitRow(d, '--detectors', 'patchcore@aware');
-    const name = detectorOfRow(d);
-    return r.label === undefined ? name : `${name}@${r.label}`;
+    const r = parseDetectorRow(d);
+    return rowOf(r.detector, r.label);
   });
   const seeds =
     opts.seeds === undefined
