@@ -428,21 +428,37 @@ export async function recordEval(
  * belong to many cells).
  */
 export async function recordBenchmark(opts: RecordOptions, req: BenchmarkRequest, files: { json: string; md: string }, fn: () => Promise<BenchmarkTable>): Promise<BenchmarkTable> {
+  const run = { model: req.detectors.join(','), data: req.data, protocol: { protocol: req.protocol ?? null, classes: req.classes ?? null }, options: { ...req }, seeds: req.seeds };
+  return recordTable(opts, run, files, fn, (done): Record<string, number> => {
+    const best = done.filter((c) => Number.isFinite(c.auroc)).reduce<(typeof done)[number] | null>((b, c) => (b === null || c.auroc > b.auroc ? c : b), null);
+    return best !== null ? { auroc: best.auroc, auprc: best.auprc } : {};
+  });
+}
+
+/**
+ * One benchmark table (either suite) as one run: its rows as the model, its datasets, the table's
+ * two files as artifacts; the summary: `best` of the finished cells, the cells and the failed cells.
+ */
+async function recordTable<T extends { cells: { status: string }[] }>(
+  opts: RecordOptions,
+  run: { model: string; data: string[]; protocol: unknown; options: Record<string, unknown>; seeds?: number[] },
+  files: { json: string; md: string },
+  fn: () => Promise<T>,
+  best: (done: T['cells'][number][]) => Record<string, number>,
+): Promise<T> {
   const rec = RunRecorder.start(opts, {
     kind: 'benchmark',
-    model: req.detectors.join(','),
-    data: req.data.map((d) => dataName(d)).join(','),
-    protocol: { protocol: req.protocol ?? null, classes: req.classes ?? null },
-    options: { ...req },
-    seed: req.seeds?.length === 1 ? req.seeds[0]! : null,
+    model: run.model,
+    data: run.data.map((d) => dataName(d)).join(','),
+    protocol: run.protocol,
+    options: run.options,
+    seed: run.seeds?.length === 1 ? run.seeds[0]! : null,
   });
   return recorded(rec, fn, (table) => {
     rec.artifact('benchmark', files.json);
     rec.artifact('benchmark', files.md);
-    const done = table.cells.filter((c) => c.status === 'done' && Number.isFinite(c.auroc));
-    const best = done.reduce<(typeof done)[number] | null>((b, c) => (b === null || c.auroc > b.auroc ? c : b), null);
     return {
-      ...(best !== null ? { auroc: best.auroc, auprc: best.auprc } : {}),
+      ...best(table.cells.filter((c) => c.status === 'done')),
       cells: table.cells.length,
       failedCells: table.cells.filter((c) => c.status === 'failed').length,
     };
@@ -462,23 +478,11 @@ export async function recordGenerativeBenchmark(
   files: { json: string; md: string },
   fn: () => Promise<GenerativeBenchmarkTable>,
 ): Promise<GenerativeBenchmarkTable> {
-  const rec = RunRecorder.start(opts, {
-    kind: 'benchmark',
-    model: req.models.join(','),
-    data: req.data.map((d) => dataName(d)).join(','),
-    protocol: { protocol: 'generative' },
-    options: { ...req },
-    seed: req.seeds?.length === 1 ? req.seeds[0]! : null,
-  });
-  return recorded(rec, fn, (table) => {
-    rec.artifact('benchmark', files.json);
-    rec.artifact('benchmark', files.md);
-    const done = table.cells.filter((c) => c.status === 'done' && Number.isFinite(c.frechetDistance));
-    const best = done.reduce<(typeof done)[number] | null>((b, c) => (b === null || c.frechetDistance! < b.frechetDistance! ? c : b), null);
-    return {
-      ...(best !== null ? { frechetDistance: best.frechetDistance!, classifierScore: best.classifierScore!, modes: best.modes! } : {}),
-      cells: table.cells.length,
-      failedCells: table.cells.filter((c) => c.status === 'failed').length,
-    };
+  const run = { model: req.models.join(','), data: req.data, protocol: { protocol: 'generative' }, options: { ...req }, seeds: req.seeds };
+  return recordTable(opts, run, files, fn, (done): Record<string, number> => {
+    const best = done
+      .filter((c) => Number.isFinite(c.frechetDistance))
+      .reduce<(typeof done)[number] | null>((b, c) => (b === null || c.frechetDistance! < b.frechetDistance! ? c : b), null);
+    return best !== null ? { frechetDistance: best.frechetDistance!, classifierScore: best.classifierScore!, modes: best.modes! } : {};
   });
 }
