@@ -7,8 +7,12 @@ import { resnetLayerChannels, resnetStateShapes, type ResnetArch } from '../../s
 /** The formula's period: element i uses sin(0.7 (i mod PERIOD) + 1.3 k). */
 export const PERIOD = 997;
 
-/** The formula tensor of the k-th state_dict entry `name` with `shape` (float32; num_batches_tracked int64 0). */
-export function formulaTensor(name: string, k: number, shape: number[]): Tensor {
+/**
+ * The formula tensor of the k-th state_dict entry `name` with `shape` (float32; num_batches_tracked
+ * int64 0). Batch-norm weights (the other 1-D tensors) are `bnWeight.offset + bnWeight.scale * s`
+ * (default 0.5 + 0.25 s, as make_resnet_fixture.py; make_mobilenet_fixture.py uses 1.5 + 0.5 s).
+ */
+export function formulaTensor(name: string, k: number, shape: number[], bnWeight = { scale: 0.25, offset: 0.5 }): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   if (name.endsWith('num_batches_tracked')) return zeros(shape, { dtype: 'int64' });
   return noGrad(() =>
@@ -22,7 +26,7 @@ export function formulaTensor(name: string, k: number, shape: number[]): Tensor 
       else if (name.endsWith('running_mean') || name.endsWith('bias')) v = s.mul(0.1);
       else if (shape.length === 4) v = s.div(Math.sqrt(shape[1]! * shape[2]! * shape[3]!));
       else if (shape.length === 2) v = s.div(Math.sqrt(shape[1]!));
-      else v = s.mul(0.25).add(0.5);
+      else v = s.mul(bnWeight.scale).add(bnWeight.offset);
       return v
         .float()
         .repeat(Math.ceil(n / PERIOD))

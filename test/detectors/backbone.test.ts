@@ -4,6 +4,7 @@
 // committed), strict loading with messages, and the detectors trained, scored and round-tripped
 // through bundles that do not need the weights file.
 import { test } from 'node:test';
+import { compareSummary, type Summary } from '../helpers/fixture-summary.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,12 +17,6 @@ import { Gaussian, Ocsvm, loadBundle, saveBundle, type Detector } from '../../sr
 import { sha256File } from '../../src/detectors/features/backbone.js';
 import { formulaInputs, formulaStateDict, torchvisionShapes } from './backbone-formula.js';
 
-interface Summary {
-  step: number;
-  values: number[][];
-  sum: number[];
-  sumsq: number[];
-}
 interface Fixture {
   names: { resnet18: [string, number[]][]; resnet50: [string, number[]][]; wide_resnet50_2: number[][] };
   layers: Record<ResnetArch, Record<string, Summary>>;
@@ -40,31 +35,6 @@ function resnet18File(): string {
     dispose(sd);
   }
   return file;
-}
-
-/** Largest |a - b| and largest |a - b| / max(1, |b|) between pooled features and a fixture summary. */
-function compare(f: Tensor, s: Summary): { abs: number; rel: number } {
-  const [n, c] = f.shape as [number, number];
-  const v = f.toFloat64Array();
-  let abs = 0;
-  let rel = 0;
-  const note = (a: number, b: number) => {
-    abs = Math.max(abs, Math.abs(a - b));
-    rel = Math.max(rel, Math.abs(a - b) / Math.max(1, Math.abs(b)));
-  };
-  for (let i = 0; i < n; i++) {
-    const row = v.subarray(i * c, (i + 1) * c);
-    s.values[i]!.forEach((ref, j) => note(row[j * s.step]!, ref));
-    let sum = 0;
-    let sumsq = 0;
-    for (const x of row) {
-      sum += x;
-      sumsq += x * x;
-    }
-    // sums over up to 2048 channels: compared relative to their size
-    rel = Math.max(rel, Math.abs(sum - s.sum[i]!) / Math.max(1, Math.abs(s.sum[i]!)), Math.abs(sumsq - s.sumsq[i]!) / Math.max(1, s.sumsq[i]!));
-  }
-  return { abs, rel };
 }
 
 /** The pooled outputs of the four stages of `net` on x. */
@@ -107,7 +77,7 @@ test('parity with torchvision: pooled layer1..layer4 of resnet18 (from a safeten
     }
     const pooled = pooledStages(net, x);
     RESNET_LAYERS.forEach((l, i) => {
-      const { abs, rel } = compare(pooled[i]!, fixture.layers[arch][l]!);
+      const { abs, rel } = compareSummary(pooled[i]!, fixture.layers[arch][l]!);
       report.push(`${arch} ${l}: max abs ${abs.toExponential(2)}, rel ${rel.toExponential(2)}`);
       assert.ok(abs <= 1e-4 && rel <= 1e-4, `${arch} ${l}: max abs difference ${abs}, relative ${rel}`);
     });
@@ -124,7 +94,7 @@ test("the whole 'backbone' feature source matches PyTorch: gray [-1, 1] -> RGB [
   const d = new Gaussian({ isize: 16, nc: 1, features: 'backbone', backboneWeights: resnet18File(), backboneLayers: 'layer3, layer2', backboneSize: 32 });
   const f = d.features(gray);
   assert.deepEqual(f.shape, [2, 128 + 256]);
-  const { abs, rel } = compare(f.double(), fixture.source);
+  const { abs, rel } = compareSummary(f.double(), fixture.source);
   console.log(`feature source: max abs ${abs.toExponential(2)}, rel ${rel.toExponential(2)}`);
   assert.ok(abs <= 1e-4 && rel <= 1e-4, `max abs difference ${abs}, relative ${rel}`);
   assert.equal(d.featureName, 'resnet18 layer2+layer3 features');

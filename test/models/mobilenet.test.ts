@@ -3,6 +3,7 @@
 // input sizes (fixture made by scripts/make_mobilenet_fixture.py; no weights downloaded or
 // committed), asking only for what is needed, and strict loading with messages.
 import { test } from 'node:test';
+import { compareSummary, type Summary } from '../helpers/fixture-summary.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,13 +13,6 @@ import { saveSafetensors } from '../../src/nn/safetensors.js';
 import { formulaStateDict } from './mobilenet-formula.js';
 import { MOBILENET_LAYERS, MOBILENET_LAYER_CHANNELS, MobileNetV2, loadMobilenetState, loadMobilenetWeights, mobilenetStateShapes } from '../../src/models/mobilenet/index.js';
 
-interface Summary {
-  shape: number[];
-  step: number;
-  values: number[][];
-  sum: number[];
-  sumsq: number[];
-}
 interface Fixture {
   names: [string, number[]][];
   cases: { input: [number, number, number, number]; layers: Record<string, Summary> }[];
@@ -39,33 +33,6 @@ function formulaInput(h: number, w: number): Tensor {
       .float()
       .reshape([2, 3, h, w]),
   );
-}
-
-/** Largest |a - b| / max(1, |b|) over the sampled values, and over the per-image sums and sums of squares. */
-function compare(out: Tensor, s: Summary): { abs: number; rel: number } {
-  assert.deepEqual(out.shape, s.shape);
-  const n = out.shape[0]!;
-  const per = out.numel / n;
-  const v = out.toFloat64Array();
-  let abs = 0;
-  let rel = 0;
-  for (let i = 0; i < n; i++) {
-    const row = v.subarray(i * per, (i + 1) * per);
-    s.values[i]!.forEach((ref, j) => {
-      const d = Math.abs(row[j * s.step]! - ref);
-      abs = Math.max(abs, d);
-      rel = Math.max(rel, d / Math.max(1, Math.abs(ref)));
-    });
-    let sum = 0;
-    let sumsq = 0;
-    for (const x of row) {
-      sum += x;
-      sumsq += x * x;
-    }
-    // sums over up to 63k values: compared relative to their size
-    rel = Math.max(rel, Math.abs(sum - s.sum[i]!) / Math.max(1, Math.abs(s.sum[i]!)), Math.abs(sumsq - s.sumsq[i]!) / Math.max(1, s.sumsq[i]!));
-  }
-  return { abs, rel };
 }
 
 let shared: MobileNetV2 | null = null;
@@ -105,7 +72,7 @@ test('parity with PyTorch: layer1..layer4 at 224 x 224 and 97 x 102 (Keras corre
     const outs = noGrad(() => net.forwardLayers(x, [...MOBILENET_LAYERS]));
     MOBILENET_LAYERS.forEach((l, i) => {
       assert.equal(outs[i]!.shape[1], MOBILENET_LAYER_CHANNELS[l]);
-      const { abs, rel } = compare(outs[i]!, c.layers[l]!);
+      const { abs, rel } = compareSummary(outs[i]!, c.layers[l]!);
       report.push(`${h}x${w} ${l} [${outs[i]!.shape.join(', ')}]: max abs ${abs.toExponential(2)}, rel ${rel.toExponential(2)}`);
       assert.ok(abs <= 1e-4 && rel <= 1e-4, `${h}x${w} ${l}: max abs difference ${abs}, relative ${rel}`);
     });
