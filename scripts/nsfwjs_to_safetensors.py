@@ -14,7 +14,7 @@ weights if you redistribute the output file.
 
 What it does
 1. Decodes ``package/dist/models/<model>/`` (a TFJS LayersModel bundled as browserify modules) with
-   ``load_tfjs_model`` of bench/elpv_nsfwjs_features.py: the uint8-quantized weights are
+   ``load_tfjs_model`` of scripts/nsfwjs_bundle.py: the uint8-quantized weights are
    dequantized as TFJS does (``q * scale + min``, float32).
 2. Checks the Keras topology is exactly the MobileNetV2 trunk of the shared spec: every layer from
    the input to ``out_relu`` in order, with its class, its inputs, kernel sizes, strides,
@@ -30,7 +30,7 @@ What it does
    topology order, atomically (``write_safetensors`` of scripts/torchvision_to_safetensors.py: a
    temporary file then rename), and prints the tensor count, the number of values and the SHA-256.
 4. ``--verify N``: reads the written file back, runs a compact PyTorch forward of the spec built
-   only from those tensors (``spec_forward``) and the bench script's topology-interpreted network
+   only from those tensors (``spec_forward``) and the topology-interpreted network of scripts/nsfwjs_bundle.py
    (``KerasNet``, from the decoded bundle) on the first N images (sorted by name) of
    ``--data``/train/good, preprocessed as nsfwjs does (gray -> RGB, /255, bilinear
    align_corners=True to the input size, no mean/std), and prints the max |difference| of the
@@ -52,9 +52,8 @@ import torch
 import torch.nn.functional as F
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(_HERE, "..", "bench"))
 sys.path.insert(0, _HERE)
-import elpv_nsfwjs_features as nsfw  # noqa: E402  (decoder, KerasNet, preprocessing)
+import nsfwjs_bundle as nsfw  # noqa: E402  (decoder, KerasNet, preprocessing)
 from torchvision_to_safetensors import write_safetensors  # noqa: E402
 
 BN_EPS = 1e-3
@@ -289,7 +288,7 @@ def spec_forward(t, x):
 
 
 def verify(out_path, layers, weights, size, data, n, tol):
-    """Prints the spec forward vs the bench KerasNet differences on n images; returns True if within tol."""
+    """Prints the spec forward vs the KerasNet (scripts/nsfwjs_bundle.py) differences on n images; returns True if within tol."""
     t = read_safetensors(out_path)
     folder = os.path.join(data, "train", "good")
     paths = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".png"))[:n]
@@ -325,7 +324,7 @@ def main():
     ap.add_argument("--model", default="mobilenet_v2", help="folder under dist/models (default mobilenet_v2; only a "
                     "Keras MobileNetV2 LayersModel is accepted)")
     ap.add_argument("--verify", type=int, default=0, metavar="N", help="check the written file on the first N ELPV "
-                    "train/good images against the bench script's network (default 0 = off)")
+                    "train/good images against nsfwjs_bundle.py's KerasNet (default 0 = off)")
     ap.add_argument("--data", default="/work/shared/data/elpv",
                     help="ELPV root for --verify (default /work/shared/data/elpv)")
     ap.add_argument("--tol", type=float, default=1e-5,
