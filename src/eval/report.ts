@@ -460,7 +460,15 @@ export async function renderReport(input: ReportInput): Promise<string> {
 
   // losses
   const ls = lossSeries(input.losses);
-  if (ls.length > 0) {
+  if (ls.length > 0 && ls.every((q) => q.y.length <= 1)) {
+    // a one-pass fit (the feature detectors) logs one row of figures: a table, not a curve of one point
+    const docs = input.lossDocs ?? {};
+    const rows = ls.map((q) => `<tr><td>${esc(q.name)}</td><td>${esc(q.y.length === 1 ? fmt(q.y[0]!, 4) : '—')}</td><td>${esc(docs[q.name] ?? '')}</td></tr>`);
+    parts.push(
+      `<section id="losses"><h2>Fit</h2><table class="metrics kv"><tbody>${rows.join('')}</tbody></table>` +
+        '<p class="note">Fitted in one pass, without a training loop: the figures of the fit.</p></section>',
+    );
+  } else if (ls.length > 0) {
     const ys = ls.flatMap((q) => Array.from(q.y).filter(Number.isFinite));
     const pos = ys.filter((v) => v > 0);
     const logY = pos.length === ys.length && ys.length > 0 && Math.max(...pos) / Math.min(...pos) > 100;

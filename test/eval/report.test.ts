@@ -85,6 +85,18 @@ test('minimal report (scores and labels only) has no empty sections', async () =
   assert.doesNotMatch(html, /F1@Φ/);
 });
 
+test('a one-pass fit (one history row) is a table of its figures, not a one-point loss chart', async () => {
+  const html = await renderReport({ scores, labels, losses: { banks: [225], patches: [1018] }, lossDocs: { banks: 'memory banks' } });
+  const sec = html.slice(html.indexOf('<section id="losses">'), html.indexOf('</section>', html.indexOf('<section id="losses">')));
+  assert.match(sec, /<h2>Fit<\/h2>/);
+  assert.match(sec, /<tr><td>banks<\/td><td>225<\/td><td>memory banks<\/td><\/tr>/);
+  assert.match(sec, /<tr><td>patches<\/td><td>1018<\/td><td><\/td><\/tr>/);
+  assert.doesNotMatch(sec, /<svg/);
+  // two rows or more: still the loss chart
+  const two = await renderReport({ scores, labels, losses: { loss: [2, 1] } });
+  assert.match(two, /<h2>Training losses<\/h2>/);
+});
+
 test('writeReport and writeResultsJson write files; non-finite numbers become null', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anogen-report-'));
   try {
